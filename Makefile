@@ -1,0 +1,39 @@
+# Originframe: `make serve` runs the service on the embedded defaults, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install serve worker test bench clean
+
+# torch and torchvision go in first, pinned: they lie on this machine's disk (a CUDA build
+# that also runs on the CPU). invisible-watermark goes in without its dependencies because
+# it would pull the GUI opencv-python beside opencv-python-headless.
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
+	@$(BIN)/python -c "import cv2; assert cv2.__version__.startswith('4.'), cv2.__version__"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+serve: install
+	$(BIN)/originframe serve
+
+worker: install
+	$(BIN)/originframe worker
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/generation.py
+	$(BIN)/python bench/screening.py
+	$(BIN)/python bench/watermark.py
+	$(BIN)/python bench/provenance.py
+
+clean:
+	rm -rf $(VENV) .originframe .pytest_cache
