@@ -1,0 +1,1 @@
+"""The HTTP layer: controllers parse, authorize and translate; the work lives elsewhere."""

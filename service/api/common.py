@@ -1,0 +1,42 @@
+"""What every controller needs: the runtime, the caller, and a way to run blocking work."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, TypeVar
+
+import anyio
+from litestar import Request, Response
+
+from service.auth import Caller, authenticate
+from service.runtime import Runtime
+
+T = TypeVar("T")
+
+
+def runtime_of(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Database, decoding and model work run in a worker thread, never on the event loop."""
+    return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+
+
+def presented_key(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("x-api-key")
+
+
+async def provide_caller(request: Request) -> Caller:
+    return await blocking(authenticate, runtime_of(request).db, presented_key(request))
+
+
+def base_url(request: Request) -> str:
+    return runtime_of(request).settings.public_base_url.rstrip("/")
+
+
+def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")

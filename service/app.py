@@ -1,0 +1,49 @@
+"""The Litestar application: a thin shell over the runtime."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+import anyio
+from litestar import Litestar
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig
+
+from service import __version__
+from service.api.generations import GenerationController
+from service.api.health import health, metrics
+from service.api.keys import KeyController
+from service.errors import exception_handlers
+from service.runtime import Runtime
+from service.settings import Settings, load_settings
+
+# headroom over the largest file: multipart framing and the form fields around it
+_BODY_OVERHEAD = 64 * 1024
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Litestar:
+    settings = settings or (runtime.settings if runtime else load_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        active = runtime or Runtime(settings)
+        app.state.runtime = active
+        await anyio.to_thread.run_sync(lambda: active.start(consume=settings.embedded_worker))
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(active.stop)
+
+    prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
+    return Litestar(
+        route_handlers=[GenerationController, KeyController, health, metrics],
+        lifespan=[lifespan],
+        exception_handlers=exception_handlers(),
+        middleware=[prometheus.middleware],
+        request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
+        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema"),
+        logging_config=None,
+        debug=False,
+    )
+

@@ -1,0 +1,106 @@
+"""SQL schema of the service. It changes only through an Alembic migration (service/db/migrations)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on SQLite (which drops the zone) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class Generation(Base):
+    """One generation job: request, state machine, lease, results and what each stage did."""
+
+    __tablename__ = "generations"
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "idempotency_key", name="uq_generations_idempotency"),
+        Index("ix_generations_owner_created", "api_key_id", "created_at"),
+        Index("ix_generations_status_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    api_key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    progress_step: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+    model: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))  # text-to-video | image-to-video
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    prompt_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    negative_prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    input_image_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    input_image_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=2)
+    lease_owner: Mapped[str | None] = mapped_column(String(100), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    timings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    stages: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    video_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    video_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    video_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    output: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # frames, width, height, fps
+    watermark_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    watermark_key_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    input_decision_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    output_decision_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    label_applied: Mapped[bool] = mapped_column(Boolean, default=False)
+    worker_seconds: Mapped[float | None] = mapped_column(Float, default=None)

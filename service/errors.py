@@ -1,0 +1,151 @@
+"""Domain errors and their one mapping to HTTP (RFC 9457 problem details)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from provenance.errors import ProvenanceError, UnreadableMedia
+
+logger = logging.getLogger("originframe.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ServiceError(Exception):
+    """An error the caller can act on. Subclasses fix the HTTP status and problem type."""
+
+    status = 400
+    type = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extensions = extensions
+
+
+class InvalidRequest(ServiceError):
+    status, type, title = 422, "invalid-request", "The request is not valid"
+
+    def __init__(self, detail: str, *, field: str | None = None, **extensions: Any) -> None:
+        if field:
+            extensions["field"] = field
+        super().__init__(detail, **extensions)
+
+
+class PayloadTooLarge(ServiceError):
+    status, type, title = 413, "payload-too-large", "The upload is too large"
+
+
+class UnsupportedMediaType(ServiceError):
+    status, type, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
+class Unauthorized(ServiceError):
+    status, type, title = 401, "unauthorized", "A valid API key is required"
+
+
+class Forbidden(ServiceError):
+    status, type, title = 403, "forbidden", "The API key lacks the scope for this"
+
+
+class NotFound(ServiceError):
+    status, type, title = 404, "not-found", "Not found"
+
+
+class Conflict(ServiceError):
+    status, type, title = 409, "conflict", "The request conflicts with the resource's state"
+
+
+class RequestBlocked(ServiceError):
+    """The safety policy refused the request (body names categories and the decision, never thresholds)."""
+
+    status, type, title = 403, "blocked-by-policy", "The request was refused by the content policy"
+
+
+class ModelUnavailable(ServiceError):
+    status, type, title = 503, "model-unavailable", "The requested model is not available on this deployment"
+
+
+def problem(status: int, type_: str, title: str, detail: str, instance: str | None = None,
+            extensions: dict[str, Any] | None = None) -> Response:
+    body = {"type": f"/problems/{type_}", "title": title, "status": status, "detail": detail}
+    if instance:
+        body["instance"] = instance
+    for name, value in (extensions or {}).items():
+        body.setdefault(name, value)
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _service_error(request: Request, error: ServiceError) -> Response:
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    response = problem(error.status, error.type, error.title, error.detail, request.url.path, error.extensions)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def _unreadable_media(request: Request, error: UnreadableMedia) -> Response:
+    return problem(422, "unreadable-media", "The uploaded media cannot be read", str(error), request.url.path)
+
+
+def _provenance_error(request: Request, error: ProvenanceError) -> Response:
+    return problem(422, "provenance-error", "The media could not be processed", str(error), request.url.path)
+
+
+def _validation_error(request: Request, error: ValidationException) -> Response:
+    errors = error.extra if isinstance(error.extra, list) else None
+    detail = error.detail or "invalid request"
+    return problem(400, "invalid-request-body", "The request body is not valid", detail, request.url.path, {"errors": errors})
+
+
+def _http_error(request: Request, error: HTTPException) -> Response:
+    titles = {404: "Not found", 405: "Method not allowed", 413: "The upload is too large"}
+    detail = error.detail if isinstance(error.detail, str) else str(error.detail)
+    if error.status_code == 413:
+        detail = "the request body is larger than the upload limit (setting ORIGINFRAME_MAX_UPLOAD_BYTES)"
+    return problem(
+        error.status_code,
+        {413: "payload-too-large", 404: "not-found", 405: "method-not-allowed"}.get(error.status_code, "http-error"),
+        titles.get(error.status_code, detail),
+        detail,
+        request.url.path,
+    )
+
+
+def _unexpected(request: Request, error: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "internal-error", "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+
+
+def exception_handlers() -> dict:
+    """Handlers for the app: most specific type first is resolved by Litestar's MRO lookup."""
+    handlers: dict = {
+        ServiceError: _service_error,
+        UnreadableMedia: _unreadable_media,
+        ProvenanceError: _provenance_error,
+        ValidationException: _validation_error,
+        HTTPException: _http_error,
+        Exception: _unexpected,
+    }
+    return handlers
+
+
+__all__ = [
+    "ServiceError",
+    "InvalidRequest",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "RequestBlocked",
+    "ModelUnavailable",
+    "exception_handlers",
+    "problem",
+]

@@ -1,0 +1,71 @@
+"""Generation backends, one self-contained file each, chosen by the request's `model`."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from service.generation.contract import (
+    IMAGE_TO_VIDEO,
+    TEXT_TO_VIDEO,
+    BackendInfo,
+    GenerationCancelled,
+    GenerationInput,
+    StepCallback,
+)
+
+__all__ = [
+    "Backend",
+    "BackendInfo",
+    "GenerationCancelled",
+    "GenerationInput",
+    "IMAGE_TO_VIDEO",
+    "TEXT_TO_VIDEO",
+    "StepCallback",
+    "create_backends",
+    "quiet_libraries",
+    "KNOWN_MODELS",
+]
+
+KNOWN_MODELS = ("tiny", "svd", "svd-xt", "ltx")
+
+
+class Backend(Protocol):
+    def info(self) -> BackendInfo: ...
+    def availability(self) -> tuple[bool, str]: ...
+    def load(self) -> None: ...
+    @property
+    def loaded(self) -> bool: ...
+    def generate(self, request: GenerationInput, on_step: StepCallback) -> np.ndarray: ...
+
+
+def quiet_libraries() -> None:
+    """Progress bars and load chatter from diffusers/transformers would flood worker logs."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    for library in (diffusers_logging, transformers_logging):
+        library.disable_progress_bar()
+        library.set_verbosity_error()
+
+
+def create_backend(name: str, settings) -> Backend:
+    if name == "tiny":
+        from service.generation.tiny import TinyBackend
+
+        return TinyBackend(settings)
+    if name in ("svd", "svd-xt"):
+        from service.generation.svd import SvdBackend
+
+        return SvdBackend(settings, name)
+    if name == "ltx":
+        from service.generation.ltx import LtxBackend
+
+        return LtxBackend(settings)
+    raise ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)}")
+
+
+def create_backends(settings) -> dict[str, Backend]:
+    """The backends this deployment offers (setting enabled_models); nothing is loaded yet."""
+    return {name: create_backend(name, settings) for name in settings.models}

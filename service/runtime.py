@@ -1,0 +1,173 @@
+"""The composition root: builds the database, storage, queue, backends and pipeline from
+Settings, and offers the operations the API and the CLI share."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from service import generations
+from service.db import Database, Generation
+from service.errors import Conflict
+from service.generation import create_backends, quiet_libraries
+from service.jobs.leases import QUEUED, Reaper
+from service.jobs.queue import JobQueue, recover_queued
+from service.jobs.runner import JobRunner, new_worker_id
+from service.pipeline import GenerationPipeline, JobSpec, Stage
+from service.settings import Settings
+from service.storage import LocalStorage
+
+logger = logging.getLogger("originframe")
+
+WATERMARK_ID_BITS = 63  # fits a signed BIGINT on every database
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.db = Database(settings.resolved_database_url)
+        self.storage = LocalStorage(settings.resolved_storage_dir)
+        self.backends = create_backends(settings)
+        self.pipeline = GenerationPipeline(
+            self.backends,
+            self.storage.put,
+            crf=settings.encode_crf,
+            preset=settings.encode_preset,
+            screen_output=Stage("screen_output", None, "output screening is not built yet (issue 3)"),
+            watermark=Stage("watermark", None, "the video watermark is not built yet (issue 4)"),
+            sign=Stage("sign", None, "C2PA signing is not built yet (issue 5)"),
+            fingerprint=Stage("fingerprint", None, "the fingerprint registry is not built yet (issue 5)"),
+        )
+        self.queue = JobQueue(settings, self.run_job)
+        self.worker_id = new_worker_id()
+        self.runner = JobRunner(self.db, self.pipeline, self.load_spec, lease_seconds=settings.lease_seconds,
+                                requeue=self.queue.enqueue, worker_id=self.worker_id)
+        self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s)
+        self._consumer = None
+        self._started = False
+        self._lock = threading.Lock()
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    def start(self, *, consume: bool) -> None:
+        """Prepare storage and schema, start the reaper, and (embedded mode) a job consumer."""
+        with self._lock:
+            if self._started:
+                return
+            self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            self.db.migrate()
+            import torch
+
+            torch.set_num_threads(self.settings.torch_threads)
+            quiet_libraries()
+            self.reaper.start()
+            recover_queued(self.db, self.queue)
+            if consume:
+                self._consumer = self.queue.consumer(self.settings.worker_threads, embedded=True)
+                self._consumer.start()
+            self._started = True
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._started:
+                return
+            self.runner.stopping.set()
+            if self._consumer is not None:
+                self._consumer.stop(graceful=True)
+                self._consumer = None
+            self.reaper.stop()
+            self._started = False
+
+    @property
+    def consuming(self) -> bool:
+        return self._consumer is not None
+
+    # jobs ------------------------------------------------------------------------------
+
+    def run_job(self, generation_id: str) -> None:
+        self.runner.run(generation_id)
+
+    def load_spec(self, session, generation: Generation) -> JobSpec:
+        request = generations.GenerationInput(
+            prompt=generation.prompt,
+            negative_prompt=generation.negative_prompt,
+            **{k: v for k, v in generation.parameters.items() if k != "seed_requested"},
+        )
+        if generation.input_image_key:
+            from provenance.media import load_image
+
+            request.image = load_image(self.storage.get(generation.input_image_key))
+        return JobSpec(
+            generation_id=generation.id,
+            model=generation.model,
+            request=request,
+            watermark_id=generation.watermark_id,
+            context={"input_decision_id": generation.input_decision_id},
+        )
+
+    def submit_generation(self, request: generations.GenerationRequest, *, image_bytes: bytes | None, caller_key_id: str | None,
+                          idempotency_key: str | None, enqueue: bool = True) -> tuple[Generation, bool]:
+        """Validate, screen, record and queue. Returns (generation, created) — created is False on an idempotent replay."""
+        resolved = generations.resolve_request(request, image_bytes, self.backends, self.settings)
+        digest = resolved.digest()
+        if idempotency_key:
+            with self.db.session() as session:
+                existing = generations.find_idempotent(session, caller_key_id, idempotency_key, digest)
+                if existing is not None:
+                    return existing, False
+        stages: dict[str, Any] = {"screen_inputs": {"active": False, "detail": "input screening is not built yet (issue 3)"}}
+        image_key = None
+        if resolved.image_bytes is not None:
+            image_key = f"inputs/{secrets.token_hex(16)}"
+            self.storage.put(image_key, resolved.image_bytes)
+        try:
+            with self.db.session() as session:
+                generation = generations.create_generation(
+                    session, resolved, api_key_id=caller_key_id, idempotency_key=idempotency_key, image_key=image_key,
+                    status=QUEUED, stages=stages, settings=self.settings,
+                    watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS),
+                )
+        except IntegrityError:
+            # a concurrent request with the same Idempotency-Key won the race
+            if image_key:
+                self.storage.delete(image_key)
+            if not idempotency_key:
+                raise
+            with self.db.session() as session:
+                existing = generations.find_idempotent(session, caller_key_id, idempotency_key, digest)
+            if existing is None:
+                raise Conflict("the request could not be recorded; retry it") from None
+            return existing, False
+        if enqueue:
+            self.queue.enqueue(generation.id)
+        return generation, True
+
+    # health ----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            self.db.ping()
+            checks["database"] = {"ok": True, "backend": self.db.engine.dialect.name}
+        except Exception as error:
+            checks["database"] = {"ok": False, "error": str(error)}
+        try:
+            checks["queue"] = {"ok": True, "backend": self.queue.kind, "pending": self.queue.pending_count(),
+                               "embedded_consumer": self.consuming}
+        except Exception as error:
+            checks["queue"] = {"ok": False, "backend": self.queue.kind, "error": str(error)}
+        models = {}
+        for name, backend in self.backends.items():
+            available, reason = backend.availability()
+            info = backend.info()
+            models[name] = {"available": available, "loaded": backend.loaded, "detail": reason, "source": info.source,
+                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype}
+        checks["models"] = models
+        checks["pipeline"] = self.pipeline.describe()
+        checks["storage"] = {"ok": True, "backend": self.storage.describe()}
+        ready = checks["database"]["ok"] and checks["queue"]["ok"] and any(m["available"] for m in models.values())
+        return {"status": "ok" if ready else "degraded", "ready": ready, **checks}

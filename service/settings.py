@@ -1,0 +1,134 @@
+"""One typed settings object, read from environment variables prefixed ORIGINFRAME_.
+
+`originframe settings` prints the table below (name, default, meaning); docs/operations.md
+carries the same table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+PREFIX = "ORIGINFRAME_"
+
+
+def _setting(default: Any, help: str) -> Any:
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    # where things live
+    data_dir: Path = _setting(Path(".originframe"), "Directory for the embedded database, queue, media, models and keys.")
+    database_url: str = _setting("", "SQLAlchemy URL; empty means SQLite in data_dir (e.g. postgresql+psycopg://user@host/db).")
+    queue_url: str = _setting("", "Task queue: empty means Huey on SQLite in data_dir; redis://host:6379/0 or postgresql://... for a fleet.")
+    queue_name: str = _setting("originframe", "Queue name (several deployments can share one Redis).")
+    storage_dir: str = _setting("", "Directory for stored media; empty means data_dir/media.")
+    models_dir: str = _setting("", "Directory for locally built models (the tiny default); empty means data_dir/models.")
+
+    # serving
+    host: str = _setting("127.0.0.1", "Address `originframe serve` binds.")
+    port: int = _setting(8000, "Port `originframe serve` binds.")
+    embedded_worker: bool = _setting(True, "Run the job consumer inside the server process (the one-box default).")
+    worker_threads: int = _setting(1, "Jobs run concurrently per worker process.")
+    public_base_url: str = _setting("", "Base URL used in links; empty means relative links.")
+
+    # request limits
+    max_upload_bytes: int = _setting(20 * 1024 * 1024, "Largest accepted upload (image or clip), bytes.")
+    max_image_pixels: int = _setting(4096 * 4096, "Largest accepted input image, pixels.")
+    max_frames: int = _setting(129, "Most frames one generation may request.")
+    max_duration_s: float = _setting(10.0, "Longest clip one generation may request, seconds (frames / fps).")
+    max_output_pixels: int = _setting(1280 * 720, "Largest output frame, pixels (width x height).")
+    max_steps: int = _setting(100, "Most denoising steps one generation may request.")
+    max_fps: int = _setting(60, "Highest frame rate.")
+    max_prompt_chars: int = _setting(2000, "Longest prompt, characters.")
+
+    # generation backends
+    default_model: str = _setting("tiny", "Model used when a request names none.")
+    enabled_models: str = _setting("tiny,svd,svd-xt,ltx", "Comma-separated backends this deployment offers.")
+    svd_model: str = _setting("stabilityai/stable-video-diffusion-img2vid", "Hub id or local directory of SVD.")
+    svd_xt_model: str = _setting("stabilityai/stable-video-diffusion-img2vid-xt", "Hub id or local directory of SVD-XT.")
+    ltx_model: str = _setting("Lightricks/LTX-Video", "Hub id or local directory of LTX-Video.")
+    model_revision: str = _setting("", "Hub revision for the real models (empty: default branch).")
+    allow_downloads: bool = _setting(False, "Let from_pretrained download weights from a hub (off: local files only).")
+    device: str = _setting("cpu", "Torch device for generation: cpu, cuda, cuda:1 ...")
+    dtype: str = _setting("float32", "Torch dtype for generation: float32, bfloat16, float16.")
+    cpu_offload: bool = _setting(False, "Enable diffusers model CPU offload (GPU memory for speed).")
+    decode_chunk_size: int = _setting(8, "Frames the VAE decodes at once (memory vs speed).")
+    torch_compile: bool = _setting(False, "torch.compile the denoiser on first load.")
+    torch_threads: int = _setting(1, "Torch intra-op threads (on 2 busy cores, 1 is often fastest).")
+
+    # output encoding
+    encode_crf: int = _setting(18, "H.264 CRF of generated clips (lower is better quality).")
+    encode_preset: str = _setting("veryfast", "x264 preset of generated clips.")
+
+    # jobs
+    lease_seconds: float = _setting(30.0, "A running job's lease; a worker renews it while alive.")
+    max_attempts: int = _setting(2, "Attempts per job when workers die mid-job (then failed with reason).")
+    reaper_interval_s: float = _setting(5.0, "How often expired leases are looked for.")
+    events_poll_s: float = _setting(0.5, "How often the progress stream looks for changes.")
+
+    # privacy and retention
+    store_prompts: bool = _setting(True, "Store prompts in clear (off: only their SHA-256).")
+    retention_days: int = _setting(30, "Days prompts and input images are kept before being purged.")
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'originframe.db').resolve()}"
+
+    @property
+    def resolved_storage_dir(self) -> Path:
+        return Path(self.storage_dir) if self.storage_dir else self.data_dir / "media"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return Path(self.models_dir) if self.models_dir else self.data_dir / "models"
+
+    @property
+    def models(self) -> list[str]:
+        return [name.strip() for name in self.enabled_models.split(",") if name.strip()]
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(raw: str, kind: Any, name: str) -> Any:
+    if kind in (bool, "bool"):
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{PREFIX}{name.upper()}={raw!r} is not a boolean (use true or false)")
+    converters = {int: int, "int": int, float: float, "float": float, Path: Path, "Path": Path}
+    converter = converters.get(kind, str)
+    try:
+        return converter(raw)
+    except ValueError as error:
+        raise ValueError(f"{PREFIX}{name.upper()}={raw!r}: {error}") from None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment (ORIGINFRAME_<FIELD>), then explicit overrides."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for item in dataclasses.fields(Settings):
+        key = PREFIX + item.name.upper()
+        if key in environ:
+            values[item.name] = _convert(environ[key], item.type, item.name)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def settings_table() -> str:
+    """Markdown table of every setting, its default and meaning."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for item in dataclasses.fields(Settings):
+        default = item.default if item.default is not dataclasses.MISSING else item.default_factory()
+        rows.append(f"| `{PREFIX}{item.name.upper()}` | `{default}` | {item.metadata['help']} |")
+    return "\n".join(rows)
