@@ -21,7 +21,7 @@ def _runtime(**overrides):
 
 def _logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("huey", "httpx", "diffusers", "transformers"):
+    for noisy in ("huey", "httpx", "diffusers", "transformers", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

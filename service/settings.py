@@ -60,6 +60,7 @@ class Settings:
     dtype: str = _setting("float32", "Torch dtype for generation: float32, bfloat16, float16.")
     cpu_offload: bool = _setting(False, "Enable diffusers model CPU offload (GPU memory for speed).")
     decode_chunk_size: int = _setting(8, "Frames the VAE decodes at once (memory vs speed).")
+    vae_tiling: bool = _setting(False, "Decode LTX latents in tiles (less GPU memory for long or large clips).")
     torch_compile: bool = _setting(False, "torch.compile the denoiser on first load.")
     torch_threads: int = _setting(1, "Torch intra-op threads (on 2 busy cores, 1 is often fastest).")
 

@@ -101,7 +101,7 @@ class SvdBackend:
             else:
                 pipeline.to(settings.device)
             if settings.torch_compile:
-                pipeline.unet = torch.compile(pipeline.unet)
+                pipeline.unet.compile()
             pipeline.set_progress_bar_config(disable=True)
             self._pipeline = pipeline
 
