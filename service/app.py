@@ -13,7 +13,9 @@ from litestar.plugins.prometheus import PrometheusConfig
 from service import __version__
 from service.api.generations import GenerationController
 from service.api.health import health, metrics
+from service.api.audit import AuditController
 from service.api.keys import KeyController
+from service.api.safety import PolicyController, ReviewController, ScreeningController
 from service.errors import exception_handlers
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -37,7 +39,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
-        route_handlers=[GenerationController, KeyController, health, metrics],
+        route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
+                        KeyController, health, metrics],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware],

@@ -188,10 +188,124 @@ def keys_revoke(key_id) -> None:
     click.echo(f"revoked {key_id}")
 
 
+@main.group()
+def policy() -> None:
+    """The screening policy: evaluate, validate."""
+
+
+@policy.command("eval")
+@click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Policy file (default: ORIGINFRAME_POLICY_PATH or the shipped default).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def policy_eval(dataset: Path, policy_path: str | None, as_json: bool) -> None:
+    """Precision/recall per category and the false-block rate of a labelled JSONL set
+    (fields: prompt, expect = allow | block | review_or_allow, cat)."""
+    import json as json_module
+
+    from safety import evaluate
+    from service.screening import build_screener
+
+    settings = load_settings()
+    if policy_path:
+        settings = settings.replace(policy_path=policy_path)
+    report = evaluate(dataset, build_screener(settings))
+    click.echo(json_module.dumps(report.to_dict(), indent=2) if as_json else report.table())
+
+
+@policy.command("check")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def policy_check(path: str) -> None:
+    """Validate a policy file; prints its version, or the reason it is refused."""
+    from safety import PolicyError, load_policy
+
+    try:
+        loaded = load_policy(path)
+    except PolicyError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"valid: {loaded.name} version {loaded.version} ({len(loaded.categories)} categories)")
+
+
+@main.command()
+@click.option("--prompt", default=None)
+@click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print the full decision record.")
+def screen(prompt: str | None, image_path: Path | None, as_json: bool) -> None:
+    """Screen a prompt and/or image without generating (recorded in the decision log)."""
+    import json as json_module
+
+    from provenance.media import load_image
+
+    if not (prompt or image_path):
+        raise click.UsageError("give --prompt, --image, or both")
+    runtime = _runtime()
+    runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime.db.migrate()
+    image = load_image(image_path.read_bytes()) if image_path else None
+    decided = runtime.screening.screen_inputs(prompt=prompt, negative_prompt=None, image=image, api_key_id=None,
+                                              generation_id=None, kind="screening")
+    if as_json:
+        click.echo(json_module.dumps(runtime.audit.get(decided.record.id), indent=2, ensure_ascii=False))
+    else:
+        public = decided.public()
+        click.echo(f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})")
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident decision log."""
+
+
+@audit.command("verify")
+@click.option("--expected-head", default=None, help="A record_hash kept elsewhere: detects records cut off the end.")
+def audit_verify(expected_head: str | None) -> None:
+    """Check the hash chain; exits 1 and says where if a record was edited, deleted or reordered."""
+    runtime = _runtime()
+    runtime.db.migrate()
+    report = runtime.audit.verify(expected_head=expected_head)
+    if report["ok"]:
+        click.echo(f"ok: {report['checked']} records, head {report['head_hash']}")
+        return
+    click.echo(f"BROKEN at record {report['first_bad_sequence']} (position {report['first_bad_position']}): "
+               f"{report['problem']} - {report['detail']}", err=True)
+    sys.exit(1)
+
+
+@audit.command("export")
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("--decision", default=None)
+@click.option("--category", default=None)
+@click.option("-o", "--output", type=click.File("w"), default="-")
+def audit_export(fmt: str, decision: str | None, category: str | None, output) -> None:
+    """Write the decision log (optionally filtered) as JSONL or CSV."""
+    runtime = _runtime()
+    runtime.db.migrate()
+    for line in runtime.audit.export(fmt, decision=decision, category=category):
+        output.write(line)
+
+
+@main.command()
+def purge() -> None:
+    """Apply the retention period: drop clear prompts and input images older than it."""
+    runtime = _runtime()
+    runtime.db.migrate()
+    prompts, images = runtime.purge_expired()
+    click.echo(f"purged {prompts} prompt(s) and {images} input image(s) older than {runtime.settings.retention_days} days")
+
+
 @main.command("settings")
-def show_settings() -> None:
+@click.option("--update-doc", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Rewrite the table between the settings-table markers of this Markdown file.")
+def show_settings(update_doc: Path | None) -> None:
     """Print every setting (environment variable, default, meaning)."""
-    click.echo(settings_table())
+    if update_doc is None:
+        click.echo(settings_table())
+        return
+    start, end = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
+    document = update_doc.read_text()
+    head, rest = document.split(start)
+    _, tail = rest.split(end)
+    update_doc.write_text(f"{head}{start}\n{settings_table()}\n{end}{tail}")
 
 
 @main.group()

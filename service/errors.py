@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
 from provenance.errors import ProvenanceError, UnreadableMedia
+from safety.errors import PolicyError, ScreeningInputError
 
 logger = logging.getLogger("originframe.errors")
 
@@ -97,6 +98,15 @@ def _provenance_error(request: Request, error: ProvenanceError) -> Response:
     return problem(422, "provenance-error", "The media could not be processed", str(error), request.url.path)
 
 
+def _screening_input(request: Request, error: ScreeningInputError) -> Response:
+    return problem(422, "invalid-request", "The request is not valid", str(error), request.url.path)
+
+
+def _policy_error(request: Request, error: PolicyError) -> Response:
+    return problem(422, "invalid-policy", "The policy file was rejected; the previous policy stays in force", str(error),
+                   request.url.path)
+
+
 def _validation_error(request: Request, error: ValidationException) -> Response:
     errors = error.extra if isinstance(error.extra, list) else None
     detail = error.detail or "invalid request"
@@ -128,6 +138,8 @@ def exception_handlers() -> dict:
         ServiceError: _service_error,
         UnreadableMedia: _unreadable_media,
         ProvenanceError: _provenance_error,
+        ScreeningInputError: _screening_input,
+        PolicyError: _policy_error,
         ValidationException: _validation_error,
         HTTPException: _http_error,
         Exception: _unexpected,

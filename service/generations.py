@@ -178,11 +178,18 @@ def find_idempotent(session, api_key_id: str | None, idempotency_key: str, diges
     return existing
 
 
-def create_generation(session, resolved: ResolvedRequest, *, api_key_id: str | None, idempotency_key: str | None,
-                      image_key: str | None, status: str, stages: dict, settings, watermark_id: int | None) -> Generation:
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def create_generation(session, resolved: ResolvedRequest, *, generation_id: str, api_key_id: str | None,
+                      idempotency_key: str | None, image_key: str | None, status: str, stages: dict, settings,
+                      watermark_id: int | None, input_decision_id: str | None = None,
+                      held_by_decision_id: str | None = None) -> Generation:
     prompt = resolved.input.prompt
+    blocked = status == "blocked"
     generation = Generation(
-        id=str(uuid.uuid4()),
+        id=generation_id,
         api_key_id=api_key_id,
         idempotency_key=idempotency_key,
         request_sha256=resolved.digest(),
@@ -195,13 +202,18 @@ def create_generation(session, resolved: ResolvedRequest, *, api_key_id: str | N
         prompt_sha256=hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
         negative_prompt=resolved.input.negative_prompt,
         input_image_key=image_key,
-        input_image_sha256=hashlib.sha256(resolved.image_bytes).hexdigest() if resolved.image_bytes else None,
+        input_image_sha256=sha256_hex(resolved.image_bytes) if resolved.image_bytes else None,
         max_attempts=settings.max_attempts,
         progress_total=resolved.parameters.get("num_inference_steps") or 0,
         stages=stages,
         timings={},
         output={},
-        watermark_id=watermark_id,
+        watermark_id=None if blocked else watermark_id,
+        input_decision_id=input_decision_id,
+        held_by_decision_id=held_by_decision_id,
+        error_code="blocked_by_policy" if blocked else None,
+        error_reason="the request was refused by the content policy" if blocked else None,
+        finished_at=utcnow() if blocked else None,
         created_at=utcnow(),
     )
     session.add(generation)

@@ -20,6 +20,14 @@ from provenance.media import encode_mp4_bytes
 from service.generation import Backend, GenerationInput
 
 
+class OutputRefused(Exception):
+    """A stage refused to release the output (e.g. output screening blocked it)."""
+
+    def __init__(self, status: str, code: str, reason: str, **values) -> None:
+        super().__init__(reason)
+        self.status, self.code, self.reason, self.values = status, code, reason, values
+
+
 class Reporter(Protocol):
     def stage(self, name: str) -> None: ...
     def progress(self, step: int, total: int) -> None: ...
@@ -89,17 +97,29 @@ class GenerationPipeline:
         reporter.stage(name)
         started = time.perf_counter()
         record: dict[str, Any] = {"active": True}
-        result = stage.run(*arguments, record)
-        timings[f"{name}_s"] = round(time.perf_counter() - started, 4)
-        stages[name] = record
+        stages[name] = record  # filled in by the stage; kept even if the stage refuses the output
+        try:
+            result = stage.run(*arguments, record)
+        finally:
+            timings[f"{name}_s"] = round(time.perf_counter() - started, 4)
         reporter.checkpoint()
         return result
 
     def run(self, spec: JobSpec, reporter: Reporter) -> PipelineOutcome:
-        backend = self.backends[spec.model]
-        stages: dict[str, Any] = {}
+        stages: dict[str, Any] = dict(spec.context.get("stages") or {})
         timings: dict[str, float] = {}
         extra: dict[str, Any] = {}
+        try:
+            return self._run(spec, reporter, stages, timings, extra)
+        except OutputRefused as refused:
+            # keep what ran before the refusal in the job record
+            refused.values.update({k: v for k, v in extra.items() if k not in refused.values})
+            refused.values.setdefault("stages", stages)
+            refused.values.setdefault("timings", timings)
+            raise
+
+    def _run(self, spec: JobSpec, reporter: Reporter, stages: dict, timings: dict, extra: dict) -> PipelineOutcome:
+        backend = self.backends[spec.model]
 
         reporter.stage("loading_model")
         started = time.perf_counter()

@@ -6,18 +6,21 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import uuid
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from service import generations
+from service.audit import AuditLog
 from service.db import Database, Generation
-from service.errors import Conflict
+from service.errors import Conflict, RequestBlocked
 from service.generation import create_backends, quiet_libraries
-from service.jobs.leases import QUEUED, Reaper
+from service.jobs.leases import BLOCKED, QUEUED, REVIEW, Reaper
 from service.jobs.queue import JobQueue, recover_queued
 from service.jobs.runner import JobRunner, new_worker_id
-from service.pipeline import GenerationPipeline, JobSpec, Stage
+from service.pipeline import GenerationPipeline, JobSpec, OutputRefused, Stage
+from service.screening import ScreeningService, build_screener
 from service.settings import Settings
 from service.storage import LocalStorage
 
@@ -32,12 +35,14 @@ class Runtime:
         self.db = Database(settings.resolved_database_url)
         self.storage = LocalStorage(settings.resolved_storage_dir)
         self.backends = create_backends(settings)
+        self.audit = AuditLog(self.db, store_prompts=settings.store_prompts)
+        self.screening = ScreeningService(build_screener(settings), self.audit, settings)
         self.pipeline = GenerationPipeline(
             self.backends,
             self.storage.put,
             crf=settings.encode_crf,
             preset=settings.encode_preset,
-            screen_output=Stage("screen_output", None, "output screening is not built yet (issue 3)"),
+            screen_output=Stage("screen_output", self._screen_output),
             watermark=Stage("watermark", None, "the video watermark is not built yet (issue 4)"),
             sign=Stage("sign", None, "C2PA signing is not built yet (issue 5)"),
             fingerprint=Stage("fingerprint", None, "the fingerprint registry is not built yet (issue 5)"),
@@ -46,7 +51,7 @@ class Runtime:
         self.worker_id = new_worker_id()
         self.runner = JobRunner(self.db, self.pipeline, self.load_spec, lease_seconds=settings.lease_seconds,
                                 requeue=self.queue.enqueue, worker_id=self.worker_id)
-        self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s)
+        self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s, hourly=self.purge_expired)
         self._consumer = None
         self._started = False
         self._lock = threading.Lock()
@@ -106,30 +111,63 @@ class Runtime:
             model=generation.model,
             request=request,
             watermark_id=generation.watermark_id,
-            context={"input_decision_id": generation.input_decision_id},
+            context={
+                "api_key_id": generation.api_key_id,
+                "input_decision_id": generation.input_decision_id,
+                "input_decision": (generation.stages or {}).get("screen_inputs", {}).get("decision"),
+                "stages": generation.stages or {},
+            },
         )
+
+    def _screen_output(self, frames, spec: JobSpec, extra: dict, record: dict):
+        """Sampled frames through the image signals before anything is stored for download."""
+        decided = self.screening.screen_output(frames, api_key_id=spec.context.get("api_key_id"), generation_id=spec.generation_id)
+        extra["output_decision_id"] = decided.record.id
+        record.update(decided.stage_record())
+        if decided.decision == "block":
+            categories = ", ".join(decided.screening.flagged_categories)
+            raise OutputRefused(BLOCKED, "blocked_by_policy",
+                                f"the generated clip was refused by the content policy ({categories}); it was not stored",
+                                output_decision_id=decided.record.id)
+        if decided.decision == "review":
+            extra["held_by_decision_id"] = decided.record.id
+        if decided.screening.requires_label or spec.context.get("input_decision") == "allow_with_label":
+            frames = self.screening.label(frames)
+            extra["label_applied"] = True
+            record["label"] = "visible 'AI-generated' label burned into every frame"
+        return frames
 
     def submit_generation(self, request: generations.GenerationRequest, *, image_bytes: bytes | None, caller_key_id: str | None,
                           idempotency_key: str | None, enqueue: bool = True) -> tuple[Generation, bool]:
-        """Validate, screen, record and queue. Returns (generation, created) — created is False on an idempotent replay."""
+        """Validate, screen, record and queue. Returns (generation, created) — created is False on an
+        idempotent replay. A refused request is recorded (status blocked) and raises RequestBlocked."""
         resolved = generations.resolve_request(request, image_bytes, self.backends, self.settings)
         digest = resolved.digest()
         if idempotency_key:
             with self.db.session() as session:
                 existing = generations.find_idempotent(session, caller_key_id, idempotency_key, digest)
-                if existing is not None:
-                    return existing, False
-        stages: dict[str, Any] = {"screen_inputs": {"active": False, "detail": "input screening is not built yet (issue 3)"}}
+            if existing is not None:
+                if existing.status == BLOCKED and existing.input_decision_id:
+                    raise _blocked(existing, self.audit.get(existing.input_decision_id))
+                return existing, False
+        generation_id = str(uuid.uuid4())
+        image_sha256 = generations.sha256_hex(resolved.image_bytes) if resolved.image_bytes else None
+        decided = self.screening.screen_inputs(
+            prompt=resolved.input.prompt, negative_prompt=resolved.input.negative_prompt, image=resolved.input.image,
+            api_key_id=caller_key_id, generation_id=generation_id, kind="input", image_sha256=image_sha256,
+        )
+        status = {"block": BLOCKED, "review": REVIEW}.get(decided.decision, QUEUED)
         image_key = None
-        if resolved.image_bytes is not None:
-            image_key = f"inputs/{secrets.token_hex(16)}"
+        if resolved.image_bytes is not None and status != BLOCKED:  # a refused input is not kept, only its hash
+            image_key = f"inputs/{generation_id}"
             self.storage.put(image_key, resolved.image_bytes)
         try:
             with self.db.session() as session:
                 generation = generations.create_generation(
-                    session, resolved, api_key_id=caller_key_id, idempotency_key=idempotency_key, image_key=image_key,
-                    status=QUEUED, stages=stages, settings=self.settings,
-                    watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS),
+                    session, resolved, generation_id=generation_id, api_key_id=caller_key_id, idempotency_key=idempotency_key,
+                    image_key=image_key, status=status, stages={"screen_inputs": decided.stage_record()}, settings=self.settings,
+                    watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS), input_decision_id=decided.record.id,
+                    held_by_decision_id=decided.record.id if status == REVIEW else None,
                 )
         except IntegrityError:
             # a concurrent request with the same Idempotency-Key won the race
@@ -142,9 +180,32 @@ class Runtime:
             if existing is None:
                 raise Conflict("the request could not be recorded; retry it") from None
             return existing, False
-        if enqueue:
+        if status == BLOCKED:
+            raise _blocked(generation, self.audit.get(decided.record.id))
+        if status == QUEUED and enqueue:
             self.queue.enqueue(generation.id)
         return generation, True
+
+    def purge_expired(self) -> tuple[int, int]:
+        """Retention: clear prompts and stored input images older than retention_days."""
+        from datetime import timedelta
+
+        from sqlalchemy import select, update
+
+        from service.db import utcnow
+
+        prompts = self.audit.purge_prompts(self.settings.retention_days)
+        cutoff = utcnow() - timedelta(days=self.settings.retention_days)
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Generation.id, Generation.input_image_key).where(
+                    Generation.created_at < cutoff, Generation.input_image_key.is_not(None),
+                    Generation.status.in_(("succeeded", "failed", "blocked", "cancelled")))
+            ).all()
+            for generation_id, key in rows:
+                self.storage.delete(key)
+                session.execute(update(Generation).where(Generation.id == generation_id).values(input_image_key=None))
+        return prompts, len(rows)
 
     # health ----------------------------------------------------------------------------
 
@@ -169,5 +230,21 @@ class Runtime:
         checks["models"] = models
         checks["pipeline"] = self.pipeline.describe()
         checks["storage"] = {"ok": True, "backend": self.storage.describe()}
-        ready = checks["database"]["ok"] and checks["queue"]["ok"] and any(m["available"] for m in models.values())
+        try:
+            checks["safety"] = {"ok": True, **self.screening.health()}
+        except Exception as error:  # a policy file that cannot be read at all
+            checks["safety"] = {"ok": False, "error": str(error)}
+        ready = (checks["database"]["ok"] and checks["queue"]["ok"] and checks["safety"]["ok"]
+                 and any(m["available"] for m in models.values()))
         return {"status": "ok" if ready else "degraded", "ready": ready, **checks}
+
+
+def _blocked(generation: Generation, decision: dict[str, Any] | None) -> RequestBlocked:
+    categories = (decision or {}).get("categories", [])
+    return RequestBlocked(
+        f"the request was refused by the content policy ({', '.join(categories) or 'policy'})",
+        decision="block",
+        categories=categories,
+        decision_id=generation.input_decision_id,
+        generation_id=generation.id,
+    )

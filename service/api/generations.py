@@ -22,25 +22,31 @@ from service.jobs.leases import FINAL_STATES
 _IDEMPOTENCY_MAX = 200
 
 
+async def read_upload_form(request: Request, max_bytes: int) -> tuple[dict[str, str], bytes | None]:
+    """Fields and the 'image' file part of a multipart (or urlencoded) form."""
+    form = await request.form()
+    image_bytes = None
+    fields: dict[str, str] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name != "image":
+                raise InvalidRequest(f"unexpected file field '{name}'; send the input image as 'image'", field=name)
+            image_bytes = await value.read()
+            if len(image_bytes) > max_bytes:
+                raise PayloadTooLarge(f"the image is {len(image_bytes)} bytes; the limit is {max_bytes}", limit_bytes=max_bytes)
+        else:
+            fields[name] = value
+    if "image" in fields:
+        raise InvalidRequest("in a multipart request the image must be a file part", field="image")
+    return fields, image_bytes
+
+
 async def _read_request(request: Request, max_bytes: int) -> tuple[generations.GenerationRequest, bytes | None]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/json", ""):
         return generations.parse_json_request(await request.body()), None
     if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        form = await request.form()
-        image_bytes = None
-        fields: dict[str, str] = {}
-        for name, value in form.multi_items():
-            if isinstance(value, UploadFile):
-                if name != "image":
-                    raise InvalidRequest(f"unexpected file field '{name}'; send the input image as 'image'", field=name)
-                image_bytes = await value.read()
-                if len(image_bytes) > max_bytes:
-                    raise PayloadTooLarge(f"the image is {len(image_bytes)} bytes; the limit is {max_bytes}", limit_bytes=max_bytes)
-            else:
-                fields[name] = value
-        if "image" in fields:
-            raise InvalidRequest("in a multipart request the image must be a file part", field="image")
+        fields, image_bytes = await read_upload_form(request, max_bytes)
         return generations.parse_form_request(fields), image_bytes
     raise UnsupportedMediaType(f"send application/json or multipart/form-data (or a urlencoded form), not {content_type}")
 

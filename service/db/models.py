@@ -104,3 +104,36 @@ class Generation(Base):
     output_decision_id: Mapped[str | None] = mapped_column(String(36), default=None)
     label_applied: Mapped[bool] = mapped_column(Boolean, default=False)
     worker_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    held_by_decision_id: Mapped[str | None] = mapped_column(String(36), default=None)  # a `review` decision parked it
+    reviewed_by: Mapped[str | None] = mapped_column(String(200), default=None)
+    review_reason: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Decision(Base):
+    """One record of the tamper-evident decision log.
+
+    `body` is the exact canonical JSON that was hashed (safety.audit.seal_record); the other
+    columns are copies for filtering, checked against the body by `audit verify`. The clear
+    prompt is kept outside the hash so that retention can purge it: the hashed body holds its
+    SHA-256.
+    """
+
+    __tablename__ = "decisions"
+    __table_args__ = (
+        Index("ix_decisions_created", "created_at"),
+        Index("ix_decisions_kind_decision", "kind", "decision"),
+    )
+
+    sequence: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    id: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))  # screening | input | output | review
+    decision: Mapped[str] = mapped_column(String(20))
+    categories: Mapped[str] = mapped_column(String(500), default=",")  # ",a,b," for LIKE filtering
+    api_key_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    generation_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    policy_version: Mapped[str | None] = mapped_column(String(80), index=True, default=None)
+    prompt: Mapped[str | None] = mapped_column(Text, default=None)
+    body: Mapped[str] = mapped_column(Text)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    record_hash: Mapped[str] = mapped_column(String(64))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Callable
@@ -78,9 +79,8 @@ def update_owned(db: Database, generation_id: str, worker_id: str, **values) -> 
 
 
 def finish(db: Database, generation_id: str, worker_id: str, status: str, **values) -> None:
-    update_owned(
-        db, generation_id, worker_id, status=status, lease_owner=None, lease_expires_at=None, finished_at=utcnow(), **values
-    )
+    values.setdefault("finished_at", utcnow() if status in FINAL_STATES else None)
+    update_owned(db, generation_id, worker_id, status=status, lease_owner=None, lease_expires_at=None, **values)
 
 
 def release(db: Database, generation_id: str, worker_id: str, reason: str) -> bool:
@@ -177,19 +177,27 @@ class Heartbeat:
 
 
 class Reaper:
-    """Runs reap_expired every interval in a daemon thread."""
+    """Runs reap_expired every interval, and slower housekeeping every hour, in a daemon thread."""
 
-    def __init__(self, db: Database, enqueue: Callable[[str], None], interval: float) -> None:
-        self.db, self.enqueue, self.interval = db, enqueue, interval
+    def __init__(self, db: Database, enqueue: Callable[[str], None], interval: float,
+                 hourly: Callable[[], object] | None = None) -> None:
+        self.db, self.enqueue, self.interval, self.hourly = db, enqueue, interval, hourly
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-reaper", daemon=True)
 
     def _loop(self) -> None:
+        next_housekeeping = 0.0
         while not self._stop.wait(self.interval):
             try:
                 reap_expired(self.db, self.enqueue)
             except Exception:
                 logger.exception("reaping expired leases failed")
+            if self.hourly is not None and time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + 3600
+                try:
+                    self.hourly()
+                except Exception:
+                    logger.exception("housekeeping failed")
 
     def start(self) -> None:
         self._thread.start()

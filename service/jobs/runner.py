@@ -12,9 +12,9 @@ import uuid
 from service.db import Database, Generation, utcnow
 from service.generation import GenerationCancelled
 from service.jobs import leases
-from service.jobs.leases import CANCELLED, FAILED, SUCCEEDED, Heartbeat, LeaseLost
+from service.jobs.leases import CANCELLED, FAILED, REVIEW, SUCCEEDED, Heartbeat, LeaseLost
 from service.metrics import JOB_OUTCOMES, JOB_SECONDS
-from service.pipeline import GenerationPipeline, JobSpec
+from service.pipeline import GenerationPipeline, JobSpec, OutputRefused
 
 logger = logging.getLogger("originframe.worker")
 
@@ -24,14 +24,6 @@ _PROGRESS_INTERVAL_S = 0.25
 
 class WorkerStopping(Exception):
     """The worker is shutting down; the job goes back to the queue."""
-
-
-class OutputRefused(Exception):
-    """A stage refused to release the output (e.g. output screening blocked it)."""
-
-    def __init__(self, status: str, code: str, reason: str, **values) -> None:
-        super().__init__(reason)
-        self.status, self.code, self.reason, self.values = status, code, reason, values
 
 
 def new_worker_id() -> str:
@@ -88,13 +80,14 @@ class JobRunner:
                     spec: JobSpec = self.load_spec(session, session.get(Generation, generation_id))
                 outcome = self.pipeline.run(spec, reporter)
                 outcome.timings["worker_s"] = round(time.perf_counter() - started, 4)
+                # an output held for a human: stored, but not released until a reviewer approves it
+                status = REVIEW if outcome.extra.get("held_by_decision_id") else SUCCEEDED
                 leases.finish(
-                    self.db, generation_id, self.worker_id, SUCCEEDED, stage="done",
+                    self.db, generation_id, self.worker_id, status, stage="done" if status == SUCCEEDED else "held_for_review",
                     video_key=outcome.video_key, video_sha256=outcome.video_sha256, video_bytes=outcome.video_bytes,
                     output=outcome.output, stages=outcome.stages, timings=outcome.timings,
                     worker_seconds=outcome.timings["worker_s"], **outcome.extra,
                 )
-                status = SUCCEEDED
             except GenerationCancelled:
                 status = self._finish(generation_id, CANCELLED, "cancelled", "cancelled by the client")
             except WorkerStopping:

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_operations_doc_lists_every_setting_as_the_code_defines_it():
     document = (ROOT / "docs" / "operations.md").read_text()
-    assert settings_table() in document, "regenerate the table in docs/operations.md from `originframe settings`"
+    assert settings_table() in document, "run `originframe settings --update-doc docs/operations.md`"
 
 
 def test_settings_come_from_prefixed_environment_variables_with_clear_errors():

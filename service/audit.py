@@ -1,0 +1,241 @@
+"""The decision log in SQL: append sealed records, filter, export, verify the chain.
+
+Hashing and chain checks are safety.audit's pure functions; this module stores records,
+assigns sequence numbers (concurrent writers in many processes retry on the primary key),
+and checks that the filterable columns still say what the hashed body says.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterator
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from safety.audit import GENESIS_HASH, ChainReport, canonical_json, seal_record, verify_chain
+from service.db import Database, Decision, Generation, utcnow
+from service.errors import InvalidRequest
+
+logger = logging.getLogger("originframe.audit")
+
+KINDS = ("screening", "input", "output", "review")
+_COLUMNS = ("id", "kind", "decision", "api_key_id", "generation_id", "policy_version")
+_APPEND_RETRIES = 50
+
+
+@dataclass(frozen=True)
+class AppendedDecision:
+    id: str
+    sequence: int
+    record_hash: str
+
+
+def prompt_digest(prompt: str | None) -> str | None:
+    return hashlib.sha256(prompt.encode()).hexdigest() if prompt else None
+
+
+class AuditLog:
+    def __init__(self, db: Database, *, store_prompts: bool) -> None:
+        self.db = db
+        self.store_prompts = store_prompts
+
+    def append(
+        self,
+        *,
+        kind: str,
+        decision: str,
+        categories: list[str],
+        api_key_id: str | None = None,
+        generation_id: str | None = None,
+        policy_version: str | None = None,
+        prompt: str | None = None,
+        screening: dict[str, Any] | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AppendedDecision:
+        """Seal and store one decision; its body is immutable from here on."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown decision kind {kind!r}")
+        decision_id = str(uuid.uuid4())
+        created_at = utcnow()
+        body = {
+            "id": decision_id,
+            "created_at": created_at.isoformat(),
+            "kind": kind,
+            "decision": decision,
+            "categories": sorted(categories),
+            "api_key_id": api_key_id,
+            "generation_id": generation_id,
+            "policy_version": policy_version,
+            "prompt_sha256": prompt_digest(prompt),
+            "screening": screening,
+            "details": details or {},
+        }
+        canonical_json(body)  # fail early on values with no canonical form
+        for _ in range(_APPEND_RETRIES):
+            try:
+                with self.db.session() as session:
+                    if self.db.engine.dialect.name == "postgresql":
+                        session.execute(text("SELECT pg_advisory_xact_lock(74202)"))
+                    last = session.execute(
+                        select(Decision.sequence, Decision.record_hash).order_by(Decision.sequence.desc()).limit(1)
+                    ).first()
+                    sequence, previous = (last[0] + 1, last[1]) if last else (0, GENESIS_HASH)
+                    sealed = seal_record(body, sequence=sequence, previous_hash=previous)
+                    session.add(Decision(
+                        sequence=sequence, id=decision_id, created_at=created_at, kind=kind, decision=decision,
+                        categories="," + ",".join(sorted(categories)) + ("," if categories else ""),
+                        api_key_id=api_key_id, generation_id=generation_id, policy_version=policy_version,
+                        prompt=prompt if self.store_prompts else None,
+                        body=canonical_json(sealed).decode(), previous_hash=previous, record_hash=sealed["record_hash"],
+                    ))
+                logger.info("audit head %d %s", sequence, sealed["record_hash"])
+                return AppendedDecision(decision_id, sequence, sealed["record_hash"])
+            except IntegrityError:
+                continue  # another writer took this sequence number; read the new head and retry
+        raise RuntimeError("could not append to the decision log: too much contention")
+
+    # reading ------------------------------------------------------------------------------
+
+    def get(self, decision_id: str) -> dict[str, Any] | None:
+        with self.db.session() as session:
+            row = session.scalar(select(Decision).where(Decision.id == decision_id))
+            return self._view(row) if row else None
+
+    @staticmethod
+    def _view(row: Decision) -> dict[str, Any]:
+        body = json.loads(row.body)
+        body["prompt"] = row.prompt
+        return body
+
+    def query(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        decision: str | None = None,
+        kind: str | None = None,
+        category: str | None = None,
+        api_key_id: str | None = None,
+        policy_version: str | None = None,
+        generation_id: str | None = None,
+        after_sequence: int | None = None,
+        limit: int | None = 100,
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """Oldest first; pass the returned cursor as after_sequence for the next page."""
+        query = select(Decision).order_by(Decision.sequence)
+        if since:
+            query = query.where(Decision.created_at >= since)
+        if until:
+            query = query.where(Decision.created_at < until)
+        if decision:
+            query = query.where(Decision.decision == decision)
+        if kind:
+            query = query.where(Decision.kind == kind)
+        if category:
+            if "," in category or "%" in category:
+                raise InvalidRequest("category must be a single category name", field="category")
+            query = query.where(Decision.categories.like(f"%,{category},%"))
+        if api_key_id:
+            query = query.where(Decision.api_key_id == api_key_id)
+        if policy_version:
+            query = query.where(Decision.policy_version == policy_version)
+        if generation_id:
+            query = query.where(Decision.generation_id == generation_id)
+        if after_sequence is not None:
+            query = query.where(Decision.sequence > after_sequence)
+        with self.db.session() as session:
+            rows = list(session.scalars(query.limit(limit + 1 if limit else None)))
+        more = limit is not None and len(rows) > limit
+        rows = rows[:limit] if limit else rows
+        views = [dict(self._view(row), sequence=row.sequence, record_hash=row.record_hash) for row in rows]
+        return views, (rows[-1].sequence if more else None)
+
+    def export(self, fmt: str, **filters: Any) -> Iterator[str]:
+        """JSONL (one sealed record per line, as hashed, plus the clear prompt) or CSV."""
+        if fmt not in ("jsonl", "csv"):
+            raise InvalidRequest("format must be jsonl or csv", field="format")
+        cursor = None
+        header_done = False
+        fields = ["sequence", "id", "created_at", "kind", "decision", "categories", "api_key_id", "generation_id",
+                  "policy_version", "prompt_sha256", "prompt", "signals_active", "record_hash", "previous_hash"]
+        while True:
+            rows, cursor = self.query(after_sequence=cursor, limit=500, **filters)
+            for row in rows:
+                if fmt == "jsonl":
+                    yield json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n"
+                    continue
+                buffer = io.StringIO()
+                writer = csv.writer(buffer)
+                if not header_done:
+                    writer.writerow(fields)
+                    header_done = True
+                signals = (row.get("screening") or {}).get("signals", [])
+                values = dict(row, categories=";".join(row["categories"]),
+                              signals_active=";".join(s["name"] for s in signals if s.get("active")))
+                writer.writerow(["" if values.get(f) is None else values.get(f) for f in fields])
+                yield buffer.getvalue()
+            if cursor is None:
+                return
+
+    # integrity ----------------------------------------------------------------------------
+
+    def verify(self, *, expected_head: str | None = None) -> dict[str, Any]:
+        """Walk the whole chain; report the first edited, deleted, inserted or reordered record."""
+        records: list[dict[str, Any]] = []
+        mismatch: dict[str, Any] | None = None
+        with self.db.session() as session:
+            for position, row in enumerate(session.scalars(select(Decision).order_by(Decision.sequence)).yield_per(1000)):
+                try:
+                    body = json.loads(row.body)
+                except ValueError:
+                    body = {"sequence": row.sequence}
+                records.append(body)
+                if mismatch is None:
+                    column_values = {"id": row.id, "kind": row.kind, "decision": row.decision, "api_key_id": row.api_key_id,
+                                     "generation_id": row.generation_id, "policy_version": row.policy_version,
+                                     "record_hash": row.record_hash, "previous_hash": row.previous_hash}
+                    differs = [name for name, value in column_values.items() if body.get(name) != value]
+                    if body.get("sequence") != row.sequence:
+                        differs.append("sequence")
+                    if sorted(body.get("categories") or []) != [c for c in row.categories.split(",") if c]:
+                        differs.append("categories")
+                    if row.prompt is not None and prompt_digest(row.prompt) != body.get("prompt_sha256"):
+                        differs.append("prompt")
+                    if differs:
+                        mismatch = {"position": position, "sequence": row.sequence, "columns": differs}
+        report: ChainReport = verify_chain(records, expected_head=expected_head)
+        result = report.to_dict()
+        if report.ok and mismatch is not None:
+            result.update(ok=False, first_bad_position=mismatch["position"], first_bad_sequence=mismatch["sequence"],
+                          problem="edited", detail=f"record {mismatch['sequence']}: column(s) {', '.join(mismatch['columns'])} "
+                                                   "no longer match the sealed record")
+        return result
+
+    # retention -----------------------------------------------------------------------------
+
+    def purge_prompts(self, older_than_days: int) -> int:
+        """Drop clear prompts older than the retention period (their hashes stay in the chain)."""
+        cutoff = utcnow() - timedelta(days=older_than_days)
+        with self.db.session() as session:
+            purged = session.execute(
+                update(Decision).where(Decision.created_at < cutoff, Decision.prompt.is_not(None)).values(prompt=None)
+            ).rowcount
+            session.execute(
+                update(Generation)
+                .where(Generation.created_at < cutoff, Generation.prompt.is_not(None), Generation.status.in_(
+                    ("succeeded", "failed", "blocked", "cancelled")))
+                .values(prompt=None, negative_prompt=None)
+            )
+        return purged
+
+    def count(self) -> int:
+        with self.db.session() as session:
+            return session.scalar(select(func.count()).select_from(Decision)) or 0

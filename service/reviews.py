@@ -1,0 +1,97 @@
+"""Human review of held generations: list what waits, approve or reject with a reason.
+
+A `review` decision parks a generation: before it runs (input screening) or after it ran but
+before release (output screening). Every reviewer's decision is appended to the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from service.db import Generation, utcnow
+from service.errors import Conflict, InvalidRequest, NotFound
+from service.generations import view
+from service.jobs.leases import BLOCKED, QUEUED, REVIEW, SUCCEEDED
+
+ACTIONS = ("approve", "reject")
+
+
+def _stage(generation: Generation) -> str:
+    return "output" if generation.video_key else "input"
+
+
+def pending(runtime, *, limit: int = 100) -> list[dict[str, Any]]:
+    with runtime.db.session() as session:
+        rows = list(session.scalars(
+            select(Generation).where(Generation.status == REVIEW).order_by(Generation.created_at).limit(limit)
+        ))
+    items = []
+    for generation in rows:
+        decision = runtime.audit.get(generation.held_by_decision_id) if generation.held_by_decision_id else None
+        items.append({
+            "id": generation.held_by_decision_id,
+            "generation_id": generation.id,
+            "stage": _stage(generation),
+            "held_at": decision["created_at"] if decision else None,
+            "decision": decision,
+            "generation": view(generation),
+            "links": {
+                "input_image": f"/v1/reviews/{generation.held_by_decision_id}/input" if generation.input_image_key else None,
+                "video": f"/v1/reviews/{generation.held_by_decision_id}/video" if generation.video_key else None,
+            },
+        })
+    return items
+
+
+def held_generation(runtime, decision_id: str) -> Generation:
+    with runtime.db.session() as session:
+        generation = session.scalar(select(Generation).where(Generation.held_by_decision_id == decision_id))
+    if generation is None:
+        raise NotFound(f"no review {decision_id}")
+    return generation
+
+
+def resolve(runtime, decision_id: str, *, action: str, reason: str, reviewer_key_id: str, reviewer: str = "") -> dict[str, Any]:
+    if action not in ACTIONS:
+        raise InvalidRequest("action must be approve or reject", field="action")
+    if not reason or not reason.strip():
+        raise InvalidRequest("a reviewer must give a reason", field="reason")
+    generation = held_generation(runtime, decision_id)
+    if generation.status != REVIEW:
+        raise Conflict(f"this review was already resolved: the generation is {generation.status}",
+                       generation_status=generation.status)
+    stage = _stage(generation)
+    held = runtime.audit.get(decision_id) or {}
+    appended = runtime.audit.append(
+        kind="review",
+        decision="allow" if action == "approve" else "block",
+        categories=held.get("categories", []),
+        api_key_id=reviewer_key_id,
+        generation_id=generation.id,
+        policy_version=held.get("policy_version"),
+        details={"reviews_decision_id": decision_id, "action": action, "reason": reason.strip(), "reviewer": reviewer,
+                 "stage": stage, "owner_api_key_id": generation.api_key_id},
+    )
+    if action == "approve":
+        status = QUEUED if stage == "input" else SUCCEEDED
+        values: dict[str, Any] = {"status": status, "stage": status if stage == "input" else "done"}
+        if stage == "output":
+            values["finished_at"] = utcnow()
+    else:
+        values = {"status": BLOCKED, "stage": BLOCKED, "finished_at": utcnow(), "error_code": "rejected_in_review",
+                  "error_reason": f"rejected by a reviewer: {reason.strip()}", "video_key": None}
+    with runtime.db.session() as session:
+        changed = session.execute(
+            update(Generation).where(Generation.id == generation.id, Generation.status == REVIEW).values(
+                reviewed_by=reviewer or reviewer_key_id, review_reason=reason.strip(), **values)
+        ).rowcount
+    if not changed:
+        raise Conflict("this review was resolved concurrently")
+    if action == "reject" and generation.video_key:
+        runtime.storage.delete(generation.video_key)  # a rejected output is not kept for download
+    if action == "approve" and stage == "input":
+        runtime.queue.enqueue(generation.id)
+    with runtime.db.session() as session:
+        return {"review_decision_id": appended.id, "generation": view(session.get(Generation, generation.id))}
