@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve worker test bench clean
+.PHONY: install serve worker test bench clean browser
 
 # torch and torchvision go in first, pinned: they lie on this machine's disk (a CUDA build
 # that also runs on the CPU). invisible-watermark goes in without its dependencies because
@@ -26,7 +26,14 @@ serve: install
 worker: install
 	$(BIN)/originframe worker
 
-test: install
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: install Debian's chromium to run the browser tests (they are skipped without it)"; fi; }
+
+test: install browser
 	$(BIN)/python -m pytest
 
 bench: install

@@ -19,6 +19,7 @@ from service.api.safety import PolicyController, ReviewController, ScreeningCont
 from service.errors import exception_handlers
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
+from service.web import web_router
 
 # headroom over the largest file: multipart framing and the form fields around it
 _BODY_OVERHEAD = 64 * 1024
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
         route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
-                        KeyController, health, metrics],
+                        KeyController, health, metrics, web_router],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware],

@@ -1,0 +1,101 @@
+/* The per-frame watermark score chart, drawn as inline SVG (no chart library, nothing from a CDN).
+   Sized to its container in CSS pixels so its text stays legible on a phone; redrawn on resize. */
+"use strict";
+
+(function () {
+  const SVG = "http://www.w3.org/2000/svg";
+
+  function svg(tag, attributes, text) {
+    const node = document.createElementNS(SVG, tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function niceNumber(value) {
+    const abs = Math.abs(value);
+    return abs >= 100 ? value.toFixed(0) : abs >= 10 ? value.toFixed(1) : value.toFixed(2);
+  }
+
+  /* Draw scores (one per frame) and a horizontal threshold line into `host`, replacing its content. */
+  function draw(host, options) {
+    const scores = options.scores;
+    const threshold = typeof options.threshold === "number" ? options.threshold : null;
+    const fps = options.fps > 0 ? options.fps : null;
+    const width = Math.max(280, Math.floor(host.clientWidth || 600));
+    const height = width < 480 ? 190 : 220;
+    const pad = { left: 46, right: 14, top: 14, bottom: 40 };
+    const plotW = width - pad.left - pad.right, plotH = height - pad.top - pad.bottom;
+
+    const values = scores.concat(threshold === null ? [] : [threshold]);
+    let low = Math.min(0, ...values), high = Math.max(1, ...values);
+    if (high === low) high = low + 1;
+    const x = (i) => pad.left + (scores.length > 1 ? (i / (scores.length - 1)) * plotW : plotW / 2);
+    const y = (v) => pad.top + (1 - (v - low) / (high - low)) * plotH;
+
+    const above = threshold === null ? 0 : scores.filter((s) => s >= threshold).length;
+    const description = `${scores.length} frame${scores.length === 1 ? "" : "s"}` +
+      (threshold === null ? "" : `; ${above} at or above the per-frame threshold ${niceNumber(threshold)}`) +
+      `; scores from ${niceNumber(Math.min(...scores))} to ${niceNumber(Math.max(...scores))}.`;
+
+    const root = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img", class: "chart",
+      "aria-labelledby": options.id + "-title " + options.id + "-desc" });
+    root.append(svg("title", { id: options.id + "-title" }, options.title));
+    root.append(svg("desc", { id: options.id + "-desc" }, description));
+
+    // axes and gridlines at low, the middle and high
+    for (const v of [low, (low + high) / 2, high]) {
+      root.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v), class: "grid" }));
+      root.append(svg("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end", class: "tick" }, niceNumber(v)));
+    }
+    const last = scores.length - 1;
+    const xTicks = last > 0 ? [0, Math.round(last / 2), last] : [0];
+    const decimals = fps && last / fps < 2 ? 2 : 1; // short clips need finer time labels to stay distinct
+    for (const i of xTicks) {
+      const label = fps ? (i / fps).toFixed(decimals) + " s" : String(i + 1);
+      root.append(svg("text", { x: x(i), y: height - pad.bottom + 16, "text-anchor": "middle", class: "tick" }, label));
+    }
+    root.append(svg("text", { x: pad.left + plotW / 2, y: height - 6, "text-anchor": "middle", class: "axis-label" },
+      fps ? "time in the clip" : "frame"));
+
+    if (threshold !== null) {
+      const ty = y(threshold);
+      root.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: ty, y2: ty, class: "threshold" }));
+      root.append(svg("text", { x: width - pad.right, y: ty - 5, "text-anchor": "end", class: "threshold-label" },
+        "threshold " + niceNumber(threshold)));
+    }
+
+    const points = scores.map((s, i) => `${x(i).toFixed(1)},${y(s).toFixed(1)}`).join(" ");
+    root.append(svg("polyline", { points, class: "series" }));
+    scores.forEach((s, i) => {
+      const passes = threshold !== null && s >= threshold;
+      const dot = svg("circle", { cx: x(i), cy: y(s), r: scores.length > 60 ? 1.8 : 3.2, class: passes ? "dot pass" : "dot" });
+      dot.append(svg("title", {}, `frame ${i + 1}: ${niceNumber(s)}`));
+      root.append(dot);
+    });
+
+    host.replaceChildren(root);
+  }
+
+  /* A <figure> with the chart, a caption and the numbers as a table for people who cannot see it. */
+  function frameScoreChart(options) {
+    const { el } = Originframe;
+    const host = el("div", { class: "chart-host", "data-frames": String(options.scores.length) });
+    const rows = options.scores.map((s, i) => el("tr", {}, el("td", { text: String(i + 1) }), el("td", { text: s.toFixed(3) }),
+      options.threshold === undefined || options.threshold === null ? null : el("td", { text: s >= options.threshold ? "yes" : "no" })));
+    const table = el("details", { class: "chart-data" }, el("summary", { text: "Scores as a table" }),
+      el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col", text: "Frame" }), el("th", { scope: "col", text: "Score" }),
+        options.threshold === undefined || options.threshold === null ? null : el("th", { scope: "col", text: "Above threshold" }))),
+        el("tbody", {}, rows)));
+    const figure = el("figure", { class: "chart-figure", id: options.id }, host,
+      el("figcaption", { text: options.caption || options.title }), table);
+
+    let frame = null;
+    const redraw = () => { if (host.isConnected) draw(host, options); };
+    // draw once attached (the width is known then), and again whenever the layout width changes
+    new ResizeObserver(() => { cancelAnimationFrame(frame); frame = requestAnimationFrame(redraw); }).observe(host);
+    return figure;
+  }
+
+  window.OriginframeChart = { frameScoreChart };
+})();
