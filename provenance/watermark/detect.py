@@ -1,0 +1,273 @@
+"""Detection: register, aggregate soft bits over frames, decode, verify under each key.
+
+The decision is "some tried hypothesis decodes to a message whose 32 check bits verify
+under a key in the keyring". For a clip that does not carry that key's mark, each decode
+yields a message the key's pseudo-random permutation maps to 32 uniformly random check
+bits, so each hypothesis passes with probability 2**-32 whatever the content; a union
+bound over every hypothesis the search could try (MAX_HYPOTHESES_PER_KEY per key) bounds
+the per-clip false-positive rate. That bound is the operating threshold; the p-value
+sharpens it with how well the soft bits agree with the decoded codeword (see docs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+
+from provenance.watermark import analysis, ecc, sync
+from provenance.watermark.keys import Keyring, WatermarkKey
+from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
+from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
+from provenance.watermark.residuals import PROFILES, AlignedResiduals, ClipResiduals
+from provenance.watermark.stats import binomial_tail
+
+ALGORITHM = "originframe.wm.v1"
+THRESHOLD_P_VALUE = 1e-6
+MAX_ANALYSED_FRAMES = 64
+SYNC_CANDIDATES = 2  # pilot peaks decoded per scale
+# After the quick decodes (from the clip's mean residual, interpolated), the strongest
+# registration is decoded once more from residuals re-sampled from the frames themselves,
+# if its pilot is clearly there: worth it after a crop, wasted on unmarked content.
+# A second re-decode weights frames by their own pilot strength (maximal-ratio combining):
+# after strong compression an intra frame can carry several times the mark of the frames
+# predicted from it.
+# Those re-decodes keep the LIST_SIZE likeliest messages and take the first whose check bits
+# verify; each listed message is one more hypothesis in the false-positive count.
+EXACT_PILOT_Z = 6.0
+EXACT_DECODES = 2
+LIST_SIZE = 8
+MAX_HYPOTHESES_PER_KEY = len(PROFILES) * (SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
+
+
+class WatermarkDetection(msgspec.Struct, kw_only=True):
+    detected: bool
+    p_value: float  # probability that an unmarked clip produces evidence this strong (upper bound)
+    threshold_p_value: float
+    false_positive_bound: float  # per-clip false-positive rate of the decision rule, by counting
+    identifier: int | None
+    key_id: int | None
+    algorithm: str
+    frame_scores: list[float]  # per analysed frame: correlation with the key's template, in standard deviations
+    frame_indices: list[int]
+    frames_total: int
+    frames_analysed: int
+    bit_errors: int | None  # coded bits the error correction repaired (of coded_bits)
+    coded_bits: int
+    hypotheses_tried: int
+    profile: str | None  # "clip" or "still": the mark's grid (clips are marked coarser than stills)
+    scale: float | None  # tile scale found (1.0 for an uncropped picture at any resolution)
+    shift: tuple[float, float] | None
+    mirrored: bool | None
+    sync_score: float  # pilot correlation of the best registration, in standard deviations
+
+
+def _as_clip(frames: np.ndarray) -> np.ndarray:
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}")
+    clip = frames[None] if frames.ndim == 3 else frames
+    if clip.shape[0] == 0:
+        raise ValueError("no frames to analyse")
+    if min(clip.shape[1:3]) < analysis.MIN_SIDE:
+        raise ValueError(f"frames of {clip.shape[2]}x{clip.shape[1]} are too small to analyse")
+    return clip
+
+
+def _frame_indices(count: int) -> list[int]:
+    if count <= MAX_ANALYSED_FRAMES:
+        return list(range(count))
+    return sorted({int(round(i)) for i in np.linspace(0, count - 1, MAX_ANALYSED_FRAMES)})
+
+
+@dataclass
+class _Decode:
+    profile: str
+    registration: sync.Registration
+    key: WatermarkKey
+    identifier: int | None
+    symbols: np.ndarray
+    agreements: int
+    aligned: AlignedResiduals | None
+
+
+def _decode_values(
+    values: np.ndarray, key: WatermarkKey, layout: TileLayout, list_size: int = 1
+) -> tuple[int | None, np.ndarray, int]:
+    soft = analysis.soft_bits(values, layout)
+    candidates = [ecc.decode(soft, MESSAGE_BITS)] if list_size == 1 else ecc.decode_list(soft, MESSAGE_BITS, list_size)
+    for message_bits in candidates:
+        identifier = decipher_message(bits_to_int(message_bits), key)
+        if identifier is not None:
+            break
+    else:
+        message_bits = candidates[0]
+    symbols = 2.0 * ecc.encode(message_bits).astype(np.float32) - 1.0
+    return identifier, symbols, int(np.sum(np.sign(soft) == symbols))
+
+
+def _quick_decode(
+    clip: ClipResiduals, mean: np.ndarray, profile: str, registration: sync.Registration, key: WatermarkKey, layout: TileLayout
+) -> _Decode:
+    aligned = clip.interpolated(profile, registration, [mean])
+    values = analysis.sample_values(aligned.tile(registration.mirrored))
+    identifier, symbols, agreements = _decode_values(values, key, layout)
+    return _Decode(profile, registration, key, identifier, symbols, agreements, None)
+
+
+def _exact_decode(
+    clip: ClipResiduals,
+    profile: str,
+    registration: sync.Registration,
+    key: WatermarkKey,
+    layout: TileLayout,
+    aligned: AlignedResiduals | None = None,
+    weights: np.ndarray | None = None,
+) -> _Decode:
+    aligned = clip.exact(profile, registration) if aligned is None else aligned
+    values = analysis.sample_values(aligned.tile(registration.mirrored, weights=weights))
+    identifier, symbols, agreements = _decode_values(values, key, layout, LIST_SIZE)
+    return _Decode(profile, registration, key, identifier, symbols, agreements, aligned)
+
+
+def _p_value(agreements: int, hypotheses: int) -> float:
+    # P(check bits verify) * P(some message's codeword agrees this well), by the union bound
+    closeness = min(1.0, 2.0**MESSAGE_BITS * binomial_tail(agreements, CODED_BITS))
+    return min(1.0, hypotheses * 2.0**-CHECK_BITS * closeness)
+
+
+def _frame_scores(aligned: AlignedResiduals, mirrored: bool, template: np.ndarray) -> list[float]:
+    scores = []
+    norm = float(np.sqrt(np.sum(template * template))) or 1.0
+    for index in range(len(aligned.residuals)):
+        values = analysis.sample_values(aligned.tile(mirrored, slice(index, index + 1)))
+        spread = float(values.std()) or 1.0
+        scores.append(round(float(np.sum(values * template)) / (spread * norm), 3))
+    return scores
+
+
+def _registrations(mean: np.ndarray, keys: list[WatermarkKey], stage: str):
+    """(key, layout, registration) to decode at one stage: "picture" assumes the frame shows the
+    whole marked picture at any resolution; "search" sweeps the tile scale (crops)."""
+    for key in keys:
+        layout = layout_for(key)
+        scales = [1.0] if stage == "picture" else sync.scale_search(mean, layout)
+        for scale in scales:
+            for registration in sync.register(mean, scale, layout, SYNC_CANDIDATES):
+                yield key, layout, registration
+
+
+def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection:
+    """Look for an Originframe watermark under any key in `keyring`, in a clip (T, H, W, 3) or image (H, W, 3).
+
+    Long clips are sampled: at most MAX_ANALYSED_FRAMES evenly spaced frames are analysed
+    (`frame_indices` says which)."""
+    array = _as_clip(frames)
+    indices = _frame_indices(array.shape[0])
+    clip = ClipResiduals(array, indices)
+    keys = keyring.keys
+    bound = len(keys) * MAX_HYPOTHESES_PER_KEY * 2.0**-CHECK_BITS
+    tried = 0
+    single = len(indices) == 1
+
+    def finish(decoded: _Decode, detected: bool) -> WatermarkDetection:
+        return _result(decoded, indices, array.shape[0], tried, bound, keyring, detected)
+
+    # A single frame is likelier a marked still, a clip likelier a marked clip; both are tried,
+    # cheap whole-picture hypotheses first. The scale search runs on the clip grid, and on the
+    # still grid for single frames only.
+    profiles = ["still", "clip"] if single else ["clip", "still"]
+    strongest: dict[str, _Decode] = {}
+    for stage in ("picture", "search"):
+        for profile in profiles:
+            if stage == "search" and not (single or profile == "clip"):
+                continue
+            residuals = clip.picture_residuals(profile)
+            mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+            for key, layout, registration in _registrations(mean, keys, stage):
+                tried += 1
+                decoded = _quick_decode(clip, mean, profile, registration, key, layout)
+                if decoded.identifier is not None:
+                    decoded.aligned = clip.exact(profile, registration)  # for the per-frame scores
+                    return finish(decoded, True)
+                if profile not in strongest or registration.pilot_z > strongest[profile].registration.pilot_z:
+                    strongest[profile] = decoded
+    for profile in profiles:
+        candidate = strongest[profile]
+        if candidate.registration.pilot_z < EXACT_PILOT_Z:
+            continue
+        registration, key, layout = candidate.registration, candidate.key, layout_for(candidate.key)
+        aligned = clip.exact(profile, registration)
+        tried += LIST_SIZE
+        decoded = _exact_decode(clip, profile, registration, key, layout, aligned)
+        if decoded.identifier is not None:
+            return finish(decoded, True)
+        weights = aligned.pilot_weights(registration.mirrored, layout.pilot)
+        if weights is not None:
+            tried += LIST_SIZE
+            decoded = _exact_decode(clip, profile, registration, key, layout, aligned, weights)
+            if decoded.identifier is not None:
+                return finish(decoded, True)
+    best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
+    best.aligned = clip.interpolated(best.profile, best.registration)
+    return finish(best, False)
+
+
+def _result(
+    decoded: _Decode,
+    indices: list[int],
+    total: int,
+    tried: int,
+    bound: float,
+    keyring: Keyring,
+    detected: bool,
+) -> WatermarkDetection:
+    layout = layout_for(decoded.key)
+    registration = decoded.registration
+    if detected:
+        template = layout.tile_from_symbols(decoded.symbols)
+        p_value = _p_value(decoded.agreements, len(keyring) * MAX_HYPOTHESES_PER_KEY)
+    else:
+        template = layout.pilot
+        p_value = 1.0
+    return WatermarkDetection(
+        detected=detected and p_value <= THRESHOLD_P_VALUE,
+        p_value=p_value,
+        threshold_p_value=THRESHOLD_P_VALUE,
+        false_positive_bound=bound,
+        identifier=decoded.identifier if detected else None,
+        key_id=decoded.key.key_id if detected else None,
+        algorithm=ALGORITHM,
+        frame_scores=_frame_scores(decoded.aligned, registration.mirrored, template),
+        frame_indices=indices,
+        frames_total=total,
+        frames_analysed=len(indices),
+        bit_errors=CODED_BITS - decoded.agreements if detected else None,
+        coded_bits=CODED_BITS,
+        hypotheses_tried=tried,
+        profile=decoded.profile if detected else None,
+        scale=round(registration.scale, 4) if detected else None,
+        shift=(round(registration.shift[0], 2), round(registration.shift[1], 2)) if detected else None,
+        mirrored=registration.mirrored if detected else None,
+        sync_score=round(registration.pilot_z, 2),
+    )
+
+
+def channel_accuracy(frames: np.ndarray, identifier: int, key: WatermarkKey) -> float:
+    """For benchmarks, which know the truth: the fraction of coded bits read correctly before
+    error correction, at the best registration the detector's search finds."""
+    from provenance.watermark.embed import message_symbols
+
+    array = _as_clip(frames)
+    clip = ClipResiduals(array, _frame_indices(array.shape[0]))
+    profile = "still" if array.shape[0] == 1 else "clip"
+    layout = layout_for(key)
+    truth = message_symbols(identifier, key)
+    best = 0.0
+    mean = np.mean(clip.picture_residuals(profile), axis=0)
+    hypotheses = [*_registrations(mean, [key], "picture"), *_registrations(mean, [key], "search")]
+    for _, _, registration in hypotheses:
+        soft = analysis.soft_bits(analysis.sample_values(clip.exact(profile, registration).tile(registration.mirrored)), layout)
+        best = max(best, float(np.mean(np.sign(soft) == truth)))
+    return best

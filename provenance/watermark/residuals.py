@@ -1,0 +1,86 @@
+"""A suspect clip as the detector sees it: luma of the analysed frames, whitened residuals
+on each profile's picture grid, and residuals aligned to a registration's tile grid."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from provenance.watermark import analysis, sync
+
+PROFILES = {"clip": analysis.CLIP_GRID, "still": analysis.STILL_GRID}
+
+
+@dataclass
+class AlignedResiduals:
+    """Residuals on a grid whose tile period is PERIOD, with the tile origin `roll` samples in."""
+
+    residuals: list[np.ndarray]
+    roll: tuple[int, int]  # (rows, columns)
+
+    def tile(self, mirrored: bool, frames: slice = slice(None), weights: np.ndarray | None = None) -> np.ndarray:
+        chosen = self.residuals[frames]
+        if weights is not None:
+            combined = np.tensordot(weights / weights.sum(), np.stack(chosen), axes=1).astype(np.float32)
+        else:
+            combined = np.mean(chosen, axis=0) if len(chosen) > 1 else chosen[0]
+        folded = np.roll(analysis.fold(combined), (-self.roll[0], -self.roll[1]), axis=(0, 1))
+        return np.roll(folded[:, ::-1], 1, axis=1) if mirrored else folded
+
+    def pilot_weights(self, mirrored: bool, pilot: np.ndarray) -> np.ndarray | None:
+        """Per-frame weights: the frame's pilot gain over its noise power (zero when negative).
+        They use pilot samples only, so under the null they know nothing of the payload signs."""
+        gains, powers = [], []
+        norm = float(np.sum(pilot * pilot))
+        for index in range(len(self.residuals)):
+            values = analysis.sample_values(self.tile(mirrored, slice(index, index + 1)))
+            gains.append(float(np.sum(values * pilot)) / norm)
+            powers.append(float(np.var(values)) or 1.0)
+        weights = np.maximum(np.asarray(gains), 0.0) / np.asarray(powers)
+        return weights if weights.sum() > 0 and len(weights) > 1 else None
+
+
+def _split(shift: tuple[float, float]) -> tuple[tuple[int, int], tuple[float, float]]:
+    """Whole samples (rows, columns) and the fractional (x, y) remainder of a tile origin."""
+    whole_x, whole_y = int(np.floor(shift[0])), int(np.floor(shift[1]))
+    return (whole_y, whole_x), (shift[0] - whole_x, shift[1] - whole_y)
+
+
+class ClipResiduals:
+    """Luma of the analysed frames, and their residuals on each profile's picture grid."""
+
+    def __init__(self, clip: np.ndarray, indices: list[int]):
+        self.height, self.width = clip.shape[1:3]
+        self.luma = [analysis.luma(np.ascontiguousarray(clip[i])) for i in indices]
+        self._picture: dict[str, list[np.ndarray]] = {}
+
+    def picture_residuals(self, profile: str) -> list[np.ndarray]:
+        if profile not in self._picture:
+            grid = PROFILES[profile]
+            if profile == "still" and len(self.luma) > 1:
+                # a clip carrying a still's mark is a slideshow of it: its mean frame will do
+                lumas = [np.mean(self.luma, axis=0, dtype=np.float32)]
+            else:
+                lumas = self.luma
+            self._picture[profile] = [analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas]
+        return self._picture[profile]
+
+    def interpolated(self, profile: str, registration: sync.Registration, residuals: list[np.ndarray] | None = None) -> AlignedResiduals:
+        """Picture-grid residuals moved onto the registration's grid by interpolation (cheap)."""
+        roll, (fx, fy) = _split(registration.shift)
+        scale = registration.scale
+        residuals = self.picture_residuals(profile) if residuals is None else residuals
+        return AlignedResiduals([sync.resample(r, scale, (fx * scale, fy * scale)) for r in residuals], roll)
+
+    def exact(self, profile: str, registration: sync.Registration) -> AlignedResiduals:
+        """Residuals re-sampled from the frames on the registration's grid, rather than
+        interpolated from the picture grid: what a crop needs."""
+        whole = (round(registration.shift[1]), round(registration.shift[0]))
+        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole)):
+            return AlignedResiduals(self.picture_residuals(profile), whole)  # on the picture grid already
+        roll, (fx, fy) = _split(registration.shift)
+        base = analysis.picture_step(self.height, self.width, PROFILES[profile])
+        step = base * registration.scale
+        offset = (step * fx + base - 0.5, step * fy + base - 0.5)
+        return AlignedResiduals([analysis.whiten(analysis.sample_grid(y, step, offset)) for y in self.luma], roll)

@@ -1,0 +1,132 @@
+"""Geometric registration of a suspect clip against a key's pilot.
+
+A clip may have been resized (handled by construction: the mark scales with the picture),
+cropped (the tile then appears larger relative to the frame, and shifted), or mirrored.
+The tile's scale is found by sweeping it and watching the pilot stand out; its shift and
+orientation by a circular cross-correlation of the folded residual with the pilot and its
+mirror image, refined to a fraction of a sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from provenance.watermark import analysis
+from provenance.watermark.analysis import PERIOD
+from provenance.watermark.layout import TileLayout
+
+# Tile scales searched: a centre crop to 70 % shows the tile 1/0.7 larger; below 1, a frame
+# that shows more than the marked picture (padding, picture in picture).
+MIN_SCALE = 0.85
+MAX_SCALE = 1.45
+COARSE_RATIO = 1.01
+FINE_STEP = 0.002
+SCALE_CANDIDATES = 2
+
+
+@dataclass(frozen=True)
+class Registration:
+    scale: float  # tile period on the analysis grid, relative to an uncropped picture
+    shift: tuple[float, float]  # (x, y) analysis samples from the grid origin to the tile origin
+    mirrored: bool
+    pilot_z: float  # pilot correlation peak in standard deviations of the correlation surface
+
+
+def resample(residual: np.ndarray, scale: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The residual on a grid where the tile period is exactly PERIOD and starts at the origin."""
+    if scale == 1.0 and shift == (0.0, 0.0):
+        return residual
+    height, width = residual.shape
+    size = (max(int((width - shift[0]) / scale), 1), max(int((height - shift[1]) / scale), 1))
+    to_source = np.float32([[scale, 0, shift[0]], [0, scale, shift[1]]])
+    return cv2.warpAffine(
+        residual, to_source, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT
+    )
+
+
+def _peak_offset(surface: np.ndarray, y: int, x: int) -> tuple[float, float]:
+    def vertex(left: float, centre: float, right: float) -> float:
+        curvature = left - 2 * centre + right
+        return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+
+    size = surface.shape[0]
+    dx = vertex(surface[y, (x - 1) % size], surface[y, x], surface[y, (x + 1) % size])
+    dy = vertex(surface[(y - 1) % size, x], surface[y, x], surface[(y + 1) % size, x])
+    return dx, dy
+
+
+def _pilot_spectra(layout: TileLayout) -> np.ndarray:
+    """Conjugate spectra of the pilot and of its mirror image, stacked."""
+    pilot = analysis.upsample_tile(layout.pilot)
+    mirrored = np.roll(pilot[:, ::-1], 1, axis=1)
+    return np.conj(np.fft.rfft2(np.stack([pilot, mirrored])))
+
+
+def _peak_z(residual: np.ndarray, scale: float, spectra: np.ndarray) -> float:
+    """How strongly the pilot appears at this scale, at its best shift and orientation."""
+    spectrum = np.fft.rfft2(analysis.fold(resample(residual, scale)))
+    surfaces = np.fft.irfft2(spectrum * spectra, s=(PERIOD, PERIOD)).reshape(2, -1)
+    spread = surfaces.std(axis=1)
+    return float(np.max((surfaces.max(axis=1) - surfaces.mean(axis=1)) / np.where(spread > 0, spread, 1.0)))
+
+
+def _curve_peaks(values: np.ndarray) -> list[int]:
+    # smoothed along the scale axis: the peak height ripples with where the tile origin falls
+    # between two grid samples
+    smooth = np.convolve(np.pad(values, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+    peaks = [i for i in range(1, len(smooth) - 1) if smooth[i] > smooth[i - 1] and smooth[i] >= smooth[i + 1]]
+    return sorted(peaks, key=lambda i: -smooth[i])
+
+
+def scale_search(residual: np.ndarray, layout: TileLayout) -> list[float]:
+    """Tile scales other than 1 at which the key's pilot stands out, best first: a coarse
+    geometric sweep, then a finer one around each peak. Scales within 1 % of 1 are left to
+    the whole-picture hypothesis."""
+    spectra = _pilot_spectra(layout)
+    count = int(np.log(MAX_SCALE / MIN_SCALE) / np.log(COARSE_RATIO)) + 1
+    coarse = MIN_SCALE * COARSE_RATIO ** np.arange(count)
+    strength = np.array([_peak_z(residual, scale, spectra) for scale in coarse])
+    found: list[float] = []
+    for index in _curve_peaks(strength):
+        if abs(coarse[index] - 1.0) < 0.01:
+            continue
+        fine = coarse[index] * (1.0 + FINE_STEP * np.arange(-3, 4))
+        fine_strength = np.array([_peak_z(residual, scale, spectra) for scale in fine])
+        best = _curve_peaks(fine_strength)
+        found.append(float(fine[best[0]] if best else coarse[index]))
+        if len(found) == SCALE_CANDIDATES:
+            break
+    return found
+
+
+def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates: int = 2) -> list[Registration]:
+    """Best tile positions (and orientations) for the key's pilot at one scale, strongest first."""
+    spectrum = np.fft.rfft2(analysis.fold(resample(residual, scale)))
+    surfaces = np.fft.irfft2(spectrum * _pilot_spectra(layout), s=(PERIOD, PERIOD))
+    found = []
+    for mirrored, surface in zip((False, True), surfaces):
+        spread = float(surface.std()) or 1.0
+        for flat in np.argsort(surface, axis=None)[::-1][: candidates * 4]:
+            y, x = divmod(int(flat), PERIOD)
+            dx, dy = _peak_offset(surface, y, x)
+            z = float((surface[y, x] - surface.mean()) / spread)
+            found.append(Registration(scale, (x + dx, y + dy), mirrored, z))
+    found.sort(key=lambda r: -r.pilot_z)
+    chosen: list[Registration] = []
+    for registration in found:
+        # neighbouring samples of one peak are one hypothesis, not several
+        if all(not _same_peak(registration, other) for other in chosen):
+            chosen.append(registration)
+        if len(chosen) == candidates:
+            break
+    return chosen
+
+
+def _same_peak(a: Registration, b: Registration) -> bool:
+    if a.mirrored != b.mirrored:
+        return False
+    distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift)]
+    return max(distance) < 2.0
