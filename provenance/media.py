@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import av
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -70,29 +71,50 @@ def yuv_to_rgb(y: np.ndarray, cb: np.ndarray, cr: np.ndarray, standard: str = "b
     return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
+def _forward_affine(standard: str) -> np.ndarray:
+    """3x4 float32 matrix: RGB in 0..255 -> limited-range Y, Cb, Cr (not yet rounded)."""
+    forward, _ = _matrix(standard)
+    scaled = np.array([219.0, 224.0, 224.0])[:, None] * forward / 255.0
+    return np.hstack([scaled, np.array([[16.0], [128.0], [128.0]])]).astype(np.float32)
+
+
+def _inverse_affine(standard: str) -> np.ndarray:
+    """3x4 float32 matrix: limited-range Y, Cb, Cr -> RGB in 0..255 (not yet rounded)."""
+    _, inverse = _matrix(standard)
+    scaled = inverse * 255.0 @ np.diag([1 / 219.0, 1 / 224.0, 1 / 224.0])
+    return np.hstack([scaled, (-scaled @ np.array([16.0, 128.0, 128.0]))[:, None]]).astype(np.float32)
+
+
 def rgb_to_yuv420p(rgb: np.ndarray, standard: str = "bt709") -> np.ndarray:
-    """One RGB frame (H, W, 3), H and W even -> packed yuv420p array of shape (H*3/2, W)."""
+    """One RGB frame (H, W, 3), H and W even -> packed yuv420p array of shape (H*3/2, W).
+
+    Chroma is the exact mean of each 2x2 block before rounding. OpenCV's SIMD kernels do the
+    arithmetic: this runs for every frame the service encodes.
+    """
     height, width = rgb.shape[:2]
-    y, cb, cr = rgb_to_yuv(rgb, standard)
-    cb2 = cb.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
-    cr2 = cr.reshape(height // 2, 2, width // 2, 2).mean(axis=(1, 3))
-    planes = [
-        np.clip(np.rint(y), 16, 235).astype(np.uint8).ravel(),
-        np.clip(np.rint(cb2), 16, 240).astype(np.uint8).ravel(),
-        np.clip(np.rint(cr2), 16, 240).astype(np.uint8).ravel(),
-    ]
-    return np.concatenate(planes).reshape(height * 3 // 2, width)
+    ycc = cv2.transform(rgb.astype(np.float32), _forward_affine(standard))
+    luma = np.clip(np.rint(ycc[..., 0]), 16, 235).astype(np.uint8)
+    chroma = cv2.resize(ycc[..., 1:], (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    chroma = np.clip(np.rint(chroma), 16, 240).astype(np.uint8)
+    return np.concatenate([luma.ravel(), chroma[..., 0].ravel(), chroma[..., 1].ravel()]).reshape(height * 3 // 2, width)
 
 
-def yuv420p_to_rgb(packed: np.ndarray, width: int, height: int, standard: str = "bt709") -> np.ndarray:
-    y = packed[:height].astype(np.float32)
+def yuv420p_to_rgb(packed: np.ndarray, width: int, height: int, standard: str = "bt709", *,
+                   half_size: bool = False) -> np.ndarray:
+    """Packed yuv420p -> RGB uint8, rounded. `half_size` converts at the chroma resolution
+    (luma averaged 2x2): four times less work, for analysis of large frames."""
+    luma = packed[:height]
     chroma = packed[height:].ravel()
     quarter = (height // 2) * (width // 2)
     cb = chroma[:quarter].reshape(height // 2, width // 2)
     cr = chroma[quarter : 2 * quarter].reshape(height // 2, width // 2)
-    cb = np.repeat(np.repeat(cb, 2, axis=0), 2, axis=1).astype(np.float32)
-    cr = np.repeat(np.repeat(cr, 2, axis=0), 2, axis=1).astype(np.float32)
-    return yuv_to_rgb(y, cb, cr, standard)
+    if half_size:
+        luma = cv2.resize(luma, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    else:
+        cb = cv2.resize(cb, (width, height), interpolation=cv2.INTER_NEAREST)
+        cr = cv2.resize(cr, (width, height), interpolation=cv2.INTER_NEAREST)
+    rgb = cv2.transform(cv2.merge([luma, cb, cr]).astype(np.float32), _inverse_affine(standard))
+    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def standard_for(height: int) -> str:
@@ -162,10 +184,16 @@ def _frame_standard(frame: av.VideoFrame) -> str:
     return standard_for(frame.height)
 
 
-def _frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
+def frame_to_rgb(frame: av.VideoFrame, *, max_height: int | None = None) -> np.ndarray:
+    """A decoded frame as RGB uint8, undoing its tagged matrix exactly (limited-range 4:2:0), else via FFmpeg.
+
+    With `max_height`, a taller 4:2:0 frame is converted at half size (for analysis, not output).
+    """
     limited = frame.color_range != _AVCOL_RANGE_JPEG
     if frame.format.name == "yuv420p" and limited and frame.width % 2 == 0 and frame.height % 2 == 0:
-        return yuv420p_to_rgb(frame.to_ndarray(format="yuv420p"), frame.width, frame.height, _frame_standard(frame))
+        half = max_height is not None and frame.height > max_height
+        return yuv420p_to_rgb(frame.to_ndarray(format="yuv420p"), frame.width, frame.height, _frame_standard(frame),
+                              half_size=half)
     return frame.to_ndarray(format="rgb24")
 
 
@@ -178,7 +206,7 @@ def iter_video_frames(source: str | Path | BinaryIO, *, max_frames: int | None =
             for index, frame in enumerate(container.decode(video=0)):
                 if max_frames is not None and index >= max_frames:
                     break
-                yield _frame_to_rgb(frame)
+                yield frame_to_rgb(frame)
     except av.FFmpegError as error:
         raise UnreadableMedia(f"cannot decode video: {error}") from error
 
@@ -196,7 +224,7 @@ def decode_video(source: str | Path | BinaryIO | bytes, *, max_frames: int | Non
             for index, frame in enumerate(container.decode(stream)):
                 if max_frames is not None and index >= max_frames:
                     break
-                frames.append(_frame_to_rgb(frame))
+                frames.append(frame_to_rgb(frame))
             codec = stream.codec_context.name
             container_format = container.format.name
     except av.FFmpegError as error:

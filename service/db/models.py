@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -137,3 +137,32 @@ class Decision(Base):
     body: Mapped[str] = mapped_column(Text)
     previous_hash: Mapped[str] = mapped_column(String(64))
     record_hash: Mapped[str] = mapped_column(String(64))
+
+
+class FingerprintRecord(Base):
+    """The perceptual fingerprint of a generated clip; `sequence` orders them for incremental index loads."""
+
+    __tablename__ = "fingerprints"
+
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    generation_id: Mapped[str] = mapped_column(String(36), unique=True)
+    algorithm: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Verification(Base):
+    """Who asked to verify what (by hash, never the content) and what was found."""
+
+    __tablename__ = "verifications"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), index=True, default=None)
+    media_sha256: Mapped[str] = mapped_column(String(64))
+    media_bytes: Mapped[int] = mapped_column(BigInteger)
+    media_kind: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(32), index=True)
+    strongest_evidence: Mapped[str | None] = mapped_column(String(32), default=None)
+    generation_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
+    findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -56,6 +56,7 @@ def info(settings) -> BackendInfo:
         size_multiple=2,
         min_side=256,
         frames_rule="any",
+        extra={"version": f"tiny-ltx-v{FORMAT_VERSION}"},
     )
 
 

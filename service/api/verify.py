@@ -1,0 +1,49 @@
+"""POST /v1/verify: bring a clip or still back and get a verdict with evidence."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, post
+from litestar.datastructures import UploadFile
+
+from service.api.common import blocking, json_response, presented_key, runtime_of
+from service.auth import authenticate
+from service.errors import InvalidRequest, PayloadTooLarge
+from service.metrics import VERIFICATIONS
+
+_ACCEPTED = "MP4, MOV, WebM, GIF, PNG or JPEG"
+
+
+async def _upload(request: Request, limit: int) -> bytes:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidRequest(f"send the clip as a multipart file part named 'file' ({_ACCEPTED})", field="file")
+        data = await upload.read()
+    elif content_type.startswith(("video/", "image/")) or content_type == "application/octet-stream":
+        data = await request.body()
+    else:
+        raise InvalidRequest(f"send multipart/form-data with a 'file' part, or the raw bytes ({_ACCEPTED})", field="file")
+    if len(data) > limit:
+        raise PayloadTooLarge(f"the file is {len(data)} bytes; the limit is {limit}", limit_bytes=limit)
+    if not data:
+        raise InvalidRequest("the uploaded file is empty", field="file")
+    return data
+
+
+@post("/v1/verify", status_code=200, tags=["verify"],
+      summary="Was this clip generated here? C2PA manifest, watermark, Stability mark and fingerprint, one verdict",
+      description=f"Multipart upload (part 'file') or raw body of {_ACCEPTED}. Scope 'verify' (or open when "
+                  "ORIGINFRAME_VERIFY_OPEN=true). The matched generation is shown in full only to its owner or an auditor.")
+async def verify(request: Request) -> Response:
+    runtime = runtime_of(request)
+    secret = presented_key(request)
+    caller = None
+    if secret or not runtime.settings.verify_open:
+        caller = await blocking(authenticate, runtime.db, secret)
+        caller.require("verify")
+    data = await _upload(request, runtime.settings.max_upload_bytes)
+    report = await blocking(runtime.provenance.verify, data, caller=caller)
+    VERIFICATIONS.labels(verdict=report["verdict"]).inc()
+    return json_response(report)
