@@ -8,8 +8,11 @@ key's Originframe mark (key mismatch) and clips carrying invisible-watermark mar
 other messages. Prints how many were detected (expected: none), the smallest p-value and
 the strongest evidence observed, against the operating thresholds.
 
-    python bench/watermark_null.py            # 1,200 clips x 10 frames + 12,000 stills
-    python bench/watermark_null.py --quick    # 120 clips + 1,200 stills
+    python bench/watermark_null.py            # 1,200 clips of up to 10 frames, ~11,000 single frames
+    python bench/watermark_null.py --quick    # 120 clips, ~1,100 single frames
+
+(Frame-rate halving and trimming shorten some clips, so there are somewhat fewer frames than
+clips times 10.)
 """
 
 from __future__ import annotations
