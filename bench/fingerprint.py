@@ -22,17 +22,13 @@
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -43,7 +39,8 @@ from provenance.fingerprint import (  # noqa: E402
     FingerprintIndex,
     compute_fingerprint,
 )
-from provenance.media import decode_video  # noqa: E402
+from bench import transforms  # noqa: E402
+from bench.transforms import centre_crop, contrast, gaussian_noise, photograph, resize_all, tone  # noqa: E402
 
 WIDTH, HEIGHT, FRAMES, FPS = 1024, 576, 25, 8
 PANNED_PHOTOS = (
@@ -56,15 +53,6 @@ NULL_PHOTOS = PANNED_PHOTOS + ZOOMED_PHOTOS + ("moon", "clock", "brick", "grass"
 
 
 # ---------------------------------------------------------------- clips
-
-
-def photograph(name: str) -> np.ndarray:
-    import skimage.data
-
-    image = skimage.data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(skimage.data, name)()
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    return np.ascontiguousarray(image[..., :3])
 
 
 def camera_path(image: np.ndarray, rng: np.random.Generator, width: int, height: int, motion: str) -> np.ndarray:
@@ -108,70 +96,9 @@ def sky_gradient() -> np.ndarray:
 # ---------------------------------------------------------------- transformations
 
 
-def encode(frames: np.ndarray, fps: float, crf: int = 23) -> bytes:
-    """Encode like a third party: PyAV's default RGB->YUV conversion, x264 'veryfast'."""
-    height, width = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": str(crf), "preset": "veryfast"}
-        for index, frame in enumerate(frames):
-            video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")
-            video = video.reformat(format="yuv420p")
-            video.pts = index
-            for packet in stream.encode(video):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
-
-
 def roundtrip(frames: np.ndarray, fps: float = FPS, crf: int = 23) -> np.ndarray:
-    return decode_video(encode(frames, fps, crf)).frames
-
-
-def resize_all(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    return np.stack([cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA) for frame in frames])
-
-
-def centre_crop(frames: np.ndarray, fraction: float) -> np.ndarray:
-    height, width = frames.shape[1:3]
-    h, w = int(height * fraction) // 2 * 2, int(width * fraction) // 2 * 2
-    top, left = (height - h) // 2, (width - w) // 2
-    return frames[:, top : top + h, left : left + w]
-
-
-def tone(frames: np.ndarray, function) -> np.ndarray:
-    table = np.clip(np.rint([function(v) for v in range(256)]), 0, 255).astype(np.uint8)
-    return table[frames]
-
-
-def contrast(frames: np.ndarray, factor: float) -> np.ndarray:
-    mean = frames.reshape(len(frames), -1).mean(axis=1)[:, None, None, None]
-    return np.clip(np.rint((frames - mean) * factor + mean), 0, 255).astype(np.uint8)
-
-
-def noise(frames: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    values = frames + np.random.default_rng(seed).normal(0.0, sigma, frames.shape)
-    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
-
-
-def gif(frames: np.ndarray, fps: float = FPS) -> np.ndarray:
-    """An animated GIF as Pillow writes one (256-colour octree palette, Floyd-Steinberg), read back."""
-    images = [
-        Image.fromarray(frame).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
-        for frame in frames
-    ]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    return decode_video(buffer.getvalue()).frames
-
-
-def trim_middle(frames: np.ndarray, seconds: float) -> np.ndarray:
-    keep = max(int(round(FPS * seconds)), 1)
-    start = (len(frames) - keep) // 2
-    return frames[start : start + keep]
+    """Re-encode as a quick uploader would: H.264, x264 preset 'veryfast'."""
+    return transforms.roundtrip(frames, fps, crf=crf, preset="veryfast")
 
 
 TRANSFORMS = {
@@ -191,10 +118,10 @@ TRANSFORMS = {
     "contrast x0.8": lambda f, s: roundtrip(contrast(f, 0.8)),
     "gamma 0.7": lambda f, s: roundtrip(tone(f, lambda v: 255 * (v / 255) ** 0.7)),
     "gamma 1.4": lambda f, s: roundtrip(tone(f, lambda v: 255 * (v / 255) ** 1.4)),
-    "Gaussian noise sigma 3": lambda f, s: roundtrip(noise(f, 3.0, s)),
+    "Gaussian noise sigma 3": lambda f, s: roundtrip(gaussian_noise(f, 3.0, s)),
     "frame rate halved": lambda f, s: roundtrip(f[::2], fps=FPS / 2),
-    "trim to middle 1 s": lambda f, s: roundtrip(trim_middle(f, 1.0)),
-    "GIF (256 colours, dithered)": lambda f, s: gif(f),
+    "trim to middle 1 s": lambda f, s: roundtrip(transforms.trim_middle(f, FPS, 1.0)),
+    "GIF (256 colours, dithered)": lambda f, s: transforms.gif(f, FPS),
     "horizontal flip": lambda f, s: roundtrip(np.ascontiguousarray(f[:, :, ::-1])),
     "one frame (still)": lambda f, s: roundtrip(f)[len(f) // 2 : len(f) // 2 + 1],
 }

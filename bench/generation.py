@@ -62,7 +62,6 @@ def _tiny_child(config: dict) -> dict:
 
 def bench_cpu(runs: int) -> list[dict]:
     from service.generation import tiny
-    from service.settings import load_settings
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:

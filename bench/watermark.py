@@ -34,17 +34,15 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.media import decode_video  # noqa: E402
+from bench.transforms import centre_crop, contrast, gaussian_noise, gif, photograph, resize_all, roundtrip, tone, trim_middle  # noqa: E402
 from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
 from provenance.watermark.reference import block_votes  # noqa: E402
 from provenance.watermark.stats import binomial_tail  # noqa: E402
@@ -58,14 +56,6 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immu
 
 
 # ---------------------------------------------------------------- clips
-
-
-def photograph(name: str) -> np.ndarray:
-    import skimage.data
-
-    if name == "motorcycle":
-        return skimage.data.stereo_motorcycle()[0]
-    return getattr(skimage.data, name)()
 
 
 def pan_zoom(image: np.ndarray, motion: str, frames: int) -> np.ndarray:
@@ -131,84 +121,6 @@ def build_clips(sources: list[str], motions: list[str], frames: int, baseline_mo
 
 
 # ---------------------------------------------------------------- transformations
-
-
-def encode(frames: np.ndarray, fps: float, codec: str = "libx264", crf: int = 23) -> bytes:
-    """Encode like a third party: PyAV's default RGB->YUV conversion, common settings per codec."""
-    formats = {"libx264": "mp4", "libx265": "mp4", "libvpx-vp9": "webm"}
-    options = {
-        "libx264": {"crf": str(crf), "preset": "medium"},
-        "libx265": {"crf": str(crf), "preset": "medium", "x265-params": "log-level=error"},
-        "libvpx-vp9": {"crf": str(crf), "b": "0", "deadline": "good", "cpu-used": "2"},
-    }[codec]
-    height, width = frames.shape[1] // 2 * 2, frames.shape[2] // 2 * 2
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format=formats[codec]) as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = options
-        for index, frame in enumerate(frames):
-            video = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:height, :width]), format="rgb24")
-            video = video.reformat(format="yuv420p")
-            video.pts = index
-            for packet in stream.encode(video):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return buffer.getvalue()
-
-
-def roundtrip(frames: np.ndarray, fps: float, codec: str = "libx264", crf: int = 23) -> np.ndarray:
-    return decode_video(encode(frames, fps, codec, crf)).frames
-
-
-def resize_all(frames: np.ndarray, width: int, height: int) -> np.ndarray:
-    interpolation = cv2.INTER_AREA if width < frames.shape[2] else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(frame, (width, height), interpolation=interpolation) for frame in frames])
-
-
-def centre_crop(frames: np.ndarray, fraction: float) -> np.ndarray:
-    height, width = frames.shape[1:3]
-    h, w = int(height * fraction) // 2 * 2, int(width * fraction) // 2 * 2
-    top, left = (height - h) // 2, (width - w) // 2
-    return frames[:, top : top + h, left : left + w]
-
-
-def tone(frames: np.ndarray, function) -> np.ndarray:
-    table = np.clip(np.rint([function(v) for v in range(256)]), 0, 255).astype(np.uint8)
-    return table[frames]
-
-
-def contrast(frames: np.ndarray, factor: float) -> np.ndarray:
-    mean = frames.reshape(len(frames), -1).mean(axis=1)[:, None, None, None]
-    return np.clip(np.rint((frames - mean) * factor + mean), 0, 255).astype(np.uint8)
-
-
-def gaussian_noise(frames: np.ndarray, sigma: float, seed: int) -> np.ndarray:
-    noise = np.random.default_rng(seed).normal(0.0, sigma, frames.shape)
-    return np.clip(np.rint(frames + noise), 0, 255).astype(np.uint8)
-
-
-def gif(frames: np.ndarray, fps: float) -> np.ndarray:
-    """An animated GIF as Pillow writes one: a 256-colour octree palette per frame, Floyd-Steinberg dithering."""
-    images = [
-        Image.fromarray(frame).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
-        for frame in frames
-    ]
-    buffer = io.BytesIO()
-    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
-    decoded = []
-    with Image.open(io.BytesIO(buffer.getvalue())) as animation:
-        for index in range(animation.n_frames):
-            animation.seek(index)
-            decoded.append(np.asarray(animation.convert("RGB")))
-    return np.stack(decoded)
-
-
-def trim_middle(frames: np.ndarray, fps: float, seconds: float) -> np.ndarray:
-    keep = max(int(round(fps * seconds)), 1)
-    start = (len(frames) - keep) // 2
-    return frames[start : start + keep]
 
 
 def image_codec(image: np.ndarray, format: str, quality: int) -> np.ndarray:
