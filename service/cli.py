@@ -252,10 +252,12 @@ def screen(prompt: str | None, image_path: Path | None, as_json: bool) -> None:
 
 
 @main.command("verify")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
-def verify_command(path: Path, as_json: bool) -> None:
-    """Was this clip or still generated here? Checks C2PA, the watermark and the fingerprint registry."""
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print whole reports as JSON (one object per line for several files).")
+def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Were these clips or stills generated here? Checks C2PA, the watermark and the fingerprint
+    registry. A file that cannot be read is reported and the rest are still checked; the exit
+    status is then 1."""
     import json as json_module
 
     from provenance.errors import ProvenanceError
@@ -263,13 +265,25 @@ def verify_command(path: Path, as_json: bool) -> None:
     runtime = _runtime()
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime.db.migrate()
-    try:
-        report = runtime.provenance.verify(path.read_bytes(), caller=_LocalOperator())
-    except ProvenanceError as error:
-        raise click.ClickException(str(error)) from None
-    if as_json:
-        click.echo(json_module.dumps(report, indent=2, ensure_ascii=False))
-        return
+    failed = 0
+    for path in paths:
+        try:
+            report = runtime.provenance.verify(path.read_bytes(), caller=_LocalOperator())
+        except ProvenanceError as error:
+            failed += 1
+            click.echo(f"Error: {path}: {error}", err=True)
+            continue
+        if as_json:
+            click.echo(json_module.dumps(report, indent=None if len(paths) > 1 else 2, ensure_ascii=False))
+        else:
+            _print_verification(report, path if len(paths) > 1 else None)
+    if failed:
+        raise SystemExit(1)
+
+
+def _print_verification(report: dict, path: Path | None) -> None:
+    if path is not None:
+        click.echo(f"{path}: ", nl=False)
     click.secho(f"{report['verdict']}", bold=True, nl=False)
     click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
     manifest = report["manifest"]
@@ -282,10 +296,10 @@ def verify_command(path: Path, as_json: bool) -> None:
                f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
     reference = report["reference_watermark"]
     click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
-    print_fp = report["fingerprint"]
-    if print_fp:
-        click.echo(f"  fingerprint: {'match ' + str(print_fp['generation_id']) if print_fp['matched'] else 'no match'}  "
-                   f"distance={print_fp['distance']}  threshold={print_fp['threshold']}  registered={print_fp['registered_clips']}")
+    fingerprint = report["fingerprint"]
+    if fingerprint:
+        click.echo(f"  fingerprint: {'match ' + str(fingerprint['generation_id']) if fingerprint['matched'] else 'no match'}  "
+                   f"distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  registered={fingerprint['registered_clips']}")
     if report["generation"]:
         click.echo(f"  generation:  {report['generation']['id']}")
 

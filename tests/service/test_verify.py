@@ -171,11 +171,12 @@ def test_only_the_owner_or_an_auditor_sees_the_matched_generation(service):
 
 def test_bad_uploads_are_4xx_and_scope_is_enforced(service):
     client, owner = service["client"], service["owner"]
-    for name, data in (("garbage.mp4", b"\x00\x01 not a video at all" * 100), ("truncated.mp4", service["video"][:3000]),
-                       ("empty.mp4", b"")):
+    for name, data, problem in (("garbage.mp4", b"\x00\x01 not a video at all" * 100, "unreadable-media"),
+                                ("truncated.mp4", service["video"][:3000], "unreadable-media"), ("empty.mp4", b"", "invalid-request")):
         response = client.post("/v1/verify", files={"file": (name, data, "video/mp4")}, headers=owner)
-        assert 400 <= response.status_code < 500, (name, response.status_code, response.text)
+        assert response.status_code == 422, (name, response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert response.json()["type"].endswith(problem) and response.json()["detail"], (name, response.text)
     assert client.post("/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}).status_code == 401
     generate_only = key_for(client, "generate")
     assert client.post("/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}, headers=generate_only).status_code == 403
@@ -197,19 +198,28 @@ def test_each_verification_is_logged_without_the_content(service):
     assert columns["media_sha256"] == before["media"]["sha256"] and columns["api_key_id"]
 
 
-def test_cli_verify_prints_the_verdict(service, tmp_path):
+def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp_path):
     settings = service["settings"]
-    copy = tmp_path / "copy.mp4"
-    copy.write_bytes(reencode(service["video"], crf=28))
+    other = SigningCredentials.load_or_create_development(tmp_path / "other-lab", organisation="Other AI Lab")
+    info = ManifestInfo(generation_id="elsewhere-2", model_id="their-model", model_version="2", parameters_digest="0" * 64,
+                        policy_version="theirs", decision_id="n/a", service_name="OtherGen")
+    files = {
+        "copy.mp4": reencode(service["video"], crf=28),
+        "tampered.mp4": flip_video_bytes(service["video"]),
+        "unrelated.mp4": encode_mp4_bytes(photo_clip(), fps=8, crf=23),
+        "elsewhere.mp4": sign_mp4(encode_mp4_bytes(photo_clip(), fps=8, crf=23), info, other),
+        "broken.mp4": b"definitely not media",
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
     env = dict(os.environ, ORIGINFRAME_DATA_DIR=str(settings.data_dir), ORIGINFRAME_MODELS_DIR=settings.models_dir)
-    result = subprocess.run([sys.executable, "-m", "service.cli", "verify", str(copy), "--json"], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
-    assert report["verdict"] == "generated_here" and report["generation_id"] == service["generation"]["id"]
-    broken = tmp_path / "broken.mp4"
-    broken.write_bytes(b"definitely not media")
-    failed = subprocess.run([sys.executable, "-m", "service.cli", "verify", str(broken)], env=env, capture_output=True, text=True, timeout=300)
-    assert failed.returncode != 0 and "Error" in failed.stderr
-    plain = subprocess.run([sys.executable, "-m", "service.cli", "verify", str(copy)], env=env, capture_output=True, text=True, timeout=300)
-    assert plain.stdout.startswith("generated_here")
+    command = [sys.executable, "-m", "service.cli", "verify", *(str(tmp_path / name) for name in files)]
+    result = subprocess.run([*command, "--json"], env=env, capture_output=True, text=True, timeout=300)
+    # the unreadable file is named on stderr and sets the exit status; the others are all reported
+    assert result.returncode == 1 and "broken.mp4" in result.stderr and "Error" in result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [report["verdict"] for report in reports] == ["generated_here", "tampered", "no_evidence", "generated_elsewhere_ai"]
+    assert reports[0]["generation_id"] == service["generation"]["id"] and reports[0]["strongest_evidence"] != "manifest"
+    plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("generated_here") and "fingerprint: match " + service["generation"]["id"] in plain.stdout
