@@ -62,6 +62,12 @@ class Conflict(ServiceError):
     status, type, title = 409, "conflict", "The request conflicts with the resource's state"
 
 
+class TooManyRequests(ServiceError):
+    """The key already has as many generations in flight as it may; the answer carries Retry-After."""
+
+    status, type, title = 429, "too-many-requests", "Too many generations in flight for this API key"
+
+
 class RequestBlocked(ServiceError):
     """The safety policy refused the request (body names categories and the decision, never thresholds)."""
 
@@ -84,6 +90,8 @@ def problem(status: int, type_: str, title: str, detail: str, instance: str | No
 
 def _service_error(request: Request, error: ServiceError) -> Response:
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    if isinstance(error, TooManyRequests):
+        headers = {"Retry-After": str(error.extensions.get("retry_after_s", 5))}
     response = problem(error.status, error.type, error.title, error.detail, request.url.path, error.extensions)
     if headers:
         response.headers.update(headers)

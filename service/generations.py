@@ -18,7 +18,7 @@ from provenance.media import load_image
 from service.db import Generation, utcnow
 from service.errors import Conflict, InvalidRequest, ModelUnavailable, NotFound, PayloadTooLarge
 from service.generation import KNOWN_MODELS, GenerationInput
-from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW
+from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
 
 
 class GenerationRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -176,6 +176,14 @@ def find_idempotent(session, api_key_id: str | None, idempotency_key: str, diges
     if existing is not None and existing.request_sha256 != digest:
         raise Conflict("this Idempotency-Key was already used with a different request", idempotency_key=idempotency_key)
     return existing
+
+
+def count_active(session, api_key_id: str) -> int:
+    """Generations of this key waiting for or holding a worker (held reviews wait on people, not workers)."""
+    return session.scalar(
+        select(func.count()).select_from(Generation).where(Generation.api_key_id == api_key_id,
+                                                            Generation.status.in_((QUEUED, RUNNING)))
+    )
 
 
 def sha256_hex(data: bytes) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from service import generations
 from service.audit import AuditLog
 from service.db import Database, Generation
-from service.errors import Conflict, RequestBlocked
+from service.errors import Conflict, RequestBlocked, TooManyRequests
 from service.generation import create_backends, quiet_libraries
 from service.jobs.leases import BLOCKED, QUEUED, REVIEW, Reaper
 from service.jobs.queue import JobQueue, recover_queued
@@ -182,6 +182,7 @@ class Runtime:
                 if existing.status == BLOCKED and existing.input_decision_id:
                     raise _blocked(existing, self.audit.get(existing.input_decision_id))
                 return existing, False
+        self._check_quota(caller_key_id)
         generation_id = str(uuid.uuid4())
         image_sha256 = generations.sha256_hex(resolved.image_bytes) if resolved.image_bytes else None
         decided = self.screening.screen_inputs(
@@ -217,6 +218,18 @@ class Runtime:
         if status == QUEUED and enqueue:
             self.queue.enqueue(generation.id)
         return generation, True
+
+    def _check_quota(self, caller_key_id: str | None) -> None:
+        """One key may not fill the queue. Counted in SQL, so it holds across API processes; two
+        requests racing at the limit may both pass (the limit is a fairness bound, not a lock)."""
+        limit = self.settings.max_active_generations_per_key
+        if not limit or caller_key_id is None:
+            return
+        with self.db.session() as session:
+            active = generations.count_active(session, caller_key_id)
+        if active >= limit:
+            raise TooManyRequests(f"this API key already has {active} generations queued or running (limit {limit}); "
+                                  "retry when one finishes", limit=limit, active=active, retry_after_s=5)
 
     def purge_expired(self) -> tuple[int, int]:
         """Retention: clear prompts and stored input images older than retention_days."""

@@ -47,6 +47,8 @@ class Settings:
     max_steps: int = _setting(100, "Most denoising steps one generation may request.")
     max_fps: int = _setting(60, "Highest frame rate.")
     max_prompt_chars: int = _setting(2000, "Longest prompt, characters.")
+    max_active_generations_per_key: int = _setting(
+        8, "Queued + running generations one API key may have at once; more are answered 429 (0: no limit).")
 
     # generation backends
     default_model: str = _setting("tiny", "Model used when a request names none.")

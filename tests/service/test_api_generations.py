@@ -154,6 +154,25 @@ def test_cancel_a_queued_generation(app_factory):
     assert client.get(generation["links"]["video"], headers=headers).status_code == 409
 
 
+def test_one_key_cannot_fill_the_queue(app_factory):
+    # no consumer: submitted jobs stay queued, so the limit is reached deterministically
+    client = app_factory(embedded_worker=False, max_active_generations_per_key=2)
+    first, other = key_for(client, "generate", name="first"), key_for(client, "generate", name="other")
+    body = {"prompt": "a river", "num_frames": 3}
+    accepted = [client.post("/v1/generations", json=body, headers={**first, "Idempotency-Key": f"k{i}"}) for i in range(2)]
+    assert [response.status_code for response in accepted] == [202, 202]
+    refused = client.post("/v1/generations", json=body, headers=first)
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
+    problem = refused.json()
+    assert problem["type"].endswith("too-many-requests") and problem["limit"] == 2 and "limit 2" in problem["detail"]
+    # a replay is not a new job; another key has its own allowance
+    assert client.post("/v1/generations", json=body, headers={**first, "Idempotency-Key": "k0"}).status_code == 200
+    assert client.post("/v1/generations", json=body, headers=other).status_code == 202
+    # finishing (here: cancelling) one frees a place
+    client.post(accepted[0].json()["links"]["cancel"], headers=first)
+    assert client.post("/v1/generations", json=body, headers=first).status_code == 202
+
+
 def test_cancel_a_running_generation_stops_between_steps(client, generate_key):
     generation = client.post("/v1/generations", json={"prompt": "slow", "num_frames": 33, "num_inference_steps": 100},
                              headers=generate_key).json()
