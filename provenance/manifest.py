@@ -241,7 +241,7 @@ def sign_asset(
     """
     if mime not in SIGNABLE_TYPES:
         raise SigningError(f"cannot sign {mime!r}; signable types are {', '.join(SIGNABLE_TYPES)}")
-    detected = _detect_format(data)
+    detected = detect_media_type(data)
     if detected is None or _family(detected) != _family(mime):
         raise SigningError(f"the bytes to sign are not {mime} (they look like {detected or 'unknown data'})")
     _check_structure(data, detected)
@@ -353,7 +353,7 @@ def read_manifest(data: bytes, mime: str | None = None, trust_anchors_pem: str |
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("data must be bytes")
     data = bytes(data)
-    detected = _detect_format(data)
+    detected = detect_media_type(data)
     if detected is None:
         hint = f" (declared {mime})" if mime else ""
         raise ManifestError(f"unrecognised media format{hint}: not MP4/MOV, PNG, JPEG, GIF, WebP, TIFF or WebM")
@@ -551,7 +551,8 @@ def _family(mime: str) -> str:
     return "bmff" if mime in ("video/mp4", "video/quicktime", "image/heif", "image/avif") else mime
 
 
-def _detect_format(data: bytes) -> str | None:
+def detect_media_type(data: bytes) -> str | None:
+    """The media type the bytes themselves declare (magic numbers, the MP4 brand), or None."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith(b"\xff\xd8\xff"):

@@ -25,7 +25,7 @@ import numpy as np
 
 from provenance.errors import ManifestError, UnreadableMedia
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
-from provenance.manifest import ManifestReport, read_manifest
+from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.media import frame_to_rgb, load_image
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 
@@ -34,7 +34,8 @@ GENERATED_ELSEWHERE_AI = "generated_elsewhere_ai"
 TAMPERED = "tampered"
 NO_EVIDENCE = "no_evidence"
 
-_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+# stills decoded as one image; GIF goes through the video decoder (it may be animated)
+_STILLS = ("image/png", "image/jpeg", "image/webp")
 # a single frame over these z-scores would, alone, be significant at about 1e-6 (one-sided)
 FRAME_SCORE_THRESHOLD = 4.75
 
@@ -122,20 +123,11 @@ class _Decoded:
     summary: MediaSummary
 
 
-def _sniff_image(data: bytes) -> str | None:
-    for magic, mime in _IMAGE_MAGIC.items():
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
-
-
 def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
     """Frames to analyse: a still, or up to max_frames evenly spread over the whole clip."""
     digest = hashlib.sha256(data).hexdigest()
-    mime = _sniff_image(data)
-    if mime is not None:
+    mime = detect_media_type(data)
+    if mime in _STILLS:
         image = load_image(data, max_pixels=max_pixels)
         height, width = image.shape[:2]
         return _Decoded(image[None], image[None], MediaSummary(
@@ -178,7 +170,7 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
     array = np.stack(frames)
     full = np.stack(reference)
     return _Decoded(array, full, MediaSummary(
-        kind="video", mime=None, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
+        kind="video", mime=mime, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
         fps=float(rate) if rate else None, frames=total_frames, frames_analysed=len(frames), duration_s=duration,
         bytes=len(data), sha256=digest))
 

@@ -96,6 +96,7 @@ def test_the_original_clip_is_generated_here_on_the_manifest(service):
     assert report["verdict"] == "generated_here" and report["strongest_evidence"] == "manifest"
     assert report["watermark"]["detected"] and report["fingerprint"]["matched"]
     assert report["generation"]["id"] == service["generation"]["id"] and report["generation"]["visible"]
+    assert report["media"]["kind"] == "video" and report["media"]["mime"] == "video/mp4" and report["media"]["codec"] == "h264"
 
 
 def test_reencoded_and_stripped_clip_is_still_generated_here(service):
