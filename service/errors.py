@@ -28,6 +28,10 @@ class ServiceError(Exception):
         self.detail = detail
         self.extensions = extensions
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer must carry besides the problem body."""
+        return {}
+
 
 class InvalidRequest(ServiceError):
     status, type, title = 422, "invalid-request", "The request is not valid"
@@ -49,6 +53,9 @@ class UnsupportedMediaType(ServiceError):
 class Unauthorized(ServiceError):
     status, type, title = 401, "unauthorized", "A valid API key is required"
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
 
 class Forbidden(ServiceError):
     status, type, title = 403, "forbidden", "The API key lacks the scope for this"
@@ -66,6 +73,12 @@ class TooManyRequests(ServiceError):
     """The key already has as many generations in flight as it may; the answer carries Retry-After."""
 
     status, type, title = 429, "too-many-requests", "Too many generations in flight for this API key"
+
+    def __init__(self, detail: str, *, retry_after_s: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s, **extensions)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.extensions["retry_after_s"])}
 
 
 class RequestBlocked(ServiceError):
@@ -89,12 +102,8 @@ def problem(status: int, type_: str, title: str, detail: str, instance: str | No
 
 
 def _service_error(request: Request, error: ServiceError) -> Response:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
-    if isinstance(error, TooManyRequests):
-        headers = {"Retry-After": str(error.extensions.get("retry_after_s", 5))}
     response = problem(error.status, error.type, error.title, error.detail, request.url.path, error.extensions)
-    if headers:
-        response.headers.update(headers)
+    response.headers.update(error.headers())
     return response
 
 
