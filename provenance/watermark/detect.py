@@ -34,11 +34,15 @@ SYNC_CANDIDATES = 2  # pilot peaks decoded per scale
 # after strong compression an intra frame can carry several times the mark of the frames
 # predicted from it.
 # Those re-decodes keep the LIST_SIZE likeliest messages and take the first whose check bits
-# verify; each listed message is one more hypothesis in the false-positive count.
+# verify; each listed message is one more hypothesis in the false-positive count. So does the
+# nominal registration (the picture as marked), decoded first and always with the list: on
+# small or busy clips the content's chance peaks can outrank its pilot.
 EXACT_PILOT_Z = 6.0
 EXACT_DECODES = 2
 LIST_SIZE = 8
-MAX_HYPOTHESES_PER_KEY = len(PROFILES) * (SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
+MAX_HYPOTHESES_PER_KEY = len(PROFILES) * (
+    LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE
+)
 
 
 class WatermarkDetection(msgspec.Struct, kw_only=True):
@@ -108,11 +112,17 @@ def _decode_values(
 
 
 def _quick_decode(
-    clip: ClipResiduals, mean: np.ndarray, profile: str, registration: sync.Registration, key: WatermarkKey, layout: TileLayout
+    clip: ClipResiduals,
+    mean: np.ndarray,
+    profile: str,
+    registration: sync.Registration,
+    key: WatermarkKey,
+    layout: TileLayout,
+    list_size: int = 1,
 ) -> _Decode:
     aligned = clip.interpolated(profile, registration, [mean])
     values = analysis.sample_values(aligned.tile(registration.mirrored))
-    identifier, symbols, agreements = _decode_values(values, key, layout)
+    identifier, symbols, agreements = _decode_values(values, key, layout, list_size)
     return _Decode(profile, registration, key, identifier, symbols, agreements, None)
 
 
@@ -148,14 +158,21 @@ def _frame_scores(aligned: AlignedResiduals, mirrored: bool, template: np.ndarra
 
 
 def _registrations(mean: np.ndarray, keys: list[WatermarkKey], stage: str):
-    """(key, layout, registration) to decode at one stage: "picture" assumes the frame shows the
-    whole marked picture at any resolution; "search" sweeps the tile scale (crops)."""
+    """(key, layout, registration, list size) to decode at one stage: "picture" assumes the frame
+    shows the whole marked picture at any resolution (the nominal registration first, then the
+    pilot's peaks); "search" sweeps the tile scale (crops)."""
     for key in keys:
         layout = layout_for(key)
-        scales = [1.0] if stage == "picture" else sync.scale_search(mean, layout)
-        for scale in scales:
+        if stage == "picture":
+            nominal = sync.nominal(mean, layout)
+            yield key, layout, nominal, LIST_SIZE
+            for registration in sync.register(mean, 1.0, layout, SYNC_CANDIDATES):
+                if not sync.same_peak(registration, nominal):
+                    yield key, layout, registration, 1
+            continue
+        for scale in sync.scale_search(mean, layout):
             for registration in sync.register(mean, scale, layout, SYNC_CANDIDATES):
-                yield key, layout, registration
+                yield key, layout, registration, 1
 
 
 def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection:
@@ -185,9 +202,9 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
                 continue
             residuals = clip.picture_residuals(profile)
             mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
-            for key, layout, registration in _registrations(mean, keys, stage):
-                tried += 1
-                decoded = _quick_decode(clip, mean, profile, registration, key, layout)
+            for key, layout, registration, list_size in _registrations(mean, keys, stage):
+                tried += list_size
+                decoded = _quick_decode(clip, mean, profile, registration, key, layout, list_size)
                 if decoded.identifier is not None:
                     decoded.aligned = clip.exact(profile, registration)  # for the per-frame scores
                     return finish(decoded, True)
@@ -267,7 +284,7 @@ def channel_accuracy(frames: np.ndarray, identifier: int, key: WatermarkKey) -> 
     best = 0.0
     mean = np.mean(clip.picture_residuals(profile), axis=0)
     hypotheses = [*_registrations(mean, [key], "picture"), *_registrations(mean, [key], "search")]
-    for _, _, registration in hypotheses:
+    for _, _, registration, _ in hypotheses:
         soft = analysis.soft_bits(analysis.sample_values(clip.exact(profile, registration).tile(registration.mirrored)), layout)
         best = max(best, float(np.mean(np.sign(soft) == truth)))
     return best

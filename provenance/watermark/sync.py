@@ -102,10 +102,24 @@ def scale_search(residual: np.ndarray, layout: TileLayout) -> list[float]:
     return found
 
 
+def _surfaces(residual: np.ndarray, scale: float, layout: TileLayout) -> np.ndarray:
+    """Pilot correlation over every shift, unmirrored and mirrored: (2, PERIOD, PERIOD)."""
+    spectrum = np.fft.rfft2(analysis.fold(resample(residual, scale)))
+    return np.fft.irfft2(spectrum * _pilot_spectra(layout), s=(PERIOD, PERIOD))
+
+
+def nominal(residual: np.ndarray, layout: TileLayout) -> Registration:
+    """Where the tile lies in the picture as it was marked (whole, unmirrored, at any
+    resolution): the likeliest geometry of all, decoded even when the clip's own content
+    throws up stronger chance peaks in the pilot correlation."""
+    surface = _surfaces(residual, 1.0, layout)[0]
+    spread = float(surface.std()) or 1.0
+    return Registration(1.0, (0.0, 0.0), False, float((surface[0, 0] - surface.mean()) / spread))
+
+
 def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates: int = 2) -> list[Registration]:
     """Best tile positions (and orientations) for the key's pilot at one scale, strongest first."""
-    spectrum = np.fft.rfft2(analysis.fold(resample(residual, scale)))
-    surfaces = np.fft.irfft2(spectrum * _pilot_spectra(layout), s=(PERIOD, PERIOD))
+    surfaces = _surfaces(residual, scale, layout)
     found = []
     for mirrored, surface in zip((False, True), surfaces):
         spread = float(surface.std()) or 1.0
@@ -118,14 +132,14 @@ def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates:
     chosen: list[Registration] = []
     for registration in found:
         # neighbouring samples of one peak are one hypothesis, not several
-        if all(not _same_peak(registration, other) for other in chosen):
+        if all(not same_peak(registration, other) for other in chosen):
             chosen.append(registration)
         if len(chosen) == candidates:
             break
     return chosen
 
 
-def _same_peak(a: Registration, b: Registration) -> bool:
+def same_peak(a: Registration, b: Registration) -> bool:
     if a.mirrored != b.mirrored:
         return False
     distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift)]
