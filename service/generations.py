@@ -15,7 +15,7 @@ import msgspec
 from sqlalchemy import func, select, update
 
 from provenance.media import load_image
-from service.db import Generation, utcnow
+from service.db import ApiKey, Generation, utcnow
 from service.errors import Conflict, InvalidRequest, ModelUnavailable, NotFound, PayloadTooLarge
 from service.generation import KNOWN_MODELS, GenerationInput
 from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
@@ -184,6 +184,13 @@ def count_active(session, api_key_id: str) -> int:
         select(func.count()).select_from(Generation).where(Generation.api_key_id == api_key_id,
                                                             Generation.status.in_((QUEUED, RUNNING)))
     )
+
+
+def lock_key(session, api_key_id: str) -> None:
+    """Serialise this key's submissions until the session commits: a no-op UPDATE of its row takes
+    PostgreSQL's row lock and SQLite's write lock (as the transaction's first statement, so a
+    later count sees every generation committed before it)."""
+    session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=ApiKey.last_used_at))
 
 
 def sha256_hex(data: bytes) -> str:

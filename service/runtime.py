@@ -196,12 +196,18 @@ class Runtime:
             self.storage.put(image_key, resolved.image_bytes)
         try:
             with self.db.session() as session:
+                if status == QUEUED:
+                    self._check_quota(caller_key_id, session)
                 generation = generations.create_generation(
                     session, resolved, generation_id=generation_id, api_key_id=caller_key_id, idempotency_key=idempotency_key,
                     image_key=image_key, status=status, stages={"screen_inputs": decided.stage_record()}, settings=self.settings,
                     watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS), input_decision_id=decided.record.id,
                     held_by_decision_id=decided.record.id if status == REVIEW else None,
                 )
+        except TooManyRequests:
+            if image_key:
+                self.storage.delete(image_key)
+            raise
         except IntegrityError:
             # a concurrent request with the same Idempotency-Key won the race
             if image_key:
@@ -219,13 +225,18 @@ class Runtime:
             self.queue.enqueue(generation.id)
         return generation, True
 
-    def _check_quota(self, caller_key_id: str | None) -> None:
-        """One key may not fill the queue. Counted in SQL, so it holds across API processes; two
-        requests racing at the limit may both pass (the limit is a fairness bound, not a lock)."""
+    def _check_quota(self, caller_key_id: str | None, session=None) -> None:
+        """One key may not fill the queue. Checked twice: early, to refuse before screening, and in
+        the transaction that records the generation, under a lock on the key's row, so that
+        requests racing at the limit (from any number of API processes) cannot all pass."""
         limit = self.settings.max_active_generations_per_key
         if not limit or caller_key_id is None:
             return
-        with self.db.session() as session:
+        if session is None:
+            with self.db.session() as early:
+                active = generations.count_active(early, caller_key_id)
+        else:
+            generations.lock_key(session, caller_key_id)
             active = generations.count_active(session, caller_key_id)
         if active >= limit:
             raise TooManyRequests(f"this API key already has {active} generations queued or running (limit {limit}); "
