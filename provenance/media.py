@@ -18,7 +18,7 @@ from typing import BinaryIO, Iterator
 import av
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from provenance.errors import UnreadableMedia
 
@@ -254,5 +254,7 @@ def load_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray:
             return np.asarray(image.convert("RGB"))
     except UnreadableMedia:
         raise
+    except UnidentifiedImageError as error:
+        raise UnreadableMedia("cannot decode image: not a PNG, JPEG, WebP or GIF image, or a damaged one") from error
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableMedia(f"cannot decode image: {error}") from error

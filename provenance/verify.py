@@ -28,6 +28,7 @@ from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.media import frame_to_rgb, load_image
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
+from provenance.watermark.analysis import MIN_SIDE
 
 GENERATED_HERE = "generated_here"
 GENERATED_ELSEWHERE_AI = "generated_elsewhere_ai"
@@ -130,6 +131,7 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
     if mime in _STILLS:
         image = load_image(data, max_pixels=max_pixels)
         height, width = image.shape[:2]
+        _check_size(width, height)
         return _Decoded(image[None], image[None], MediaSummary(
             kind="image", mime=mime, container=mime.split("/")[1], codec=None, width=width, height=height, fps=None,
             frames=1, frames_analysed=1, duration_s=None, bytes=len(data), sha256=digest))
@@ -139,6 +141,8 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
                 raise UnreadableMedia("the file has no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            if stream.codec_context.width and stream.codec_context.height:  # 0x0: not known before decoding
+                _check_size(stream.codec_context.width, stream.codec_context.height)
             if stream.codec_context.width * stream.codec_context.height > max_pixels:
                 raise UnreadableMedia(f"the video is {stream.codec_context.width}x{stream.codec_context.height}, more than "
                                       f"the {max_pixels} pixels allowed")
@@ -164,15 +168,26 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
             total_frames = stream.frames or decoded
     except av.FFmpegError as error:
-        raise UnreadableMedia(f"cannot decode the file as video: {error}") from error
+        reason = getattr(error, "strerror", None) or str(error)
+        raise UnreadableMedia(f"cannot decode the file as an image or a video: {reason}") from error
     if not frames:
         raise UnreadableMedia("the video has no decodable frames")
     array = np.stack(frames)
     full = np.stack(reference)
+    _check_size(full.shape[2], full.shape[1], array.shape[2], array.shape[1])
     return _Decoded(array, full, MediaSummary(
         kind="video", mime=mime, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
         fps=float(rate) if rate else None, frames=total_frames, frames_analysed=len(frames), duration_s=duration,
         bytes=len(data), sha256=digest))
+
+
+def _check_size(width: int, height: int, analysed_width: int | None = None, analysed_height: int | None = None) -> None:
+    """Every check needs MIN_SIDE pixels each way; a narrower picture is refused, not half-checked."""
+    if min(width, height) < MIN_SIDE:
+        raise UnreadableMedia(f"the picture is {width}x{height}; verification needs at least {MIN_SIDE} pixels on each side")
+    if analysed_width is not None and min(analysed_width, analysed_height) < MIN_SIDE:
+        raise UnreadableMedia(f"the picture is {width}x{height}: too narrow for its height to analyse "
+                              f"(at most {ANALYSIS_MAX_HEIGHT} lines are analysed, which leaves {analysed_width} pixels across)")
 
 
 def _watermark_evidence(frames: np.ndarray, keyring: Keyring) -> WatermarkEvidence:

@@ -11,6 +11,7 @@ import sys
 import av
 import numpy as np
 import pytest
+from PIL import Image
 from skimage import data as photos
 
 from provenance.credentials import SigningCredentials
@@ -183,6 +184,26 @@ def test_bad_uploads_are_4xx_and_scope_is_enforced(service):
     assert client.post("/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}, headers=generate_only).status_code == 403
     raw = client.post("/v1/verify", content=service["video"], headers={**owner, "content-type": "video/mp4"})
     assert raw.status_code == 200 and raw.json()["verdict"] == "generated_here"
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((height, width, 3), 128, np.uint8)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name, data, reason", [
+    ("tiny.mp4", lambda: encode_mp4_bytes(np.full((3, 32, 32, 3), 90, np.uint8), fps=8), "the picture is 32x32; verification needs at least 64"),
+    ("strip.png", lambda: _png(400, 40), "the picture is 400x40; verification needs at least 64"),
+    ("tall.mp4", lambda: encode_mp4_bytes(np.full((2, 1600, 64, 3), 90, np.uint8), fps=8), "too narrow for its height"),
+    ("damaged.png", lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a PNG, JPEG, WebP or GIF image"),
+    ("notes.mp4", lambda: b"meeting notes, not a clip\n" * 20, "cannot decode the file as an image or a video: Invalid data"),
+])
+def test_pictures_that_cannot_be_checked_are_refused_with_the_reason(service, name, data, reason):
+    response = service["client"].post("/v1/verify", files={"file": (name, data(), "application/octet-stream")}, headers=service["owner"])
+    assert response.status_code == 422, response.text
+    detail = response.json()["detail"]
+    assert response.json()["type"].endswith("unreadable-media") and reason in detail and "object at 0x" not in detail
 
 
 def test_each_verification_is_logged_without_the_content(service):
