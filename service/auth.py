@@ -44,6 +44,9 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+MAX_NAME_LENGTH = 200  # the api_keys.name column
+
+
 def validate_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
@@ -55,6 +58,8 @@ def validate_scopes(scopes: list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 def create_key(db: Database, scopes: list[str] | tuple[str, ...], name: str = "") -> CreatedKey:
     scopes = validate_scopes(scopes)
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidRequest(f"a key name is at most {MAX_NAME_LENGTH} characters; got {len(name)}", field="name")
     key_id = "key_" + secrets.token_hex(6)
     # the key id is embedded so a lookup needs no scan; the random part carries 256 bits
     secret = f"{KEY_PREFIX}{key_id[4:]}_{secrets.token_urlsafe(32)}"

@@ -124,10 +124,18 @@ def _policy_error(request: Request, error: PolicyError) -> Response:
                    request.url.path)
 
 
+def _reason(item: dict) -> str:
+    source = getattr(item.get("source"), "value", item.get("source"))
+    where = "body" if source == "body" else f"{item.get('key')} ({source})"
+    return f"{where}: {item.get('message')}"
+
+
 def _validation_error(request: Request, error: ValidationException) -> Response:
     errors = error.extra if isinstance(error.extra, list) else None
-    detail = error.detail or "invalid request"
-    return problem(400, "invalid-request-body", "The request body is not valid", detail, request.url.path, {"errors": errors})
+    # name what is wrong where (the page and the client show `detail`), not just "validation failed"
+    reasons = [_reason(item) for item in errors or [] if isinstance(item, dict)]
+    detail = "; ".join(reasons) or error.detail or "invalid request"
+    return problem(400, "invalid-request-body", "The request is not valid", detail, request.url.path, {"errors": errors})
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:

@@ -53,11 +53,20 @@ def held_generation(runtime, decision_id: str) -> Generation:
     return generation
 
 
+MAX_REASON_LENGTH = 2000
+MAX_REVIEWER_LENGTH = 200  # the generations.reviewed_by column
+
+
 def resolve(runtime, decision_id: str, *, action: str, reason: str, reviewer_key_id: str, reviewer: str = "") -> dict[str, Any]:
     if action not in ACTIONS:
         raise InvalidRequest("action must be approve or reject", field="action")
     if not reason or not reason.strip():
         raise InvalidRequest("a reviewer must give a reason", field="reason")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidRequest(f"a reason is at most {MAX_REASON_LENGTH} characters; got {len(reason)}", field="reason")
+    if len(reviewer) > MAX_REVIEWER_LENGTH:
+        raise InvalidRequest(f"a reviewer's name is at most {MAX_REVIEWER_LENGTH} characters; got {len(reviewer)}",
+                             field="reviewer")
     generation = held_generation(runtime, decision_id)
     if generation.status != REVIEW:
         raise Conflict(f"this review was already resolved: the generation is {generation.status}",

@@ -101,3 +101,35 @@ def test_unknown_generation_and_bad_query(strict_client, headers):
     assert strict_client.get("/v1/generations", params={"limit": 0}, headers=headers).status_code == 400
     problem_of(strict_client.get("/v1/generations", params={"cursor": "zzz"}, headers=headers), 422)
     assert strict_client.get("/v1/nothing-here").status_code == 404
+
+
+def test_a_type_error_names_the_field_and_where_it_was(strict_client, headers):
+    body = problem_of(strict_client.get("/v1/generations", params={"limit": -1}, headers=headers), 400)
+    assert body["detail"] == "limit (query): Expected `int` >= 1" and body["errors"][0]["key"] == "limit"
+    body = problem_of(strict_client.get("/v1/audit/decisions", params={"cursor": "abc"}, headers=key_for(strict_client, "audit")), 400)
+    assert body["detail"] == "cursor (query): Expected `int | null`, got `str`"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    from tests.service.fleet import fresh_postgres_database
+
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
+def test_text_longer_than_its_column_is_refused_before_the_database(database_url, app_factory):
+    # SQLite would store it; PostgreSQL would fail the insert with a 500
+    client = app_factory(embedded_worker=False, database_url=database_url)
+    admin = key_for(client, "admin", "audit")
+    body = problem_of(client.post("/v1/keys", json={"scopes": ["generate"], "name": "n" * 201}, headers=admin), 422)
+    assert body["detail"] == "a key name is at most 200 characters; got 201" and body["field"] == "name"
+    assert client.post("/v1/keys", json={"scopes": ["generate"], "name": "n" * 200}, headers=admin).status_code == 201
+    review = {"action": "approve", "reason": "fine", "reviewer": "r" * 201}
+    body = problem_of(client.post("/v1/reviews/any", json=review, headers=admin), 422)
+    assert body["field"] == "reviewer" and "at most 200 characters" in body["detail"]
+    review = {"action": "approve", "reason": "x" * 2001}
+    assert problem_of(client.post("/v1/reviews/any", json=review, headers=admin), 422)["field"] == "reason"
