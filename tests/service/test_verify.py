@@ -20,14 +20,15 @@ from provenance.media import encode_mp4_bytes
 from tests.service.conftest import key_for, make_settings, wait_for
 
 
-def reencode(mp4: bytes, *, crf: int, scale: float = 1.0) -> bytes:
-    """What a platform does: decode, (resize), encode with FFmpeg's own colour conversion; no metadata survives."""
+def reencode(mp4: bytes, *, crf: int, scale: float = 1.0, aspect: float = 1.0) -> bytes:
+    """What a platform does: decode, (resize; `aspect` squeezes the width), encode with FFmpeg's own
+    colour conversion; no metadata survives."""
     import cv2
 
     with av.open(io.BytesIO(mp4)) as source:
         frames = [frame.to_ndarray(format="rgb24") for frame in source.decode(video=0)]
     height, width = frames[0].shape[:2]
-    size = (int(width * scale) // 2 * 2, int(height * scale) // 2 * 2)
+    size = (int(width * scale * aspect) // 2 * 2, int(height * scale) // 2 * 2)
     output = io.BytesIO()
     with av.open(output, "w", format="mp4") as target:
         stream = target.add_stream("libx264", rate=8)
@@ -113,9 +114,12 @@ def test_reencoded_and_stripped_clip_is_still_generated_here(service):
     assert report["stored_manifest"]["generation"]["generation_id"] == service["generation"]["id"]
 
 
-def test_a_copy_degraded_past_the_watermark_is_still_found_by_its_fingerprint(service):
-    # shrunk to 80x64 pixels there is no room left for the watermark, but the picture's coarse layout survives
-    report = verify(service, reencode(service["video"], crf=30, scale=0.25))
+def test_a_copy_the_watermark_cannot_follow_is_still_found_by_its_fingerprint(service):
+    # squeezed to 60 % of its width: the watermark's tile no longer lines up (it follows resizing at
+    # the same aspect only), while the fingerprint hashes a fixed-size working image of the frame.
+    # (Shrinking to 80x64 at CRF 30 is not a sure way past the watermark: 5 in 100 such copies of
+    # this model's clips kept it.)
+    report = verify(service, reencode(service["video"], crf=28, aspect=0.6))
     assert not report["watermark"]["detected"]
     assert report["verdict"] == "generated_here" and report["strongest_evidence"] == "fingerprint", report["summary"]
     assert report["generation_id"] == service["generation"]["id"] and report["fingerprint"]["matched"]
