@@ -74,6 +74,18 @@ def key_for(client, *scopes: str, name: str = "test") -> dict[str, str]:
     return {"Authorization": f"Bearer {created.secret}"}
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request):
+    """Both databases; set up before the apps (list it first) so no app outlives its database."""
+    from tests.service.fleet import fresh_postgres_database
+
+    if request.param == "sqlite":
+        yield ""
+        return
+    with fresh_postgres_database() as url:
+        yield url
+
+
 @pytest.fixture
 def generate_key(client) -> dict[str, str]:
     return key_for(client, "generate")

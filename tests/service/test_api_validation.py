@@ -110,17 +110,6 @@ def test_a_type_error_names_the_field_and_where_it_was(strict_client, headers):
     assert body["detail"] == "cursor (query): Expected `int | null`, got `str`"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request):
-    from tests.service.fleet import fresh_postgres_database
-
-    if request.param == "sqlite":
-        yield ""
-        return
-    with fresh_postgres_database() as url:
-        yield url
-
-
 def test_text_longer_than_its_column_is_refused_before_the_database(database_url, app_factory):
     # SQLite would store it; PostgreSQL would fail the insert with a 500
     client = app_factory(embedded_worker=False, database_url=database_url)

@@ -5,25 +5,13 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from sqlalchemy import func, select
 
 from service.db import Generation
 from tests.service.conftest import key_for
-from tests.service.fleet import fresh_postgres_database
 
 LIMIT = 3
 RACERS = 8
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request):
-    """Set up before the apps and torn down after them, so no app outlives its database."""
-    if request.param == "sqlite":
-        yield ""
-        return
-    with fresh_postgres_database() as url:
-        yield url
 
 
 def test_racing_requests_cannot_pass_the_limit_together(database_url, app_factory):
