@@ -164,9 +164,9 @@ def _registrations(mean: np.ndarray, keys: list[WatermarkKey], stage: str):
     for key in keys:
         layout = layout_for(key)
         if stage == "picture":
-            nominal = sync.nominal(mean, layout)
+            nominal, peaks = sync.register_picture(mean, layout, SYNC_CANDIDATES)
             yield key, layout, nominal, LIST_SIZE
-            for registration in sync.register(mean, 1.0, layout, SYNC_CANDIDATES):
+            for registration in peaks:
                 if not sync.same_peak(registration, nominal):
                     yield key, layout, registration, 1
             continue

@@ -108,18 +108,25 @@ def _surfaces(residual: np.ndarray, scale: float, layout: TileLayout) -> np.ndar
     return np.fft.irfft2(spectrum * _pilot_spectra(layout), s=(PERIOD, PERIOD))
 
 
-def nominal(residual: np.ndarray, layout: TileLayout) -> Registration:
-    """Where the tile lies in the picture as it was marked (whole, unmirrored, at any
-    resolution): the likeliest geometry of all, decoded even when the clip's own content
-    throws up stronger chance peaks in the pilot correlation."""
-    surface = _surfaces(residual, 1.0, layout)[0]
+def register_picture(
+    residual: np.ndarray, layout: TileLayout, candidates: int = 2
+) -> tuple[Registration, list[Registration]]:
+    """For a frame that shows the whole marked picture (scale 1): the nominal registration, where
+    the tile lies in the picture as it was marked (no shift, unmirrored) and which is decoded even
+    when the clip's own content throws up stronger chance peaks, and the pilot's best peaks."""
+    surfaces = _surfaces(residual, 1.0, layout)
+    surface = surfaces[0]
     spread = float(surface.std()) or 1.0
-    return Registration(1.0, (0.0, 0.0), False, float((surface[0, 0] - surface.mean()) / spread))
+    nominal = Registration(1.0, (0.0, 0.0), False, float((surface[0, 0] - surface.mean()) / spread))
+    return nominal, _peaks(surfaces, 1.0, candidates)
 
 
 def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates: int = 2) -> list[Registration]:
     """Best tile positions (and orientations) for the key's pilot at one scale, strongest first."""
-    surfaces = _surfaces(residual, scale, layout)
+    return _peaks(_surfaces(residual, scale, layout), scale, candidates)
+
+
+def _peaks(surfaces: np.ndarray, scale: float, candidates: int) -> list[Registration]:
     found = []
     for mirrored, surface in zip((False, True), surfaces):
         spread = float(surface.std()) or 1.0
