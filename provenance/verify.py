@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import av
+import cv2
 import msgspec
 import numpy as np
 
@@ -54,6 +55,8 @@ class MediaSummary(msgspec.Struct, kw_only=True):
     duration_s: float | None
     bytes: int
     sha256: str
+    frames_decoded: int = 1
+    decoding_stopped_by: str | None = None  # the DecodeBudget limit that ended decoding early, if one did
 
 
 class WatermarkEvidence(msgspec.Struct, kw_only=True):
@@ -124,47 +127,111 @@ class _Decoded:
     summary: MediaSummary
 
 
-def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
-    """Frames to analyse: a still, or up to max_frames evenly spread over the whole clip."""
+@dataclass(frozen=True)
+class DecodeBudget:
+    """What one verification may decode. Checked on every decoded frame, not only against the
+    header: a container can announce 96x96 and then deliver 8192x4096 frames, or announce one
+    frame and hold 600,000. Past a limit, decoding stops and the report says which limit."""
+
+    max_frame_pixels: int = 4096 * 4096  # one frame; larger frames are refused (422)
+    max_frames_decoded: int = 1500  # frames decoded (not only those analysed)
+    max_decoded_pixels: int = 120_000_000  # pixels decoded in all: decoding time is about proportional
+    max_duration_s: float = 600.0  # media time; later frames are not decoded
+    decode_threads: int = 2  # FFmpeg threads per verification (each holds a frame in flight)
+
+
+def _fit(frame: np.ndarray, shape: tuple[int, int] | None, max_height: int | None) -> np.ndarray:
+    """An analysis frame at most max_height tall, or resized to the first frame's shape so a clip
+    whose picture size changes mid-stream still stacks into one array."""
+    height, width = frame.shape[:2]
+    if shape is None and max_height is not None and height > max_height:
+        shape = (max_height, max(1, round(width * max_height / height)))
+    if shape is None or shape == (height, width):
+        return frame
+    return cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+# The exact colour conversion costs ~80 ms per megapixel; above this size the reference mark
+# (made at SVD/SDXL sizes, scale-bound) is looked for in FFmpeg's faster conversion.
+REFERENCE_EXACT_MAX_PIXELS = 1920 * 1088
+
+
+def _reference_rgb(frame: av.VideoFrame) -> np.ndarray:
+    if frame.width * frame.height <= REFERENCE_EXACT_MAX_PIXELS:
+        return frame_to_rgb(frame)
+    return frame.to_ndarray(format="rgb24")
+
+
+def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudget | None = None) -> _Decoded:
+    """Frames to analyse: a still, or up to max_frames evenly spread over the decoded part of a clip."""
+    budget = budget or DecodeBudget(max_frame_pixels=max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     mime = detect_media_type(data)
     if mime in _STILLS:
         image = load_image(data, max_pixels=max_pixels)
         height, width = image.shape[:2]
         _check_size(width, height)
-        return _Decoded(image[None], image[None], MediaSummary(
+        return _Decoded(_fit(image, None, ANALYSIS_MAX_HEIGHT)[None], image[None], MediaSummary(
             kind="image", mime=mime, container=mime.split("/")[1], codec=None, width=width, height=height, fps=None,
             frames=1, frames_analysed=1, duration_s=None, bytes=len(data), sha256=digest))
+    stopped_by = None
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.video:
                 raise UnreadableMedia("the file has no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            if stream.codec_context.width and stream.codec_context.height:  # 0x0: not known before decoding
-                _check_size(stream.codec_context.width, stream.codec_context.height)
-            if stream.codec_context.width * stream.codec_context.height > max_pixels:
-                raise UnreadableMedia(f"the video is {stream.codec_context.width}x{stream.codec_context.height}, more than "
-                                      f"the {max_pixels} pixels allowed")
+            context = stream.codec_context
+            if context is None:  # FFmpeg has no decoder for the stream's fourcc (e.g. 'zzzz' instead of 'avc1')
+                tag = getattr(stream, "codec_tag", None) or "unknown"
+                raise UnreadableMedia(f"the video's codec ({tag!s}) is not one this service can decode")
+            context.thread_type = "AUTO"
+            context.thread_count = budget.decode_threads
+            width, height = context.width, context.height
+            if width and height:  # 0x0: not known before decoding
+                _check_size(width, height)
+            if width * height > max_pixels:
+                raise UnreadableMedia(f"the video is {width}x{height}, more than the {max_pixels} pixels allowed")
             rate = stream.average_rate or stream.guessed_rate
             estimated = stream.frames or (int(float(stream.duration * stream.time_base) * float(rate))
                                           if stream.duration and rate else 0)
-            if estimated > 2 * max_frames:
+            estimated = min(estimated, budget.max_frames_decoded)
+            if estimated and width * height and estimated * width * height > budget.max_decoded_pixels:
+                # too many pixels to decode them all: key frames only, a sample the encoder spread over the clip
+                context.skip_frame = "NONKEY"
+            elif estimated > 2 * max_frames:
                 # a long clip: skip frames no other frame refers to (about half), then sample the rest
-                stream.codec_context.skip_frame = "NONREF"
+                context.skip_frame = "NONREF"
                 estimated = -(-estimated // 2)
             # convert only a sample to RGB: that conversion, not decoding, dominates on long clips
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
-            frames, reference, decoded = [], [], 0
+            frames, reference, decoded, decoded_pixels = [], [], 0, 0
+            shape = reference_shape = None
             for frame in container.decode(stream):
-                if decoded % stride == 0 and len(frames) < max_frames:
-                    frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
+                # the size of *this* frame: a stream may change its picture size at any frame
+                if frame.width * frame.height > max_pixels:
+                    raise UnreadableMedia(f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
+                                          "pixels allowed (the picture size changed mid-stream)")
+                _check_size(frame.width, frame.height)
+                if decoded % stride == 0:
+                    if len(frames) == max_frames:
+                        # more frames than announced: keep every other one and sample half as often
+                        frames, stride = frames[::2], stride * 2
+                    if decoded % stride == 0:
+                        frames.append(_fit(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT), shape, ANALYSIS_MAX_HEIGHT))
+                        shape = frames[0].shape[:2]
                 if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                    reference.append(frame_to_rgb(frame))
+                    reference.append(_fit(_reference_rgb(frame), reference_shape, None))
+                    reference_shape = reference[0].shape[:2]
                 decoded += 1
+                decoded_pixels += frame.width * frame.height
+                stopped_by = ("max_frames_decoded" if decoded >= budget.max_frames_decoded else
+                              "max_decoded_pixels" if decoded_pixels >= budget.max_decoded_pixels else
+                              "max_duration_s" if frame.time is not None and frame.time >= budget.max_duration_s else None)
+                if stopped_by:
+                    break
             container_name = container.format.name.split(",")[0]
-            codec = stream.codec_context.name
+            codec = context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
             total_frames = stream.frames or decoded
     except av.FFmpegError as error:
@@ -178,7 +245,7 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
     return _Decoded(array, full, MediaSummary(
         kind="video", mime=mime, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
         fps=float(rate) if rate else None, frames=total_frames, frames_analysed=len(frames), duration_s=duration,
-        bytes=len(data), sha256=digest))
+        bytes=len(data), sha256=digest, frames_decoded=decoded, decoding_stopped_by=stopped_by))
 
 
 def _check_size(width: int, height: int, analysed_width: int | None = None, analysed_height: int | None = None) -> None:
@@ -245,6 +312,7 @@ def verify_clip(
     watermark_lookup: Callable[[int | None, str], str | None] | None = None,
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
+    budget: DecodeBudget | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
@@ -263,7 +331,7 @@ def verify_clip(
         finally:
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
-    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels, budget=budget))
     manifest, manifest_error = None, None
     try:
         manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem))

@@ -11,6 +11,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
+from service.api.bodies import BoundedRequest
 from service.api.generations import GenerationController
 from service.api.health import health, metrics
 from service.api.audit import AuditController
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware],
+        request_class=BoundedRequest,
         request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
         openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema"),
         logging_config=None,

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from provenance.media import load_image
 from service.db import ApiKey, Generation, utcnow
+from service.json_bodies import decode_json
 from service.errors import Conflict, InvalidRequest, ModelUnavailable, NotFound, PayloadTooLarge
 from service.generation import KNOWN_MODELS, GenerationInput
 from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
@@ -46,12 +47,7 @@ _RANGES = {"motion_bucket_id": (0, 255), "noise_aug_strength": (0.0, 1.0), "guid
 def parse_json_request(body: bytes) -> GenerationRequest:
     if not body.strip():
         raise InvalidRequest("the request body is empty; send a JSON object with at least a prompt or an image")
-    try:
-        return msgspec.json.decode(body, type=GenerationRequest)
-    except msgspec.ValidationError as error:
-        raise InvalidRequest(f"invalid field: {error}") from None
-    except msgspec.DecodeError as error:
-        raise InvalidRequest(f"the body is not valid JSON: {error}") from None
+    return decode_json(body, GenerationRequest)
 
 
 def parse_form_request(fields: dict[str, str]) -> GenerationRequest:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from service import generations
-from service.api.common import base_url, blocking, json_response, provide_caller, runtime_of
+from service.api.common import authenticated, base_url, blocking, json_response, provide_caller, runtime_of
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -54,6 +54,7 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[generations.G
 class GenerationController(Controller):
     path = "/v1/generations"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["generations"]
 
     @post(

@@ -11,7 +11,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from provenance.media import load_image
 from service import reviews
-from service.api.common import blocking, json_response, provide_caller, runtime_of
+from service.json_bodies import decode_json
+from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.api.generations import read_upload_form
 from service.api.ranges import file_response
 from service.auth import Caller
@@ -39,6 +40,7 @@ def _require_reviewer(caller: Caller) -> None:
 class ScreeningController(Controller):
     path = "/v1/screenings"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
     @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)")
@@ -52,10 +54,7 @@ class ScreeningController(Controller):
             fields, image_bytes = await read_upload_form(request, limit)
             body = msgspec.convert(fields, ScreeningRequest, strict=False)
         else:
-            try:
-                body = msgspec.json.decode(await request.body() or b"{}", type=ScreeningRequest)
-            except (msgspec.ValidationError, msgspec.DecodeError) as error:
-                raise InvalidRequest(f"invalid body: {error}") from None
+            body = decode_json(await request.body() or b"{}", ScreeningRequest)
             image_bytes = decode_base64_image(body.image, limit) if body.image else None
 
         def run() -> dict[str, Any]:
@@ -76,6 +75,7 @@ class ScreeningController(Controller):
 class ReviewController(Controller):
     path = "/v1/reviews"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
     @get("/", summary="Generations held for a human decision, oldest first")
@@ -118,6 +118,7 @@ class ReviewController(Controller):
 class PolicyController(Controller):
     path = "/v1/admin/policy"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
     @get("/", summary="The policy in force: version, categories, signals (admin)")
