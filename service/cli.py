@@ -326,7 +326,10 @@ def audit_verify(expected_head: str | None) -> None:
     runtime.db.migrate()
     report = runtime.audit.verify(expected_head=expected_head)
     if report["ok"]:
-        click.echo(f"ok: {report['checked']} records, head {report['head_hash']}")
+        anchored = report.get("checkpoints")
+        against = (f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
+                   "record(s) newer than the latest" if anchored else "; no checkpoints configured")
+        click.echo(f"ok: {report['checked']} records, head {report['head_hash']}{against}")
         return
     click.echo(f"BROKEN at record {report['first_bad_sequence']} (position {report['first_bad_position']}): "
                f"{report['problem']} - {report['detail']}", err=True)
@@ -338,12 +341,18 @@ def audit_verify(expected_head: str | None) -> None:
 @click.option("--decision", default=None)
 @click.option("--category", default=None)
 @click.option("-o", "--output", type=click.File("w"), default="-")
-def audit_export(fmt: str, decision: str | None, category: str | None, output) -> None:
-    """Write the decision log (optionally filtered) as JSONL or CSV."""
+@click.option("--checkpoints", "checkpoints_to", type=click.File("w"), default=None,
+              help="Also write the signed head checkpoints and their public key (JSON) to this file.")
+def audit_export(fmt: str, decision: str | None, category: str | None, output, checkpoints_to) -> None:
+    """Write the decision log (optionally filtered) as JSONL or CSV, and optionally its checkpoints."""
     runtime = _runtime()
     runtime.db.migrate()
     for line in runtime.audit.export(fmt, decision=decision, category=category):
         output.write(line)
+    if checkpoints_to is not None:
+        import json as json_module
+
+        json_module.dump(runtime.audit.read_checkpoints(), checkpoints_to, indent=2)
 
 
 @main.command()

@@ -13,7 +13,7 @@ import msgspec
 from sqlalchemy.exc import IntegrityError
 
 from service import generations
-from service.audit import AuditLog
+from service.audit import AuditLog, HeadCheckpoints
 from service.db import Database, Generation
 from service.errors import Conflict, RequestBlocked, TooManyRequests
 from service.generation import create_backends, quiet_libraries
@@ -40,7 +40,8 @@ class Runtime:
         self.db = Database(settings.resolved_database_url)
         self.storage = LocalStorage(settings.resolved_storage_dir)
         self.backends = create_backends(settings)
-        self.audit = AuditLog(self.db, store_prompts=settings.store_prompts)
+        self.audit = AuditLog(self.db, store_prompts=settings.store_prompts, checkpoints=HeadCheckpoints(
+            settings.resolved_audit_checkpoint_key, settings.resolved_audit_checkpoints_path))
         self.screening = ScreeningService(build_screener(settings), self.audit, settings)
         self.pipeline = GenerationPipeline(
             self.backends,
@@ -72,6 +73,8 @@ class Runtime:
                 return
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
             self.db.migrate()
+            if self.audit.checkpoints is not None:
+                _ = self.audit.checkpoints.key  # created on first start, like the development credentials
             import torch
 
             torch.set_num_threads(self.settings.torch_threads)

@@ -86,6 +86,15 @@ class Settings:
     c2pa_thumbnails: bool = _setting(False, "Embed ingredient thumbnails in manifests (about 100 KB more per clip).")
     verify_open: bool = _setting(False, "Let anyone call POST /v1/verify without an API key.")
     verify_max_frames: int = _setting(48, "Frames sampled (evenly over the clip) for watermark and fingerprint checks.")
+    verify_max_decoded_frames: int = _setting(1500, "Most frames one verification decodes (checked per frame); later frames are not looked at.")
+    verify_max_decoded_pixels: int = _setting(120_000_000, "Most pixels one verification decodes in all frames together (about 1-2 s of CPU).")
+    verify_max_duration_s: float = _setting(600.0, "Media time one verification decodes, seconds; later frames are not looked at.")
+    verify_concurrency: int = _setting(2, "Verifications decoded at once per API process; more wait (see verify_queue_timeout_s).")
+    verify_queue_timeout_s: float = _setting(10.0, "How long a verification waits for a free slot before 503 with Retry-After.")
+
+    # audit log
+    audit_checkpoint_key: str = _setting("", "Ed25519 private key (PEM) that signs checkpoints of the decision log's head; empty means data_dir/keys/audit/checkpoint.key, created on first start. Keep it out of the database's reach.")
+    audit_checkpoints_path: str = _setting("", "Append-only file of signed head checkpoints (outside the database); empty means data_dir/audit/checkpoints.jsonl.")
 
     # output encoding
     encode_crf: int = _setting(18, "H.264 CRF of generated clips (lower is better quality).")
@@ -116,6 +125,14 @@ class Settings:
     @property
     def resolved_c2pa_dir(self) -> Path:
         return Path(self.c2pa_dir) if self.c2pa_dir else self.data_dir / "keys" / "c2pa"
+
+    @property
+    def resolved_audit_checkpoint_key(self) -> Path:
+        return Path(self.audit_checkpoint_key) if self.audit_checkpoint_key else self.data_dir / "keys" / "audit" / "checkpoint.key"
+
+    @property
+    def resolved_audit_checkpoints_path(self) -> Path:
+        return Path(self.audit_checkpoints_path) if self.audit_checkpoints_path else self.data_dir / "audit" / "checkpoints.jsonl"
 
     @property
     def resolved_models_dir(self) -> Path:
