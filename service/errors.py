@@ -81,6 +81,12 @@ class TooManyRequests(ServiceError):
         return {"Retry-After": str(self.extensions["retry_after_s"])}
 
 
+class RateLimited(TooManyRequests):
+    """A request-rate limit (per key or address and route class) or the open-stream limit."""
+
+    title = "Too many requests"
+
+
 class ServerBusy(ServiceError):
     """Every slot for this kind of heavy work is taken; the caller should come back later."""
 
@@ -194,6 +200,7 @@ __all__ = [
     "NotFound",
     "Conflict",
     "RequestBlocked",
+    "RateLimited",
     "ServerBusy",
     "TooManyRequests",
     "ModelUnavailable",

@@ -47,6 +47,13 @@ class Settings:
     max_steps: int = _setting(100, "Most denoising steps one generation may request.")
     max_fps: int = _setting(60, "Highest frame rate.")
     max_prompt_chars: int = _setting(2000, "Longest prompt, characters.")
+    rate_limit_generate_per_minute: int = _setting(30, "POST /v1/generations per minute per API key; more are answered 429 with Retry-After (0: no limit).")
+    rate_limit_verify_per_minute: int = _setting(30, "POST /v1/verify per minute per API key, or per client address when verify is open (0: no limit).")
+    rate_limit_api_per_minute: int = _setting(1200, "Other /v1 requests per minute per API key, or per client address without one (0: no limit).")
+    rate_limit_auth_failures_per_minute: int = _setting(20, "Failed authentications per minute per client address before it is answered 429 (0: no limit).")
+    rate_limit_url: str = _setting("", "Redis URL for the rate-limit counts (shared by a fleet); empty means the queue's Redis if it has one, else in-process.")
+    max_event_streams_per_key: int = _setting(4, "Progress streams (SSE) one API key may hold open per API process (0: no limit).")
+    events_max_duration_s: float = _setting(3600.0, "A progress stream ends with a 'timeout' event after this long.")
     max_active_generations_per_key: int = _setting(
         8, "Queued + running generations one API key may have at once; more are answered 429 (0: no limit).")
 

@@ -11,6 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.auth import Caller, authenticate
+from service.errors import Unauthorized
 from service.runtime import Runtime
 
 T = TypeVar("T")
@@ -32,16 +33,28 @@ def presented_key(request: ASGIConnection) -> str | None:
     return request.headers.get("x-api-key")
 
 
+async def authenticate_connection(connection: ASGIConnection) -> Caller:
+    """The caller behind the presented key; an address with too many failures is answered 429
+    before its key is looked up."""
+    throttle = connection.app.state.auth_throttle
+    await throttle.check(connection)
+    try:
+        return await blocking(authenticate, runtime_of(connection).db, presented_key(connection))
+    except Unauthorized:
+        await throttle.failed(connection)
+        raise
+
+
 async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     """Guard: the key is checked before Litestar reads or decodes the body, so an anonymous
     caller cannot make the server parse (or log) anything it sends."""
-    connection.state.caller = await blocking(authenticate, runtime_of(connection).db, presented_key(connection))
+    connection.state.caller = await authenticate_connection(connection)
 
 
 async def provide_caller(request: Request) -> Caller:
     caller = request.state.get("caller")
     if caller is None:  # a route without the guard
-        caller = request.state.caller = await blocking(authenticate, runtime_of(request).db, presented_key(request))
+        caller = request.state.caller = await authenticate_connection(request)
     return caller
 
 

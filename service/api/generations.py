@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from typing import Annotated, Any, AsyncIterator
 
@@ -17,7 +18,7 @@ from service.api.common import authenticated, base_url, blocking, json_response,
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from service.jobs.leases import FINAL_STATES
+from service.jobs.leases import FINAL_STATES, REVIEW
 
 _IDEMPOTENCY_MAX = 200
 
@@ -49,6 +50,21 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[generations.G
         fields, image_bytes = await read_upload_form(request, max_bytes)
         return generations.parse_form_request(fields), image_bytes
     raise UnsupportedMediaType(f"send application/json or multipart/form-data (or a urlencoded form), not {content_type}")
+
+
+class StreamEvent(enum.Enum):
+    """Event names of the progress stream; every one but `progress` is the last the stream sends."""
+
+    PROGRESS = "progress"
+    END = "end"  # the generation reached a final state
+    REVIEW = "review"  # held for a human decision, which may take days: poll, or reconnect later
+    TIMEOUT = "timeout"  # the stream was open for events_max_duration_s
+
+
+def _stream_event(status: str) -> StreamEvent:
+    if status in FINAL_STATES:
+        return StreamEvent.END
+    return StreamEvent.REVIEW if status == REVIEW else StreamEvent.PROGRESS
 
 
 class GenerationController(Controller):
@@ -150,24 +166,35 @@ class GenerationController(Controller):
                 return generations.view(generations.get_owned(session, generation_id, caller), base)
 
         first = await blocking(snapshot)  # 404 before the stream starts, not inside it
+        slot = request.app.state.event_streams.hold(caller.key_id)
+        slot.__enter__()  # 429 here, before the stream starts, when the key has too many open
+        poll, limit_s = runtime.settings.events_poll_s, runtime.settings.events_max_duration_s
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            current, last_sent, sequence, idle = first, None, 0, 0.0
-            while True:
-                state = (current["status"], current["progress"])
-                if state != last_sent:
-                    sequence += 1
-                    last_sent = state
-                    event = "end" if current["status"] in FINAL_STATES else "progress"
-                    yield ServerSentEventMessage(data=json.dumps(current), event=event, id=sequence)
-                    idle = 0.0
-                    if event == "end":
+            current, last_sent, sequence, idle, elapsed = first, None, 0, 0.0, 0.0
+            try:
+                while True:
+                    state = (current["status"], current["progress"])
+                    if state != last_sent:
+                        sequence += 1
+                        last_sent = state
+                        event = _stream_event(current["status"])
+                        yield ServerSentEventMessage(data=json.dumps(current), event=event.value, id=sequence)
+                        idle = 0.0
+                        if event is not StreamEvent.PROGRESS:
+                            return
+                    elif elapsed >= limit_s:
+                        sequence += 1
+                        yield ServerSentEventMessage(data=json.dumps(current), event=StreamEvent.TIMEOUT.value, id=sequence)
                         return
-                elif idle >= 15.0:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                    idle = 0.0
-                await asyncio.sleep(runtime.settings.events_poll_s)
-                idle += runtime.settings.events_poll_s
-                current = await blocking(snapshot)
+                    elif idle >= 15.0:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        idle = 0.0
+                    await asyncio.sleep(poll)
+                    idle += poll
+                    elapsed += poll
+                    current = await blocking(snapshot)
+            finally:
+                slot.__exit__(None, None, None)
 
         return ServerSentEvent(stream())

@@ -5,8 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 
-from service.api.common import blocking, json_response, presented_key, runtime_of
-from service.auth import authenticate
+from service.api.common import authenticate_connection, blocking, json_response, presented_key, runtime_of
 from service.errors import InvalidRequest, PayloadTooLarge
 from service.metrics import VERIFICATIONS
 
@@ -41,7 +40,7 @@ async def verify(request: Request) -> Response:
     secret = presented_key(request)
     caller = None
     if secret or not runtime.settings.verify_open:
-        caller = await blocking(authenticate, runtime.db, secret)
+        caller = await authenticate_connection(request)
         caller.require("verify")
     data = await _upload(request, runtime.settings.max_upload_bytes)
     report = await blocking(runtime.provenance.verify, data, caller=caller)
