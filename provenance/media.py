@@ -260,10 +260,15 @@ def decode_video(source: str | Path | BinaryIO | bytes, *, max_frames: int | Non
     )
 
 
-def load_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray:
+# Input images: the formats the API documents. Pillow opens many more (TIFF, BMP, TGA, ICO, PPM,
+# AVIF...), each another parser facing untrusted bytes for no user need.
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
+
+
+def load_image(data: bytes, *, max_pixels: int | None = None, formats: tuple[str, ...] = IMAGE_FORMATS) -> np.ndarray:
     """Decode PNG/JPEG/WebP bytes to an RGB uint8 array, refusing oversized images before decoding."""
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data), formats=formats) as image:
             if max_pixels is not None and image.width * image.height > max_pixels:
                 raise UnreadableMedia(
                     f"image is {image.width}x{image.height}, more than the {max_pixels} pixels allowed"
@@ -273,6 +278,7 @@ def load_image(data: bytes, *, max_pixels: int | None = None) -> np.ndarray:
     except UnreadableMedia:
         raise
     except UnidentifiedImageError as error:
-        raise UnreadableMedia("cannot decode image: not a PNG, JPEG, WebP or GIF image, or a damaged one") from error
+        raise UnreadableMedia("cannot decode image: not a PNG, JPEG, WebP or GIF image, or a damaged one "
+                              f"(images are accepted as {', '.join(formats)})") from error
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableMedia(f"cannot decode image: {error}") from error

@@ -9,6 +9,7 @@ import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
@@ -55,7 +56,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                      "event_streams": StreamSlots(settings.max_event_streams_per_key)}),
         request_class=BoundedRequest,
         request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema"),
+        # the document only (JSON and YAML): Litestar's HTML viewers load their scripts from a CDN
+        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema",
+                                     render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()]),
         logging_config=None,
         debug=False,
     )

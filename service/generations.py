@@ -247,6 +247,12 @@ def _is_uuid(value: str) -> bool:
         return False
 
 
+def require_control(generation: Generation, caller) -> None:
+    """Changing a generation is for its owner or an admin: auditors may read every tenant's, not act on them."""
+    if generation.api_key_id != caller.key_id and not caller.has("admin"):
+        raise NotFound(f"no generation {generation.id}")
+
+
 def request_cancel(session, generation: Generation) -> Generation:
     if generation.status in FINAL_STATES:
         raise Conflict(f"generation {generation.id} is already {generation.status}", generation_status=generation.status)
@@ -272,6 +278,8 @@ def list_owned(session, caller, *, limit: int, cursor: str | None, status: str |
         query = query.where(Generation.status == status)
     if cursor:
         anchor = session.get(Generation, cursor) if _is_uuid(cursor) else None
+        if anchor is not None and anchor.api_key_id != caller.key_id and not (all_keys and caller.has("audit")):
+            anchor = None  # another tenant's id reads as unknown: 200 vs 422 must not tell that it exists
         if anchor is None:
             raise InvalidRequest("unknown cursor", field="cursor")
         query = query.where(

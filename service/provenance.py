@@ -181,6 +181,8 @@ class ProvenanceService:
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
         body["generation"], body["stored_manifest"] = self._matched_generation(report.generation_id, caller)
+        if body.get("fingerprint") and not (caller is not None and caller.has("audit")):
+            body["fingerprint"]["registered_clips"] = None  # how many clips this service made is not every caller's business
         with self.db.session() as session:
             session.add(Verification(
                 id=body["verification_id"], api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,

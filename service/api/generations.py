@@ -15,6 +15,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from service import generations
 from service.api.common import authenticated, base_url, blocking, json_response, provide_caller, runtime_of
+from service.api.openapi_bodies import documented_body, struct_schema, with_file
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
@@ -76,6 +77,10 @@ class GenerationController(Controller):
     @post(
         "/",
         status_code=202,
+        operation_class=documented_body({
+            "application/json": struct_schema(generations.GenerationRequest),
+            "multipart/form-data": with_file(struct_schema(generations.GenerationRequest), "image"),
+        }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"),
         summary="Request a clip from a prompt and/or an image",
         description=(
             "JSON body (GenerationRequest; the image as base64 or a data: URL) or multipart/form-data (an 'image' file "
@@ -135,6 +140,7 @@ class GenerationController(Controller):
         def cancel() -> dict[str, Any]:
             with runtime.db.session() as session:
                 generation = generations.get_owned(session, generation_id, caller)
+                generations.require_control(generation, caller)
                 return generations.view(generations.request_cancel(session, generation), base_url(request))
 
         return json_response(await blocking(cancel), status_code=202)

@@ -14,6 +14,7 @@ from service import reviews
 from service.json_bodies import decode_json
 from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.api.generations import read_upload_form
+from service.api.openapi_bodies import documented_body, struct_schema, with_file
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Forbidden, InvalidRequest, NotFound
@@ -43,7 +44,11 @@ class ScreeningController(Controller):
     guards = [authenticated]
     tags = ["safety"]
 
-    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)")
+    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)",
+          operation_class=documented_body({
+              "application/json": struct_schema(ScreeningRequest),
+              "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
+          }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"))
     async def screen(self, request: Request, caller: NamedDependency[Caller]) -> Response:
         if not (caller.has("generate") or caller.has("audit")):
             raise Forbidden("screenings need the 'generate' or 'audit' scope", required_scope="generate")
