@@ -61,7 +61,8 @@ def worker(threads: int | None) -> None:
     _logging()
     runtime = _runtime()
     runtime.start(consume=False)
-    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False)
+    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False,
+                                      on_stop=runtime.runner.stopping.set, grace_s=runtime.settings.worker_shutdown_grace_s)
     click.echo(f"worker {runtime.worker_id} consuming {runtime.queue.kind} ({runtime.settings.queue_name})")
     try:
         consumer.run()

@@ -110,6 +110,7 @@ class Settings:
     # jobs
     lease_seconds: float = _setting(30.0, "A running job's lease; a worker renews it while alive.")
     max_attempts: int = _setting(2, "Attempts per job when workers die mid-job (then failed with reason).")
+    worker_shutdown_grace_s: float = _setting(30.0, "On SIGTERM a worker hands its running job back (re-queued, no attempt spent) and waits this long for it before exiting.")
     reaper_interval_s: float = _setting(5.0, "How often expired leases are looked for.")
     events_poll_s: float = _setting(0.5, "How often the progress stream looks for changes.")
 
