@@ -57,7 +57,10 @@ class ScreeningController(Controller):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             fields, image_bytes = await read_upload_form(request, limit)
-            body = msgspec.convert(fields, ScreeningRequest, strict=False)
+            try:
+                body = msgspec.convert(fields, ScreeningRequest, strict=False)
+            except msgspec.ValidationError as error:
+                raise InvalidRequest(f"invalid form field: {error}") from None
         else:
             body = decode_json(await request.body() or b"{}", ScreeningRequest)
             image_bytes = decode_base64_image(body.image, limit) if body.image else None
