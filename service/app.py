@@ -14,7 +14,7 @@ from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
 from service.api.bodies import BoundedRequest
-from service.api.limits import FailedAuthThrottle, StreamSlots, rate_limit_middleware, rate_limit_stores
+from service.api.limits import FailedAuthThrottle, StreamSlots, close_stores, rate_limit_middleware, rate_limit_stores
 from service.api.generations import GenerationController
 from service.api.health import health, metrics
 from service.api.audit import AuditController
@@ -42,8 +42,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
         finally:
             await anyio.to_thread.run_sync(active.stop)
+            await close_stores(stores)
 
     limits = rate_limit_middleware(settings)
+    stores = rate_limit_stores(settings)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
         route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
@@ -51,7 +53,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware, *limits],
-        stores=rate_limit_stores(settings),
+        stores=stores,
         state=State({"auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
                      "event_streams": StreamSlots(settings.max_event_streams_per_key)}),
         request_class=BoundedRequest,

@@ -140,6 +140,13 @@ def rate_limit_stores(settings: Settings) -> dict[str, Store]:
     return {name: root.with_namespace(name) for name in names}
 
 
+async def close_stores(stores: dict[str, Store]) -> None:
+    """Close the Redis connection the stores share (once: they are namespaces of one client)."""
+    by_client = {id(store._redis): store for store in stores.values() if getattr(store, "_redis", None) is not None}
+    for store in by_client.values():
+        await store._shutdown()  # type: ignore[attr-defined]
+
+
 class FailedAuthThrottle:
     """Counts failed authentications per client address in a store; past the limit, the address
     is answered 429 before its key is even looked up."""
@@ -198,5 +205,5 @@ class StreamSlots:
                     del self._open[key_id]
 
 
-__all__: list[Any] = ["FailedAuthThrottle", "RouteClass", "StreamSlots", "rate_limit_middleware", "rate_limit_stores",
+__all__: list[Any] = ["FailedAuthThrottle", "close_stores", "RouteClass", "StreamSlots", "rate_limit_middleware", "rate_limit_stores",
                       "route_class"]
