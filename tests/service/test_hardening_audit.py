@@ -96,3 +96,20 @@ def test_checkpoints_are_exported_with_their_public_key(logged):
                                                        headers=auditor).text.splitlines()]
     assert {c.sequence: c.record_hash for c in checkpoints} == {r["sequence"]: r["record_hash"] for r in records}
     assert client.get("/v1/audit/checkpoints", headers=key_for(client, "generate")).status_code == 403
+
+
+def test_the_cli_checks_the_checkpoints_by_default_and_exports_them(tmp_path):
+    import sqlite3
+
+    from tests.service.test_cli_safety import run
+
+    for prompt in ("a windmill at sunset", "a quiet harbour"):
+        run("screen", "--prompt", prompt, data_dir=tmp_path)
+    assert "consistent with 2 signed checkpoint(s)" in run("audit", "verify", data_dir=tmp_path).stdout
+    checkpoints = tmp_path / "checkpoints.json"
+    run("audit", "export", "-o", str(tmp_path / "log.jsonl"), "--checkpoints", str(checkpoints), data_dir=tmp_path)
+    assert len(json.loads(checkpoints.read_text())["checkpoints"]) == 2
+    with sqlite3.connect(tmp_path / "originframe.db") as connection:  # cut the newest record behind the service's back
+        connection.execute("DELETE FROM decisions WHERE sequence = 1")
+    broken = run("audit", "verify", data_dir=tmp_path, check=False)
+    assert broken.returncode == 1 and "truncated" in broken.stderr and "record 1" in broken.stderr

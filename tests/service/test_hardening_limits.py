@@ -123,3 +123,16 @@ def test_a_stream_of_a_generation_held_for_review_sends_a_last_event_and_ends(ap
     with client.stream("GET", f"/v1/generations/{held['id']}/events", headers=headers) as stream:
         events = _events(stream)
     assert [kind for kind, _ in events] == ["review"] and events[0][1]["status"] == "review"
+
+
+def test_verifications_beyond_the_concurrency_wait_then_get_503_with_retry_after(app_factory):
+    client = app_factory(embedded_worker=False, verify_concurrency=1, verify_queue_timeout_s=0.2)
+    headers = {**key_for(client, "verify"), "content-type": "image/png"}
+    slots = client.app.state.runtime.provenance._verify_slots
+    assert slots.acquire(timeout=1)  # a heavy verification holds the only slot
+    try:
+        busy = client.post("/v1/verify", content=png_bytes(96, 64), headers=headers)
+    finally:
+        slots.release()
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1" and busy.json()["type"] == "/problems/busy"
+    assert client.post("/v1/verify", content=png_bytes(96, 64), headers=headers).status_code == 200
