@@ -332,8 +332,8 @@ def audit_verify(expected_head: str | None) -> None:
                    "record(s) newer than the latest" if anchored else "; no checkpoints configured")
         click.echo(f"ok: {report['checked']} records, head {report['head_hash']}{against}")
         return
-    click.echo(f"BROKEN at record {report['first_bad_sequence']} (position {report['first_bad_position']}): "
-               f"{report['problem']} - {report['detail']}", err=True)
+    where = f" (position {report['first_bad_position']})" if report["first_bad_position"] is not None else ""
+    click.echo(f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True)
     sys.exit(1)
 
 
