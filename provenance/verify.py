@@ -27,6 +27,7 @@ from provenance.errors import ManifestError, UnreadableMedia
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.media import frame_to_rgb, load_image
+from provenance.trust import TrustConfiguration
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.watermark.analysis import MIN_SIDE
 
@@ -245,12 +246,13 @@ def verify_clip(
     watermark_lookup: Callable[[int | None, str], str | None] | None = None,
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
+    trust: TrustConfiguration | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
     `watermark_lookup(key_id, identifier_hex)` maps a decoded watermark to a generation id;
     `own_roots_pem` (the service's own roots, a subset of `trust_anchors_pem`) tells our
-    manifests from other trusted signers'.
+    manifests from other trusted signers'; `trust` adds the C2PA and TSA trust lists for other signers.
     Raises UnreadableMedia for bytes that are neither a decodable image nor a video.
     """
     started = time.perf_counter()
@@ -266,7 +268,7 @@ def verify_clip(
     decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
     manifest, manifest_error = None, None
     try:
-        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem))
+        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
     except ManifestError as error:
         manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
@@ -288,6 +290,9 @@ def verify_clip(
     )
 
     verdict, strongest, summary = _weigh(manifest, ours, watermark, reference, fingerprint)
+    if manifest is not None and manifest.history_tampered:
+        altered = ", ".join(sorted({code for f in manifest.history_failures if f.tampered for code in f.codes}))
+        summary += f" The history was tampered with: an ingredient's Content Credentials were altered ({altered})."
     return VerificationReport(
         verdict=verdict, strongest_evidence=strongest, summary=summary, media=decoded.summary, manifest=manifest,
         manifest_error=manifest_error, manifest_is_ours=ours, watermark=watermark, reference_watermark=reference,
