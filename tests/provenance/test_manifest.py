@@ -258,3 +258,9 @@ def test_editing_an_assertion_inside_the_manifest_is_tampering(signed, ours):
     report = read_manifest(bytes(edited), "video/mp4", ours.trust_anchors_pem())
     assert report.tampered and report.validation_state == "Invalid"
     assert "assertion.hashedURI.mismatch" in report.failure_codes
+
+
+@pytest.mark.parametrize("model_id", ["/srv/models/ltx", "./weights", "~/models/svd", "C:\\models\\svd", "data/models/tiny/v1"])
+def test_a_server_path_never_goes_into_a_manifest(clip, info, ours, model_id):
+    with pytest.raises(SigningError, match="filesystem path"):
+        sign_mp4(clip, msgspec.structs.replace(info, model_id=model_id), ours)
