@@ -69,6 +69,9 @@ PARAMETER_PREFIX = "com.originframe."
 # answer algorithm.unsupported for any other name. Empty until originframe.wm.v1 is registered.
 REGISTERED_SOFT_BINDING_ALGORITHMS: frozenset[str] = frozenset()
 
+# Our code (c2pa has none; it refuses such a file): the container holds more than one manifest store
+MULTIPLE_STORES_CODE = "com.originframe.manifestStore.multiple"
+
 VALIDATION_TRUSTED = "Trusted"
 VALIDATION_VALID = "Valid"
 VALIDATION_INVALID = "Invalid"
@@ -460,24 +463,42 @@ def read_manifest(
     settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
     if trust.c2pa_trust_settings():
         settings["trust"] = trust.c2pa_trust_settings()
+    extra_stores = _extra_bmff_stores(data, detected)
     try:
-        with c2pa.Context.from_dict(settings) as context:
-            reader = c2pa.Reader.try_create(detected, io.BytesIO(data), context=context)
-            if reader is None:
-                return ManifestReport(present=False, format=detected, trust_anchors_configured=trust.configured,
-                                      structure_problems=problems)
-            with reader:
-                store = json.loads(reader.json())
+        store = _read_store(data, detected, settings)
     except c2pa.C2paError as error:
-        damaged = f" ({problems[0]})" if problems else ""
-        raise ManifestError(f"cannot read C2PA data from this {detected}{damaged}: {error}") from error
+        if not extra_stores:
+            damaged = f" ({problems[0]})" if problems else ""
+            raise ManifestError(f"cannot read C2PA data from this {detected}{damaged}: {error}") from error
+        # c2pa refuses a file with a second manifest store outright. Read the first one with the
+        # others blanked out, so what it says stays visible, and call the file what it is: altered.
+        try:
+            store = _read_store(_blank_boxes(data, extra_stores), detected, settings)
+        except c2pa.C2paError as second:
+            raise ManifestError(f"cannot read C2PA data from this {detected} ({problems[0]}): {second}") from second
+        entry = ValidationEntry(code=MULTIPLE_STORES_CODE, explanation=f"{problems[-1]}; c2pa: {error}")
+        results = store.setdefault("validation_results", {}).setdefault("activeManifest", {})
+        results.setdefault("failure", []).append(msgspec.to_builtins(entry))
+        store["validation_state"] = VALIDATION_INVALID
     except ValueError as error:  # json
         raise ManifestError(f"c2pa returned an unreadable manifest store: {error}") from error
+    if store is None:
+        return ManifestReport(present=False, format=detected, trust_anchors_configured=trust.configured,
+                              structure_problems=problems)
     report = _report(store, detected, trust.configured)
     report.structure_problems = problems
     if any(code in ADDITIONAL_EXCLUSION_CODES for code in report.informational_codes):
         report.unhashed_boxes = unhashed_boxes(data, detected)
     return report
+
+
+def _read_store(data: bytes, media_type: str, settings: dict[str, Any]) -> dict[str, Any] | None:
+    with c2pa.Context.from_dict(settings) as context:
+        reader = c2pa.Reader.try_create(media_type, io.BytesIO(data), context=context)
+        if reader is None:
+            return None
+        with reader:
+            return json.loads(reader.json())
 
 
 def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bool) -> ManifestReport:
@@ -732,7 +753,7 @@ def _bmff_boxes(data: bytes) -> tuple[list[Box], list[str]]:
         elif size == 0:  # box runs to the end of the file
             size = end - offset
         if size < header or not kind.isprintable():
-            problems.append(f"{end - offset} bytes at offset {offset} are not a box (declared size {size}, type {kind!r})")
+            problems.append(f"{end - offset} bytes at offset {offset} are not a box (type {kind!r})")
             break
         uuid = data[offset + header:offset + header + 16] if kind == "uuid" else None
         boxes.append(Box(kind=kind, offset=offset, size=min(size, end - offset), uuid=uuid))
@@ -758,6 +779,20 @@ def _png_problems(data: bytes) -> list[str]:
             problems = [f"{end - offset} bytes after the IEND chunk"] if offset < end else []
             return problems + ([f"{stores} C2PA manifest stores (caBX chunks)"] if stores > 1 else [])
     return ["truncated: the image ends before its IEND chunk"]
+
+
+def _extra_bmff_stores(data: bytes, media_type: str) -> list[Box]:
+    if _family(media_type) != "bmff":
+        return []
+    return [box for box in _bmff_boxes(data)[0] if box.uuid == C2PA_BMFF_UUID][1:]
+
+
+def _blank_boxes(data: bytes, boxes: list[Box]) -> bytes:
+    """A copy with ``boxes`` turned into free boxes of the same size (no offset moves)."""
+    copy = bytearray(data)
+    for box in boxes:
+        copy[box.offset + 4:box.offset + 8] = b"free"
+    return bytes(copy)
 
 
 def structure_problems(data: bytes, media_type: str) -> list[str]:

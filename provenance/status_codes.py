@@ -31,6 +31,7 @@ TAMPER_CODES = CONTENT_HASH_MISMATCH_CODES | {
     "ingredient.manifest.mismatch",
     "ingredient.claimSignature.mismatch",
     "ingredient.claimSignature.missing",
+    "com.originframe.manifestStore.multiple",  # see manifest.MULTIPLE_STORES_CODE
 }
 # c2pa left parts of the file out of the hash beyond the manifest itself (free/skip boxes by
 # default): whatever sits there can change without a mismatch.

@@ -158,12 +158,18 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
             frames, reference, decoded = [], [], 0
-            for frame in container.decode(stream):
-                if decoded % stride == 0 and len(frames) < max_frames:
-                    frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
-                if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                    reference.append(frame_to_rgb(frame))
-                decoded += 1
+            try:
+                for frame in container.decode(stream):
+                    if decoded % stride == 0 and len(frames) < max_frames:
+                        frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
+                    if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
+                        reference.append(frame_to_rgb(frame))
+                    decoded += 1
+            except av.FFmpegError:
+                if not frames:
+                    raise
+                # a clip cut short: the frames before the cut are still evidence, and so is its
+                # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = stream.codec_context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
