@@ -253,3 +253,13 @@ def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp
     plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.startswith("generated_here") and "fingerprint: match " + service["generation"]["id"] in plain.stdout
+
+
+def test_a_padded_or_cut_clip_is_verified_as_tampered_not_refused(service):
+    """docs/api.md: a damaged container that still decodes is checked, and its broken hash is the evidence."""
+    video = service["video"]
+    for damaged in (video + b"abc", video[: int(len(video) * 0.9)]):
+        report = verify(service, damaged)
+        assert report["verdict"] == "tampered" and report["strongest_evidence"] == "manifest"
+        assert "assertion.bmffHash.mismatch" in report["manifest"]["failure_codes"]
+        assert report["manifest"]["structure_problems"] and report["manifest"]["generation"]["generation_id"] == service["generation"]["id"]
