@@ -96,7 +96,9 @@ def _generator(manifest: dict[str, Any]) -> str | None:
     if manifest.get("claim_generator"):
         return str(manifest["claim_generator"])
     info = [g for g in manifest.get("claim_generator_info") or [] if isinstance(g, dict)]
-    return str(info[0].get("name")) if info and info[0].get("name") else None
+    if not info or not info[0].get("name"):
+        return None
+    return "/".join(str(info[0][k]) for k in ("name", "version") if info[0].get(k))
 
 
 def _ingredient_codes(ingredient: dict[str, Any]) -> list[str]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
@@ -89,6 +90,13 @@ def count_certificates(pem: str) -> int:
     return len(x509.load_pem_x509_certificates(pem.encode())) if pem.strip() else 0
 
 
+class TrustSummary(msgspec.Struct, kw_only=True):
+    """What /health says about reading other signers: how many roots, of which kind."""
+
+    signer_anchors: int
+    tsa_anchors: int
+
+
 @dataclass(frozen=True)
 class TrustConfiguration:
     """Roots a reader trusts for manifest signers, and for timestamp authorities."""
@@ -107,6 +115,10 @@ class TrustConfiguration:
     def with_signer_anchors(self, pem: str) -> TrustConfiguration:
         return TrustConfiguration(signer_anchors_pem=merge_pem(self.signer_anchors_pem, pem or ""),
                                   tsa_anchors_pem=self.tsa_anchors_pem)
+
+    def summary(self) -> TrustSummary:
+        return TrustSummary(signer_anchors=count_certificates(self.signer_anchors_pem),
+                            tsa_anchors=count_certificates(self.tsa_anchors_pem))
 
     @property
     def configured(self) -> bool:

@@ -296,6 +296,11 @@ def verify_clip(
     )
 
     verdict, strongest, summary = _weigh(manifest, ours, watermark, reference, fingerprint)
+    if verdict == GENERATED_ELSEWHERE_AI and strongest == "manifest" and manifest is not None and manifest.ai_evidence:
+        first = manifest.ai_evidence[0]
+        where = "its own manifest" if first.relationship == "active" else f"the {first.relationship} ingredient's manifest"
+        by = f" ({first.claim_generator or first.signer})" if (first.claim_generator or first.signer) else ""
+        summary += f" Declared by {first.action or 'the ingredient'} in {where}{by}: {first.wording}."
     if manifest is not None and manifest.history_tampered:
         altered = ", ".join(sorted({code for f in manifest.history_failures if f.tampered for code in f.codes}))
         summary += f" The history was tampered with: an ingredient's Content Credentials were altered ({altered})."

@@ -86,7 +86,7 @@ def test_opened_image_with_an_ai_parent_ingredient_is_ai(lab, keyring):
     (evidence,) = manifest.ai_evidence
     assert evidence.relationship == "parentOf" and evidence.action == "c2pa.created"
     assert evidence.kind is AiSourceKind.TRAINED_ALGORITHMIC_MEDIA
-    assert evidence.manifest != manifest.active_manifest and evidence.claim_generator == "Foreign Image Model"
+    assert evidence.manifest != manifest.active_manifest and evidence.claim_generator == "Foreign Image Model/3.1"
 
 
 @pytest.mark.parametrize("source_type", ["compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicMedia"])
@@ -208,3 +208,10 @@ def test_our_clip_cut_short_still_decodes_and_reads_tampered(keyring, ours):
     assert report.media.frames_analysed > 0
     assert report.verdict == TAMPERED and report.manifest.generation.generation_id == "gen_cut"
     assert any(problem.startswith("truncated") for problem in report.manifest.structure_problems)
+
+
+def test_the_summary_says_where_the_ai_label_was_found(lab, keyring):
+    chat = opened_with_parent(created(_png(9), "image/png", lab, generator="Foreign Image Model"), "image/png", lab)
+    summary = _verify(chat, keyring).summary
+    assert "c2pa.created in the parentOf ingredient's manifest (Foreign Image Model/3.1)" in summary
+    assert "created by a generative AI model" in summary

@@ -90,6 +90,7 @@ def test_the_service_reads_both_lists_from_its_settings(tmp_path):
                                       "ORIGINFRAME_C2PA_TSA_TRUST_LIST": str(tmp_path / "tsa.pem")})
     trust = load_trust(settings)
     assert count_certificates(trust.signer_anchors_pem) == 1 and count_certificates(trust.tsa_anchors_pem) == 1
+    assert (trust.summary().signer_anchors, trust.summary().tsa_anchors) == (1, 1)  # what /health reports
     assert load_trust(load_settings(environ={})).c2pa_trust_settings() == {}
 
 
