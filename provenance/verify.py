@@ -271,7 +271,15 @@ def verify_clip(
         finally:
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
-    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    try:
+        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    except UnreadableMedia as undecodable:
+        # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
+        # still says what the file was: that is evidence, not a reason to refuse the file
+        altered = _altered_manifest(data, trust_anchors_pem, trust)
+        if altered is None:
+            raise
+        return _undecodable_but_tampered(data, altered, undecodable, started, timings)
     manifest, manifest_error = None, None
     try:
         manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
@@ -309,6 +317,34 @@ def verify_clip(
         manifest_error=manifest_error, manifest_is_ours=ours, watermark=watermark, reference_watermark=reference,
         fingerprint=fingerprint, generation_id=generation_id, watermark_identifier_known=identifier_known,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
+    )
+
+
+def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None) -> ManifestReport | None:
+    try:
+        manifest = read_manifest(data, None, trust_anchors_pem, trust=trust)
+    except ManifestError:
+        return None
+    return manifest if manifest.present and manifest.tampered else None
+
+
+def _undecodable_but_tampered(data: bytes, manifest: ManifestReport, undecodable: UnreadableMedia, started: float,
+                              timings: dict[str, float]) -> VerificationReport:
+    """The report for pictures that cannot be decoded inside a file whose manifest reads tampered:
+    no watermark, reference-mark or fingerprint check ran, and the report says so by leaving them out."""
+    mime = detect_media_type(data)
+    media = MediaSummary(kind="image" if mime in _STILLS else "video", mime=mime, container=None, codec=None, width=0,
+                         height=0, fps=None, frames=0, frames_analysed=0, duration_s=None, bytes=len(data),
+                         sha256=hashlib.sha256(data).hexdigest())
+    summary = ("The file carries Content Credentials that no longer match its content "
+               f"({', '.join(manifest.failure_codes) or 'invalid'}): it was altered after signing. Its pictures "
+               f"cannot be decoded ({undecodable}), so no watermark or fingerprint check ran.")
+    if manifest.history_tampered:
+        summary += " The history was tampered with too: an ingredient's Content Credentials were altered."
+    return VerificationReport(
+        verdict=TAMPERED, strongest_evidence="manifest", summary=summary, media=media, manifest=manifest,
+        manifest_error=None, manifest_is_ours=False, watermark=None, reference_watermark=None, fingerprint=None,
+        generation_id=None, elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
     )
 
 

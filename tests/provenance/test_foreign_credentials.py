@@ -215,3 +215,21 @@ def test_the_summary_says_where_the_ai_label_was_found(lab, keyring):
     summary = _verify(chat, keyring).summary
     assert "c2pa.created in the parentOf ingredient's manifest (Foreign Image Model/3.1)" in summary
     assert "created by a generative AI model" in summary
+
+
+def test_a_box_inserted_ahead_of_the_media_breaks_decoding_but_the_manifest_still_says_tampered(lab, clip, keyring):
+    video = created(clip, "video/mp4", lab)
+    ftyp = struct.unpack(">I", video[:4])[0]
+    report = _verify(video[:ftyp] + _box(b"free", b"A" * 1024) + video[ftyp:], keyring)  # chunk offsets now miss
+    assert report.verdict == TAMPERED and "assertion.bmffHash.mismatch" in report.manifest.failure_codes
+    # nothing that did not run is reported as run
+    assert report.watermark is None and report.fingerprint is None and report.media.frames_analysed == 0
+    assert "no watermark or fingerprint check ran" in report.summary
+
+
+def test_undecodable_bytes_without_credentials_are_still_refused(clip, keyring):
+    from provenance.errors import UnreadableMedia
+
+    ftyp = struct.unpack(">I", clip[:4])[0]
+    with pytest.raises(UnreadableMedia):
+        _verify(clip[:ftyp] + _box(b"free", b"A" * 1024) + clip[ftyp:], keyring)
