@@ -35,25 +35,27 @@ import msgspec
 
 from provenance.credentials import SigningCredentials
 from provenance.errors import ManifestError, SigningError
-from provenance.history import AiEvidence, HistoryFailure, ai_evidence, ai_source_kind, history_failures
-from provenance.status_codes import (
+from provenance.history import (
+    IPTC_PREFIX,
+    AiEvidence,
+    AiSourceKind,
+    HistoryFailure,
+    ai_evidence,
+    ai_source_kind,
+    history_failures,
+)
+from provenance.status_codes import (  # TAMPER_CODES re-exported: callers imported it from here
     ADDITIONAL_EXCLUSION_CODES,
     CONTENT_HASH_MATCH_CODES,
     CONTENT_HASH_MISMATCH_CODES,
     OUTSIDE_VALIDITY_CODES,
-    TAMPER_CODES,
+    TAMPER_CODES,  # noqa: F401
     is_tamper_code,
 )
 from provenance.trust import TrustConfiguration
 
-__all__ = ["CONTENT_HASH_MATCH_CODES", "CONTENT_HASH_MISMATCH_CODES", "TAMPER_CODES"]
-
-IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"
-TRAINED_ALGORITHMIC_MEDIA = IPTC + "trainedAlgorithmicMedia"
-COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = IPTC + "compositeWithTrainedAlgorithmicMedia"
-ALGORITHMIC_MEDIA = IPTC + "algorithmicMedia"
-# Source types that say "an algorithm made (part of) this" (history.AiSourceKind has the wording)
-AI_DIGITAL_SOURCE_TYPES = frozenset({TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA, ALGORITHMIC_MEDIA})
+# What our own c2pa.created says; which source types count as AI is history.AiSourceKind
+TRAINED_ALGORITHMIC_MEDIA = IPTC_PREFIX + AiSourceKind.TRAINED_ALGORITHMIC_MEDIA.value
 
 # The C2PA specification version our claims follow (claim_generator_info.specVersion, spec 2.4 §10.2.3.2)
 SPEC_VERSION = "2.4"

@@ -95,7 +95,8 @@ def _crjson(data: bytes, mime: str, anchors: str) -> dict[str, Any]:
             return json.loads(reader.crjson())
 
 
-@pytest.fixture(scope="module", params=["text-to-video", "image-to-video", "image-to-video-with-credentials", "still"])
+@pytest.fixture(scope="module", params=["text-to-video", "image-to-video", "image-to-video-with-credentials", "png-still",
+                                        "jpeg-still"])
 def output(request, ours, upstream) -> dict[str, Any]:
     kind = request.param
     if kind == "text-to-video":
@@ -106,8 +107,12 @@ def output(request, ours, upstream) -> dict[str, Any]:
         credentialed = sign_image(_png(2), "image/png", _info(generation_id="upstream"), upstream)
         signed = sign_mp4(_clip(), _info(input_image=InputImage(data=credentialed, mime="image/png")), ours)
         mime = "video/mp4"
-    else:
+    elif kind == "png-still":
         signed, mime = sign_image(_png(4), "image/png", _info(), ours), "image/png"
+    else:
+        buffer = io.BytesIO()
+        Image.open(io.BytesIO(_png(5))).save(buffer, "JPEG", quality=90)
+        signed, mime = sign_image(buffer.getvalue(), "image/jpeg", _info(), ours), "image/jpeg"
     return _crjson(signed, mime, ours.trust_anchors_pem() + upstream.trust_anchors_pem())
 
 
