@@ -233,3 +233,27 @@ def test_undecodable_bytes_without_credentials_are_still_refused(clip, keyring):
     ftyp = struct.unpack(">I", clip[:4])[0]
     with pytest.raises(UnreadableMedia):
         _verify(clip[:ftyp] + _box(b"free", b"A" * 1024) + clip[ftyp:], keyring)
+
+
+def test_a_component_that_declares_ai_makes_the_composite_ai(lab, camera, keyring):
+    from tests.provenance.foreign_signer import IPTC, sign
+
+    capture = created(_png(10), "image/png", camera, "digitalCapture")
+    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+               {"action": "c2pa.placed", "parameters": {"ingredientIds": ["sticker", "badge"]}}]
+    definition = {"claim_generator_info": [{"name": "Compositor", "version": "1"}],
+                  "assertions": [{"label": "c2pa.actions.v2", "created": True,
+                                  "data": {"allActionsIncluded": True, "actions": actions}}]}
+    composite = sign(capture, "image/png", definition, lab, [
+        ({"title": "parent", "relationship": "parentOf", "label": "parent"}, "image/png", capture),
+        # an element with its own AI credentials, and one that only declares its source type
+        ({"title": "sticker", "relationship": "componentOf", "label": "sticker"}, "image/png",
+         created(_png(11), "image/png", lab, generator="Sticker Model")),
+        ({"title": "badge", "relationship": "componentOf", "label": "badge",
+          "digital_source_type": IPTC + "compositeWithTrainedAlgorithmicMedia"}, "image/png", _png(12)),
+    ])
+    report = _verify(composite, keyring)
+    assert report.verdict == GENERATED_ELSEWHERE_AI
+    found = {(e.relationship, e.action, e.kind) for e in report.manifest.ai_evidence}
+    assert found == {("componentOf", "c2pa.created", AiSourceKind.TRAINED_ALGORITHMIC_MEDIA),
+                     ("componentOf", None, AiSourceKind.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)}
