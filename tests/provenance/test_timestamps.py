@@ -93,3 +93,17 @@ def test_a_short_lived_certificate_stays_trusted_after_expiry_only_with_a_timest
     assert "signingCredential.expired" in lapsed.failure_codes
     assert lapsed.signature_valid is not None and lapsed.content_hash_intact  # nothing was altered
     assert "no trusted RFC 3161 timestamp" in lapsed.validity_problem
+
+
+def test_an_unreachable_tsa_fails_signing_with_the_reason(clip, tmp_path):
+    """A configured timestamp is a promise: signing without it would silently shorten the clip's life."""
+    import socket
+
+    from provenance.errors import SigningError
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    ours = SigningCredentials.load_or_create_development(tmp_path / "keys", tsa_url=f"http://127.0.0.1:{closed_port}/tsa")
+    with pytest.raises(SigningError, match="C2PA signing failed"):
+        sign_mp4(clip, INFO, ours)
