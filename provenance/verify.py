@@ -275,8 +275,9 @@ def verify_clip(
         decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
     except UnreadableMedia as undecodable:
         # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
-        # still says what the file was: that is evidence, not a reason to refuse the file
-        altered = _altered_manifest(data, trust_anchors_pem, trust)
+        # still says what the file was: that is evidence, not a reason to refuse the file. Only
+        # for a decoder's own failure (it is the cause); size and pixel limits still refuse.
+        altered = _altered_manifest(data, trust_anchors_pem, trust) if undecodable.__cause__ is not None else None
         if altered is None:
             raise
         return _undecodable_but_tampered(data, altered, undecodable, started, timings)

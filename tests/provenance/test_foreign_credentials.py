@@ -257,3 +257,12 @@ def test_a_component_that_declares_ai_makes_the_composite_ai(lab, camera, keyrin
     found = {(e.relationship, e.action, e.kind) for e in report.manifest.ai_evidence}
     assert found == {("componentOf", "c2pa.created", AiSourceKind.TRAINED_ALGORITHMIC_MEDIA),
                      ("componentOf", None, AiSourceKind.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)}
+
+
+def test_a_picture_below_the_size_limit_is_refused_even_with_altered_credentials(lab, keyring):
+    from provenance.errors import UnreadableMedia
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(buffer, "PNG")
+    with pytest.raises(UnreadableMedia, match="at least"):
+        _verify(created(buffer.getvalue(), "image/png", lab) + b"abc", keyring)
