@@ -478,6 +478,8 @@ def read_manifest(
             store = _read_store(_blank_boxes(data, extra_stores), detected, settings)
         except c2pa.C2paError as second:
             raise ManifestError(f"cannot read C2PA data from this {detected} ({problems[0]}): {second}") from second
+        if store is None:
+            raise ManifestError(f"cannot read C2PA data from this {detected} ({problems[0]}): {error}") from error
         entry = ValidationEntry(code=MULTIPLE_STORES_CODE, explanation=f"{problems[-1]}; c2pa: {error}")
         results = store.setdefault("validation_results", {}).setdefault("activeManifest", {})
         results.setdefault("failure", []).append(msgspec.to_builtins(entry))
