@@ -17,10 +17,10 @@ from service.generation.contract import (
     BackendInfo,
     GenerationInput,
     StepCallback,
+    cover,
     frames_to_uint8,
     step_callback,
 )
-from service.generation.svd import cover
 from service.generation.weights import weights_availability
 
 NAME = "ltx"

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from service.generation.contract import IMAGE_TO_VIDEO, BackendInfo, GenerationInput, StepCallback, frames_to_uint8, step_callback
+from service.generation.contract import IMAGE_TO_VIDEO, BackendInfo, GenerationInput, StepCallback, cover, frames_to_uint8, step_callback
 from service.generation.weights import weights_availability
 
 VARIANTS = {
@@ -44,22 +44,6 @@ def info(settings, name: str) -> BackendInfo:
         frames_rule="any",
         uses_prompt=False,
     )
-
-
-def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop an image to exactly width x height, keeping its aspect ratio."""
-    import cv2
-
-    source_height, source_width = image.shape[:2]
-    scale = max(width / source_width, height / source_height)
-    resized = cv2.resize(
-        image,
-        (max(width, round(source_width * scale)), max(height, round(source_height * scale))),
-        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
-    )
-    top = (resized.shape[0] - height) // 2
-    left = (resized.shape[1] - width) // 2
-    return resized[top : top + height, left : left + width]
 
 
 class SvdBackend:

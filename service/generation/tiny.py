@@ -64,8 +64,8 @@ def model_directory(settings) -> Path:
     return settings.resolved_models_dir / f"tiny-ltx-v{FORMAT_VERSION}"
 
 
-def _build_tokenizer():
-    """A character-level tokenizer, built locally (no hub download)."""
+def build_tokenizer():
+    """A character-level tokenizer, built locally (no hub download); tests reuse it for the other tiny models."""
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -108,7 +108,7 @@ def build(directory: Path) -> None:
     )
     pipeline = LTXPipeline(
         transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=text_encoder, tokenizer=_build_tokenizer(),
+        text_encoder=text_encoder, tokenizer=build_tokenizer(),
     )
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=directory.parent))
