@@ -72,7 +72,7 @@ def worker(threads: int | None) -> None:
 @main.command()
 @click.option("--prompt", default=None, help="What the clip shows.")
 @click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Input image (PNG/JPEG).")
-@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx (default: ORIGINFRAME_DEFAULT_MODEL).")
+@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL).")
 @click.option("--negative-prompt", default=None)
 @click.option("--frames", "num_frames", type=int, default=None)
 @click.option("--fps", type=int, default=None)
@@ -83,6 +83,7 @@ def worker(threads: int | None) -> None:
 @click.option("--guidance", type=float, default=None)
 @click.option("--motion-bucket-id", type=int, default=None)
 @click.option("--noise-aug-strength", type=float, default=None)
+@click.option("--flow-shift", type=float, default=None, help="Flow-matching schedule shift (wan, hunyuan).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""

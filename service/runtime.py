@@ -132,6 +132,7 @@ class Runtime:
                 "input_image": input_image,
                 "model_source": backend.info().source,
                 "model_version": backend.info().extra.get("version") or self.settings.model_revision or "default",
+                "output_settings": backend.info().extra.get("speed", {}).get("output"),
             },
         )
 

@@ -51,7 +51,7 @@ def info(settings) -> BackendInfo:
         parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed",
                     "guidance", "flow_shift"),
         size_multiple=SIZE_MULTIPLE,
-        min_side=2 * SIZE_MULTIPLE,
+        min_side=64,  # the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=TRAINED_FRAMES,
         extra={"speed": speed_plan(NAME, settings).describe(settings.dtype)},

@@ -30,6 +30,7 @@ from service.generation.contract import (
     resize_frames,
     step_callback,
 )
+from service.generation.speed import apply_to_denoiser, speed_plan
 
 NAME = "tiny"
 FORMAT_VERSION = 1  # bump when the configs below change, so old builds are replaced
@@ -56,7 +57,7 @@ def info(settings) -> BackendInfo:
         size_multiple=2,
         min_side=256,
         frames_rule="any",
-        extra={"version": f"tiny-ltx-v{FORMAT_VERSION}"},
+        extra={"version": f"tiny-ltx-v{FORMAT_VERSION}", "speed": speed_plan(NAME, settings).describe(settings.dtype)},
     )
 
 
@@ -151,6 +152,7 @@ class TinyBackend:
                 build(self.directory)
             dtype = getattr(torch, self.settings.dtype)
             pipeline = LTXPipeline.from_pretrained(self.directory, dtype=dtype)
+            apply_to_denoiser(pipeline.transformer, pipeline, speed_plan(NAME, self.settings), self.settings)
             pipeline.to(self.settings.device)
             pipeline.set_progress_bar_config(disable=True)
             image_pipeline = LTXImageToVideoPipeline(**pipeline.components)

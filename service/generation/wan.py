@@ -94,7 +94,7 @@ def info(settings) -> BackendInfo:
         parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed",
                     "guidance", "flow_shift"),
         size_multiple=chosen.size_multiple,
-        min_side=2 * chosen.size_multiple,
+        min_side=max(64, 2 * chosen.size_multiple),  # 64: the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=chosen.num_frames,
         extra={"variant": chosen.key, "speed": speed_plan(NAME, settings).describe(settings.dtype)},
