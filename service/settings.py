@@ -71,7 +71,7 @@ class Settings:
     hunyuan_model: str = _setting("hunyuanvideo-community/HunyuanVideo-1.5-480p_t2v", "Hub id or local directory of HunyuanVideo 1.5 text-to-video.")
     hunyuan_i2v_model: str = _setting("hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v", "Hub id or local directory of HunyuanVideo 1.5 image-to-video (empty: none).")
     step_cache: str = _setting("", "Step cache per model, changes the output: model=kind[:value],... kinds first-block (residual threshold), "
-                                   "taylorseer (cache interval), pyramid-attention (block skip range), faster (block skip range).")
+                                   "taylorseer (cache interval), pyramid-attention (block skip range).")
     fp8_models: str = _setting("", "Models whose denoiser stores weights in float8_e4m3fn and computes in dtype (layerwise casting; changes the output).")
     compile_mode: str = _setting("default", "torch.compile mode when torch_compile is on: default, reduce-overhead (CUDA graphs), max-autotune-no-cudagraphs.")
     compile_cache_dir: str = _setting("", "Persistent inductor cache so a worker restart reuses compiled kernels; empty: data_dir/compile-cache.")

@@ -127,7 +127,7 @@ class HunyuanBackend:
                 if pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size != SIZE_MULTIPLE:
                     raise ValueError(f"{source} is not a HunyuanVideo 1.5 layout (VAE x{pipeline.vae_scale_factor_spatial}, "
                                      f"patch {pipeline.transformer.config.patch_size}); sides must come out in multiples of {SIZE_MULTIPLE}")
-                apply_to_denoiser(pipeline.transformer, pipeline, self.plan, settings)
+                apply_to_denoiser(pipeline.transformer, lambda pipeline=pipeline: pipeline.current_timestep, self.plan, settings)
                 if settings.cpu_offload:
                     pipeline.enable_model_cpu_offload(device=settings.device)
                 else:

@@ -21,7 +21,7 @@ from service.generation.contract import (
     frames_to_uint8,
     step_callback,
 )
-from service.generation.speed import apply_to_denoiser, speed_plan
+from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
 from service.generation.weights import weights_availability
 
 NAME = "ltx"
@@ -77,7 +77,8 @@ class LtxBackend:
                 revision=settings.model_revision or None,
                 local_files_only=not settings.allow_downloads,
             )
-            apply_to_denoiser(pipeline.transformer, pipeline, self.plan, settings)
+            # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
+            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings)
             if settings.cpu_offload:
                 pipeline.enable_model_cpu_offload(device=settings.device)
             else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 
 class StepCacheKind(str, Enum):
@@ -20,7 +20,6 @@ class StepCacheKind(str, Enum):
     FIRST_BLOCK = "first-block"  # value: residual threshold of the first block (higher skips more)
     TAYLORSEER = "taylorseer"  # value: cache interval in steps (full computations every n steps)
     PYRAMID_ATTENTION = "pyramid-attention"  # value: spatial attention block skip range
-    FASTER = "faster"  # value: spatial attention block skip range (needs classifier-free guidance)
 
 
 # the defaults diffusers documents for each kind
@@ -28,9 +27,13 @@ DEFAULT_VALUES = {
     StepCacheKind.FIRST_BLOCK: 0.05,
     StepCacheKind.TAYLORSEER: 5,
     StepCacheKind.PYRAMID_ATTENTION: 2,
-    StepCacheKind.FASTER: 2,
 }
-# MagCache is left out: diffusers requires mag_ratios calibrated for each checkpoint and scheduler.
+# Left out: MagCache (diffusers requires mag_ratios calibrated for each checkpoint and scheduler) and
+# FasterCache (in diffusers 0.42.1 it failed on the LTX, Wan and HunyuanVideo 1.5 transformers alike).
+# First-block cache needs diffusers' block registry: Wan and LTX have it, HunyuanVideo 1.5 does not.
+# TaylorSeer's default module patterns miss blocks whose attention is named attn1/attn2 (Wan, LTX):
+# it then hooks nothing and changes nothing, so the attention modules are named here.
+_TAYLORSEER_MODULES = [r"(?:transformer_|single_transformer_)?blocks\.\d+\.attn\d*"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,8 @@ def parse_step_cache(text: str) -> StepCache:
         kind = StepCacheKind(kind_text.strip())
     except ValueError:
         known = ", ".join(kind.value for kind in StepCacheKind)
-        hint = " (MagCache needs per-checkpoint calibrated ratios and is not offered)" if kind_text.strip() == "mag" else ""
+        hint = {"mag": " (MagCache needs per-checkpoint calibrated ratios and is not offered)",
+                "faster": " (FasterCache fails on these transformers in diffusers 0.42.1 and is not offered)"}.get(kind_text.strip(), "")
         raise ValueError(f"unknown step cache {kind_text!r}; known: {known}{hint}") from None
     if not value_text.strip():
         return StepCache(kind, float(DEFAULT_VALUES[kind]))
@@ -129,7 +133,8 @@ def use_compile_cache(directory: str) -> None:
     """Keep inductor's compiled kernels (and the FX and AOT graph caches) on disk, so that a worker
     restart loads them instead of compiling again."""
     os.makedirs(directory, exist_ok=True)
-    os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", directory)
+    # assigned, not defaulted: torch writes its default /tmp path into this variable on first use
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = directory
     import torch._inductor.config as inductor_config
 
     inductor_config.fx_graph_cache = True
@@ -141,30 +146,32 @@ def use_compile_cache(directory: str) -> None:
         functorch_config.enable_autograd_cache = True
 
 
-def step_cache_config(cache: StepCache, pipeline: Any):
-    """The diffusers hook config for a step cache; timestep-aware caches read the pipeline's current step."""
-    from diffusers import FasterCacheConfig, FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
-
-    def current_timestep():
-        return pipeline.current_timestep
+def step_cache_config(cache: StepCache, current_timestep: Callable[[], Any]):
+    """The diffusers hook config for a step cache; timestep-aware caches read the running pipeline's step."""
+    from diffusers import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
 
     if cache.kind is StepCacheKind.FIRST_BLOCK:
         return FirstBlockCacheConfig(threshold=cache.value)
     if cache.kind is StepCacheKind.TAYLORSEER:
-        return TaylorSeerCacheConfig(cache_interval=int(cache.value))
-    if cache.kind is StepCacheKind.PYRAMID_ATTENTION:
-        return PyramidAttentionBroadcastConfig(
-            spatial_attention_block_skip_range=int(cache.value), spatial_attention_timestep_skip_range=(100, 800),
-            current_timestep_callback=current_timestep,
-        )
-    # the denoisers here take latents as (batch, channels, frames, height, width)
-    return FasterCacheConfig(
-        spatial_attention_block_skip_range=int(cache.value), current_timestep_callback=current_timestep,
-        attention_weight_callback=lambda _: 0.3, tensor_format="BCFHW",
+        return TaylorSeerCacheConfig(cache_interval=int(cache.value), cache_identifiers=_TAYLORSEER_MODULES)
+    return PyramidAttentionBroadcastConfig(
+        spatial_attention_block_skip_range=int(cache.value), spatial_attention_timestep_skip_range=(100, 800),
+        current_timestep_callback=current_timestep,
     )
 
 
-def apply_to_denoiser(denoiser: Any, pipeline: Any, plan: SpeedPlan, settings) -> None:
+def running_timestep(*pipelines: Any) -> Any:
+    """The timestep of whichever pipeline is denoising. A text and an image pipeline often share one
+    transformer (and its hooks); diffusers resets current_timestep to None when a call ends."""
+    return next((p.current_timestep for p in pipelines if p is not None and p.current_timestep is not None), None)
+
+
+def _block_count(denoiser: Any) -> int:
+    names = set(getattr(denoiser, "_repeated_blocks", None) or ())
+    return sum(1 for module in denoiser.modules() if type(module).__name__ in names)
+
+
+def apply_to_denoiser(denoiser: Any, current_timestep: Callable[[], Any], plan: SpeedPlan, settings) -> None:
     """Apply the plan to a diffusers transformer, in the order the hooks need: fp8 storage, then the
     step cache, then regional compilation (compiling last lets the compiled blocks include the hooks)."""
     import torch
@@ -172,8 +179,11 @@ def apply_to_denoiser(denoiser: Any, pipeline: Any, plan: SpeedPlan, settings) -
     if plan.fp8_denoiser:
         denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype))
     if plan.step_cache is not None:
+        if plan.step_cache.kind is StepCacheKind.FIRST_BLOCK and _block_count(denoiser) < 2:
+            raise ValueError(f"step cache first-block needs at least two transformer blocks (the first one decides for the rest); "
+                             f"{type(denoiser).__name__} here has {_block_count(denoiser)}")
         try:
-            denoiser.enable_cache(step_cache_config(plan.step_cache, pipeline))
+            denoiser.enable_cache(step_cache_config(plan.step_cache, current_timestep))
         except (ValueError, TypeError, NotImplementedError) as error:
             raise ValueError(f"step cache {plan.step_cache.describe()} cannot run on {type(denoiser).__name__}: {error}") from None
     if plan.compile:

@@ -30,7 +30,7 @@ from service.generation.contract import (
     resize_frames,
     step_callback,
 )
-from service.generation.speed import apply_to_denoiser, speed_plan
+from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
 
 NAME = "tiny"
 FORMAT_VERSION = 1  # bump when the configs below change, so old builds are replaced
@@ -152,7 +152,8 @@ class TinyBackend:
                 build(self.directory)
             dtype = getattr(torch, self.settings.dtype)
             pipeline = LTXPipeline.from_pretrained(self.directory, dtype=dtype)
-            apply_to_denoiser(pipeline.transformer, pipeline, speed_plan(NAME, self.settings), self.settings)
+            # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
+            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), speed_plan(NAME, self.settings), self.settings)
             pipeline.to(self.settings.device)
             pipeline.set_progress_bar_config(disable=True)
             image_pipeline = LTXImageToVideoPipeline(**pipeline.components)

@@ -29,7 +29,7 @@ from service.generation.contract import (
     frames_to_uint8,
     step_callback,
 )
-from service.generation.speed import apply_to_denoiser, speed_plan
+from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
 from service.generation.weights import weights_availability
 
 NAME = "wan"
@@ -147,7 +147,8 @@ class WanBackend:
         settings = self.settings
         for denoiser in (pipeline.transformer, getattr(pipeline, "transformer_2", None)):
             if denoiser is not None:
-                apply_to_denoiser(denoiser, pipeline, self.plan, settings)
+                # the TI2V-5B's two pipelines share this transformer: the timestep comes from whichever is running
+                apply_to_denoiser(denoiser, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings)
         if settings.cpu_offload:
             pipeline.enable_model_cpu_offload(device=settings.device)
         else:
