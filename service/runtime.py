@@ -283,7 +283,8 @@ class Runtime:
             available, reason = backend.availability()
             info = backend.info()
             models[name] = {"available": available, "loaded": backend.loaded, "detail": reason, "source": info.source,
-                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype}
+                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype,
+                            **({"speed": info.extra["speed"]} if "speed" in info.extra else {})}
         checks["models"] = models
         checks["pipeline"] = self.pipeline.describe()
         checks["storage"] = {"ok": True, "backend": self.storage.describe()}

@@ -65,6 +65,7 @@ def test_health_lists_the_new_models_and_why_one_cannot_run(app_factory, tiny_wa
     assert models["wan"]["available"] and models["wan"]["modes"] == ["text-to-video", "image-to-video"]
     assert not models["hunyuan"]["available"] and "does not exist" in models["hunyuan"]["detail"]
     assert models["hunyuan"]["modes"] == ["text-to-video"]
+    assert models["wan"]["speed"]["output"] == {"dtype": "float32"} and "compile" not in models["wan"]["speed"]
     headers = key_for(client, "generate")
     refused = client.post("/v1/generations", json={"model": "hunyuan", "prompt": "x"}, headers=headers)
     assert refused.status_code == 503 and "cannot run here" in refused.json()["detail"]
