@@ -29,7 +29,7 @@ from service.generation.contract import (
     frames_to_uint8,
     resize_frames,
 )
-from service.generation.speed import apply_to_denoiser, speed_plan
+from service.generation.speed import StepCacheKind, apply_to_denoiser, speed_plan
 from service.generation.weights import weights_availability
 
 NAME = "hunyuan"
@@ -83,6 +83,10 @@ class HunyuanBackend:
         self.text_source = settings.hunyuan_model
         self.image_source = settings.hunyuan_i2v_model
         self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up
+        if self.plan.step_cache is not None and self.plan.step_cache.kind is StepCacheKind.FIRST_BLOCK:
+            # diffusers' first-block cache needs the block class in its registry; HunyuanVideo 1.5's is not there
+            raise ValueError("ORIGINFRAME_STEP_CACHE: hunyuan cannot take first-block (HunyuanVideo 1.5's blocks are not in "
+                             "diffusers' block registry); use taylorseer or pyramid-attention")
         self._lock = threading.Lock()
         self._pipelines: dict[str, object] = {}
         self._base_configs: dict[str, tuple] = {}
