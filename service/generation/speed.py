@@ -111,8 +111,14 @@ def parse_step_cache(text: str) -> StepCache:
 
 def speed_plan(model: str, settings) -> SpeedPlan:
     """Read (and check) the speed settings for one model; a bad setting fails at start-up with the reason."""
+    from service.generation import KNOWN_MODELS
+
     caches = _model_map(settings.step_cache, "step_cache")
     fp8 = {name.strip() for name in settings.fp8_models.split(",") if name.strip()}
+    for setting, named in (("STEP_CACHE", set(caches)), ("FP8_MODELS", fp8)):
+        unknown = sorted(named - set(KNOWN_MODELS))
+        if unknown:  # a typo would otherwise leave the setting silently off
+            raise ValueError(f"ORIGINFRAME_{setting} names unknown model(s) {', '.join(unknown)}; known: {', '.join(KNOWN_MODELS)}")
     if settings.compile_mode not in _COMPILE_MODES:
         raise ValueError(f"ORIGINFRAME_COMPILE_MODE={settings.compile_mode!r}; use one of {', '.join(_COMPILE_MODES)}")
     try:

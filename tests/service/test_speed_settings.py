@@ -43,6 +43,7 @@ def test_defaults_change_nothing_and_name_only_the_dtype(configured):
         ("wan=taylorseer:1.5", "whole number"),
         ("wan", "is not model=kind[:value]"),
         ("wan=teacache", "unknown step cache 'teacache'"),
+        ("wna=first-block", "names unknown model(s) wna"),
     ],
 )
 def test_bad_step_cache_settings_fail_at_start_up_with_the_reason(configured, value, words):
@@ -57,6 +58,8 @@ def test_a_step_cache_applies_to_the_named_model_only(configured):
     assert speed_plan("hunyuan", configured.replace(step_cache="wan=first-block")).step_cache is None
     with pytest.raises(ValueError, match="UNet"):
         create_backend("svd", configured.replace(step_cache="svd=first-block"))
+    with pytest.raises(ValueError, match="ORIGINFRAME_FP8_MODELS names unknown model"):
+        create_backend("wan", configured.replace(fp8_models="wan,hunyan"))
     with pytest.raises(ValueError, match="compile_mode|COMPILE_MODE"):
         speed_plan("wan", configured.replace(compile_mode="fastest"))
 
