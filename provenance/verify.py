@@ -27,6 +27,7 @@ from provenance.errors import ManifestError, UnreadableMedia
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.media import frame_to_rgb, load_image
+from provenance.trust import TrustConfiguration
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.watermark.analysis import MIN_SIDE
 
@@ -157,12 +158,18 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
             frames, reference, decoded = [], [], 0
-            for frame in container.decode(stream):
-                if decoded % stride == 0 and len(frames) < max_frames:
-                    frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
-                if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                    reference.append(frame_to_rgb(frame))
-                decoded += 1
+            try:
+                for frame in container.decode(stream):
+                    if decoded % stride == 0 and len(frames) < max_frames:
+                        frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
+                    if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
+                        reference.append(frame_to_rgb(frame))
+                    decoded += 1
+            except av.FFmpegError:
+                if not frames:
+                    raise
+                # a clip cut short: the frames before the cut are still evidence, and so is its
+                # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = stream.codec_context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
@@ -245,12 +252,13 @@ def verify_clip(
     watermark_lookup: Callable[[int | None, str], str | None] | None = None,
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
+    trust: TrustConfiguration | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
     `watermark_lookup(key_id, identifier_hex)` maps a decoded watermark to a generation id;
     `own_roots_pem` (the service's own roots, a subset of `trust_anchors_pem`) tells our
-    manifests from other trusted signers'.
+    manifests from other trusted signers'; `trust` adds the C2PA and TSA trust lists for other signers.
     Raises UnreadableMedia for bytes that are neither a decodable image nor a video.
     """
     started = time.perf_counter()
@@ -263,10 +271,19 @@ def verify_clip(
         finally:
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
-    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    try:
+        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    except UnreadableMedia as undecodable:
+        # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
+        # still says what the file was: that is evidence, not a reason to refuse the file. Only
+        # for a decoder's own failure (it is the cause); size and pixel limits still refuse.
+        altered = _altered_manifest(data, trust_anchors_pem, trust) if undecodable.__cause__ is not None else None
+        if altered is None:
+            raise
+        return _undecodable_but_tampered(data, altered, undecodable, started, timings)
     manifest, manifest_error = None, None
     try:
-        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem))
+        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
     except ManifestError as error:
         manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
@@ -288,11 +305,47 @@ def verify_clip(
     )
 
     verdict, strongest, summary = _weigh(manifest, ours, watermark, reference, fingerprint)
+    if verdict == GENERATED_ELSEWHERE_AI and strongest == "manifest" and manifest is not None and manifest.ai_evidence:
+        first = manifest.ai_evidence[0]
+        where = "its own manifest" if first.relationship == "active" else f"the {first.relationship} ingredient's manifest"
+        by = f" ({first.claim_generator or first.signer})" if (first.claim_generator or first.signer) else ""
+        summary += f" Declared by {first.action or 'the ingredient'} in {where}{by}: {first.wording}."
+    if manifest is not None and manifest.history_tampered:
+        altered = ", ".join(sorted({code for f in manifest.history_failures if f.tampered for code in f.codes}))
+        summary += f" The history was tampered with: an ingredient's Content Credentials were altered ({altered})."
     return VerificationReport(
         verdict=verdict, strongest_evidence=strongest, summary=summary, media=decoded.summary, manifest=manifest,
         manifest_error=manifest_error, manifest_is_ours=ours, watermark=watermark, reference_watermark=reference,
         fingerprint=fingerprint, generation_id=generation_id, watermark_identifier_known=identifier_known,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
+    )
+
+
+def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None) -> ManifestReport | None:
+    try:
+        manifest = read_manifest(data, None, trust_anchors_pem, trust=trust)
+    except ManifestError:
+        return None
+    return manifest if manifest.present and manifest.tampered else None
+
+
+def _undecodable_but_tampered(data: bytes, manifest: ManifestReport, undecodable: UnreadableMedia, started: float,
+                              timings: dict[str, float]) -> VerificationReport:
+    """The report for pictures that cannot be decoded inside a file whose manifest reads tampered:
+    no watermark, reference-mark or fingerprint check ran, and the report says so by leaving them out."""
+    mime = detect_media_type(data)
+    media = MediaSummary(kind="image" if mime in _STILLS else "video", mime=mime, container=None, codec=None, width=0,
+                         height=0, fps=None, frames=0, frames_analysed=0, duration_s=None, bytes=len(data),
+                         sha256=hashlib.sha256(data).hexdigest())
+    summary = ("The file carries Content Credentials that no longer match its content "
+               f"({', '.join(manifest.failure_codes) or 'invalid'}): it was altered after signing. Its pictures "
+               f"cannot be decoded ({undecodable}), so no watermark or fingerprint check ran.")
+    if manifest.history_tampered:
+        summary += " The history was tampered with too: an ingredient's Content Credentials were altered."
+    return VerificationReport(
+        verdict=TAMPERED, strongest_evidence="manifest", summary=summary, media=media, manifest=manifest,
+        manifest_error=None, manifest_is_ours=False, watermark=None, reference_watermark=None, fingerprint=None,
+        generation_id=None, elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
     )
 
 

@@ -293,10 +293,14 @@ def _print_verification(report: dict, path: Path | None) -> None:
     else:
         click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
     mark = report["watermark"]
-    click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'}  p={mark['p_value']:.2e}  "
-               f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
+    if mark is None:  # the pictures could not be decoded; the manifest alone decided
+        click.echo("  watermark:   not checked (the pictures cannot be decoded)")
+    else:
+        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'}  p={mark['p_value']:.2e}  "
+                   f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
     reference = report["reference_watermark"]
-    click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
+    if reference is not None:
+        click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
     fingerprint = report["fingerprint"]
     if fingerprint:
         click.echo(f"  fingerprint: {'match ' + str(fingerprint['generation_id']) if fingerprint['matched'] else 'no match'}  "
