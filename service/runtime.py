@@ -130,7 +130,8 @@ class Runtime:
                 "stages": generation.stages or {},
                 "parameters": generation.parameters,
                 "input_image": input_image,
-                "model_source": backend.info().source,
+                # the weights this mode runs on, when a backend has one model per mode (wan, hunyuan)
+                "model_source": backend.info().extra.get("sources", {}).get(request.mode, backend.info().source),
                 "model_version": backend.info().extra.get("version") or self.settings.model_revision or "default",
                 "output_settings": backend.info().extra.get("speed", {}).get("output"),
             },

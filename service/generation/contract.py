@@ -54,7 +54,7 @@ class BackendInfo:
     frames_rule: str  # "any" or "8k+1" and so on, explained in errors
     uses_prompt: bool = True
     max_frames: int | None = None  # the most frames the model was trained for, when below the deployment's limit
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # "speed": the speed plan; "sources": {mode: source} when they differ
 
 
 def frames_to_uint8(frames: Any) -> np.ndarray:

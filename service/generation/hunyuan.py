@@ -54,7 +54,9 @@ def info(settings) -> BackendInfo:
         min_side=64,  # the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=TRAINED_FRAMES,
-        extra={"speed": speed_plan(NAME, settings).describe(settings.dtype)},
+        extra={"speed": speed_plan(NAME, settings).describe(settings.dtype),
+               "sources": {mode: source for mode, source in ((TEXT_TO_VIDEO, settings.hunyuan_model),
+                                                             (IMAGE_TO_VIDEO, settings.hunyuan_i2v_model)) if source}},
     )
 
 

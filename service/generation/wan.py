@@ -97,7 +97,8 @@ def info(settings) -> BackendInfo:
         min_side=max(64, 2 * chosen.size_multiple),  # 64: the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=chosen.num_frames,
-        extra={"variant": chosen.key, "speed": speed_plan(NAME, settings).describe(settings.dtype)},
+        extra={"variant": chosen.key, "speed": speed_plan(NAME, settings).describe(settings.dtype),
+               "sources": {mode: source for mode, source in ((TEXT_TO_VIDEO, text_source), (IMAGE_TO_VIDEO, image_source)) if source}},
     )
 
 

@@ -171,3 +171,15 @@ def test_new_backends_without_weights_say_why(tmp_path, models_dir):
     assert not available and "downloads are off" in reason
     with pytest.raises(ValueError, match="ORIGINFRAME_WAN_VARIANT='3.0'"):
         create_backend("wan", settings.replace(wan_variant="3.0"))
+
+
+def test_each_mode_names_its_own_weights(settings):
+    from service.provenance import public_model_id
+
+    info = create_backend("wan", settings.replace(wan_variant="2.1-14b")).info()
+    assert info.extra["sources"] == {"text-to-video": "Wan-AI/Wan2.1-T2V-14B-Diffusers",
+                                     "image-to-video": "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers"}
+    # the manifest names the hub id of the model that ran, not the pair
+    assert public_model_id(info.extra["sources"]["image-to-video"], "wan") == "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers"
+    assert create_backend("wan", settings.replace(wan_variant="2.1-1.3b")).info().extra["sources"] == {
+        "text-to-video": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"}
