@@ -169,7 +169,9 @@ def step_cache_config(cache: StepCache, current_timestep: Callable[[], Any]):
 def running_timestep(*pipelines: Any) -> Any:
     """The timestep of whichever pipeline is denoising. A text and an image pipeline often share one
     transformer (and its hooks); diffusers resets current_timestep to None when a call ends."""
-    return next((p.current_timestep for p in pipelines if p is not None and p.current_timestep is not None), None)
+    # getattr with a default: diffusers only creates the attribute behind current_timestep on a pipeline's first call
+    steps = (getattr(pipeline, "current_timestep", None) for pipeline in pipelines if pipeline is not None)
+    return next((step for step in steps if step is not None), None)
 
 
 def _block_count(denoiser: Any) -> int:

@@ -109,3 +109,13 @@ def test_compile_cache_points_inductor_at_the_configured_directory(configured, t
     from torch._inductor.runtime.cache_dir_utils import cache_dir
 
     assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "cache") and cache_dir() == str(tmp_path / "cache")
+
+
+@pytest.mark.parametrize("model", ["wan", "tiny"])
+def test_a_timestep_aware_cache_works_in_the_image_pipeline_that_shares_the_transformer(configured, model):
+    # the image pipeline reuses the text pipeline's transformer and hooks; the hook must read the running pipeline's step
+    image = np.random.default_rng(3).integers(0, 255, (64, 96, 3), dtype=np.uint8)
+    request = GenerationInput(image=image, **SHAPE, **SIZES[model])
+    reference = create_backend(model, configured).generate(request, lambda *_: None)
+    cached = create_backend(model, configured.replace(step_cache=f"{model}=pyramid-attention:2")).generate(request, lambda *_: None)
+    assert 0 < np.abs(cached.astype(np.int16) - reference).mean() < 40
