@@ -138,12 +138,16 @@ def bench_quality_cpu(args) -> list[dict]:
         base = load_settings(environ={}, data_dir=root / "data", models_dir=str(root / "models"), wan_model=str(wan_dir),
                              wan_i2v_model=str(wan_dir), hunyuan_model=str(hunyuan_text), hunyuan_i2v_model=str(hunyuan_image))
 
-        def clips(model: str, changes: dict) -> tuple[list, list[float]]:
+        import numpy as np
+
+        image = np.random.default_rng(0).integers(0, 255, (96, 128, 3), dtype=np.uint8)
+
+        def clips(model: str, changes: dict, mode: str) -> tuple[list, list[float]]:
             backend = create_backend(model, base.replace(**changes))
             outputs, seconds = [], []
             for seed in args.seeds:
                 request = GenerationInput(prompt="a red fox walking through snow", fps=8, num_inference_steps=args.quality_steps,
-                                          seed=seed, guidance=5.0, **QUALITY_SHAPES[model])
+                                          seed=seed, guidance=5.0, image=image if mode == "image" else None, **QUALITY_SHAPES[model])
                 backend.generate(request, lambda *_: None) if not outputs else None  # warm-up once per configuration
                 started = time.perf_counter()
                 outputs.append(backend.generate(request, lambda *_: None))
@@ -151,26 +155,29 @@ def bench_quality_cpu(args) -> list[dict]:
             return outputs, seconds
 
         for model in args.quality_models:
-            reference, reference_seconds = clips(model, {})
-            baseline = statistics.median(reference_seconds)
-            rows.append({"backend": model, "setting": "reference (float32, no cache)", "seconds": baseline, "ratio": 1.0,
-                         "psnr": float("inf"), "ssim": 1.0})
-            for label, changes in OUTPUT_SETTINGS[model]:
-                outputs, seconds = clips(model, changes)
-                scores = [frame_quality(ours, theirs) for ours, theirs in zip(reference, outputs)]
-                median = statistics.median(seconds)
-                rows.append({"backend": model, "setting": label, "seconds": median, "ratio": baseline / median,
-                             "psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores)})
-                print(json.dumps(rows[-1]), flush=True)
+            for mode in args.quality_modes:
+                reference, reference_seconds = clips(model, {}, mode)
+                baseline = statistics.median(reference_seconds)
+                rows.append({"backend": model, "mode": mode, "setting": "reference (float32, no cache)", "seconds": baseline,
+                             "ratio": 1.0, "psnr": float("inf"), "ssim": 1.0})
+                for label, changes in OUTPUT_SETTINGS[model]:
+                    outputs, seconds = clips(model, changes, mode)
+                    scores = [frame_quality(ours, theirs) for ours, theirs in zip(reference, outputs)]
+                    median = statistics.median(seconds)
+                    rows.append({"backend": model, "mode": mode, "setting": label, "seconds": median, "ratio": baseline / median,
+                                 "psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores)})
+                    print(json.dumps(rows[-1]), flush=True)
     return rows
 
 
 def quality_table(rows: list[dict], device: str) -> str:
-    lines = [f"device: {device}", "", "| backend | setting | median s | speed-up vs reference | PSNR dB vs reference | SSIM vs reference |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [f"device: {device}", "",
+             "| backend | mode | setting | median s | speed-up vs reference | PSNR dB vs reference | SSIM vs reference |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
         psnr = "identical" if row["psnr"] == float("inf") else f"{row['psnr']:.1f}"
-        lines.append(f"| {row['backend']} | {row['setting']} | {row['seconds']:.3f} | {row['ratio']:.2f}x | {psnr} | {row['ssim']:.4f} |")
+        lines.append(f"| {row['backend']} | {row['mode']} | {row['setting']} | {row['seconds']:.3f} | {row['ratio']:.2f}x | {psnr} | "
+                     f"{row['ssim']:.4f} |")
     return "\n".join(lines)
 
 
@@ -537,6 +544,7 @@ def main() -> None:
     parser.add_argument("--quality", action="store_true", help="quality guard: output-changing settings vs reference, same seeds")
     parser.add_argument("--quality-models", nargs="+", default=["tiny", "wan", "hunyuan"])
     parser.add_argument("--quality-steps", type=int, default=10)
+    parser.add_argument("--quality-modes", nargs="+", choices=["text", "image"], default=["text", "image"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--speed", action="store_true", help="GPU: every speed setting per model, with PSNR/SSIM vs the service's settings")
     parser.add_argument("--worker-start", action="store_true", help="GPU: SVD-XT compile cost per start, cold vs warm compile cache")
