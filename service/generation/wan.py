@@ -131,7 +131,7 @@ class WanBackend:
 
     @property
     def loaded(self) -> bool:
-        return (self._text_to_video or self._image_to_video) is not None
+        return self._text_to_video is not None or self._image_to_video is not None
 
     def _from_pretrained(self, pipeline_class, source: str):
         import torch
