@@ -114,6 +114,7 @@ class ManifestInfo(msgspec.Struct, kw_only=True):
     parameters_digest: str
     policy_version: str
     decision_id: str
+    output_settings: dict[str, str] | None = None  # generation settings that shape the pixels (dtype, step cache, fp8 weights)
     watermark_algorithm: str | None = None
     watermark_value: str | None = None
     fingerprint_algorithm: str | None = None
@@ -194,6 +195,7 @@ class GenerationAssertion(msgspec.Struct, kw_only=True):
     decision_id: str
     created_at: str | None = None
     prompt: str | None = None
+    output_settings: dict[str, str] | None = None
 
 
 class ManifestReport(msgspec.Struct, kw_only=True):
@@ -405,6 +407,7 @@ def _manifest_definition(info: ManifestInfo, mime: str) -> dict[str, Any]:
         decision_id=info.decision_id,
         created_at=when,
         prompt=info.prompt,
+        output_settings=info.output_settings,
     )
     generation_data = {k: v for k, v in msgspec.to_builtins(generation).items() if v is not None}
     assertions.append({"label": GENERATION_ASSERTION_LABEL, "created": True, "data": generation_data})

@@ -131,6 +131,7 @@ class ProvenanceService:
             model_id=public_model_id(context.get("model_source") or spec.model, spec.model),
             model_version=context.get("model_version") or spec.model,
             parameters_digest=parameters_digest(context.get("parameters") or {}),
+            output_settings=context.get("output_settings"),
             policy_version=context.get("policy_version") or "",
             decision_id=context.get("input_decision_id") or "",
             watermark_algorithm=WATERMARK_ALGORITHM if key_id is not None else None,

@@ -130,8 +130,10 @@ class Runtime:
                 "stages": generation.stages or {},
                 "parameters": generation.parameters,
                 "input_image": input_image,
-                "model_source": backend.info().source,
+                # the weights this mode runs on, when a backend has one model per mode (wan, hunyuan)
+                "model_source": backend.info().extra.get("sources", {}).get(request.mode, backend.info().source),
                 "model_version": backend.info().extra.get("version") or self.settings.model_revision or "default",
+                "output_settings": backend.info().extra.get("speed", {}).get("output"),
             },
         )
 
@@ -282,7 +284,8 @@ class Runtime:
             available, reason = backend.availability()
             info = backend.info()
             models[name] = {"available": available, "loaded": backend.loaded, "detail": reason, "source": info.source,
-                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype}
+                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype,
+                            **({"speed": info.extra["speed"]} if "speed" in info.extra else {})}
         checks["models"] = models
         checks["pipeline"] = self.pipeline.describe()
         checks["storage"] = {"ok": True, "backend": self.storage.describe()}
