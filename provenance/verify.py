@@ -7,8 +7,10 @@ Three independent bindings are checked and weighed:
   reference mark as evidence of AI generation elsewhere,
 * the perceptual fingerprint registry (finds our clips even after the watermark is gone).
 
-The verdict is one of `generated_here`, `generated_elsewhere_ai`, `tampered`,
-`no_evidence` — never "authentic": absence of evidence proves nothing.
+The verdict (``provenance.verdict.Verdict``) is one of `generated_here`,
+`resembles_generated_here`, `generated_elsewhere_ai`, `tampered`, `no_evidence` — never
+"authentic": absence of evidence proves nothing. ``provenance.verdict.decide`` holds the
+precedence; ``provenance.manifest_explanation`` words the manifest's state from its codes.
 """
 
 from __future__ import annotations
@@ -26,14 +28,11 @@ import numpy as np
 from provenance.errors import ManifestError, UnreadableMedia
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
+from provenance.manifest_explanation import ManifestExplanation, explain_manifest, trust_list
 from provenance.media import frame_to_rgb, load_image
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
+from provenance.verdict import EvidenceKind, ResemblanceFinding, Verdict, WatermarkFinding, decide
 from provenance.watermark.analysis import MIN_SIDE
-
-GENERATED_HERE = "generated_here"
-GENERATED_ELSEWHERE_AI = "generated_elsewhere_ai"
-TAMPERED = "tampered"
-NO_EVIDENCE = "no_evidence"
 
 # stills decoded as one image; GIF goes through the video decoder (it may be animated)
 _STILLS = ("image/png", "image/jpeg", "image/webp")
@@ -82,6 +81,8 @@ class ReferenceWatermarkEvidence(msgspec.Struct, kw_only=True):
 
 
 class FingerprintEvidence(msgspec.Struct, kw_only=True):
+    """A resemblance, never proof: see ``provenance.verdict``."""
+
     matched: bool
     generation_id: str | None
     distance: float | None
@@ -91,14 +92,20 @@ class FingerprintEvidence(msgspec.Struct, kw_only=True):
     query_frames: int
     false_match_probability: float | None
     registered_clips: int
+    # the matched generation's input image (image-to-video) rather than its motion
+    matched_input_image: bool = False
+    # seconds of this file, and of the generation, that the alignment matched
+    query_range_s: tuple[float, float] | None = None
+    generation_range_s: tuple[float, float] | None = None
 
 
 class VerificationReport(msgspec.Struct, kw_only=True):
-    verdict: str
-    strongest_evidence: str | None  # manifest | watermark | fingerprint | reference_watermark | None
+    verdict: Verdict
+    strongest_evidence: EvidenceKind | None
     summary: str
     media: MediaSummary
     manifest: ManifestReport | None
+    manifest_explanation: ManifestExplanation | None = None
     manifest_error: str | None = None
     manifest_is_ours: bool = False
     watermark: WatermarkEvidence | None
@@ -276,45 +283,33 @@ def verify_clip(
         fingerprint = timed("fingerprint", lambda: _fingerprint_evidence(decoded.frames, decoded.summary.fps, fingerprints))
 
     ours = manifest is not None and _is_ours(data, manifest, trust_anchors_pem, own_roots_pem)
+    explanation = explain_manifest(manifest, trust_list(trust_anchors_pem, own_roots_pem))
     identifier_known = None
     watermark_generation = None
     if watermark.detected and watermark_lookup is not None:
         watermark_generation = watermark_lookup(watermark.key_id, watermark.identifier)
         identifier_known = watermark_generation is not None
-    generation_id = (
-        (manifest.generation.generation_id if ours and manifest.generation else None)
-        or watermark_generation
-        or (fingerprint.generation_id if fingerprint and fingerprint.matched else None)
+    outcome = decide(
+        manifest, explanation, ours,
+        WatermarkFinding(detected=watermark.detected, p_value=watermark.p_value,
+                         threshold_p_value=watermark.threshold_p_value, identifier=watermark.identifier,
+                         generation_id=watermark_generation),
+        reference.detected, _resemblance(fingerprint),
     )
-
-    verdict, strongest, summary = _weigh(manifest, ours, watermark, reference, fingerprint)
     return VerificationReport(
-        verdict=verdict, strongest_evidence=strongest, summary=summary, media=decoded.summary, manifest=manifest,
-        manifest_error=manifest_error, manifest_is_ours=ours, watermark=watermark, reference_watermark=reference,
-        fingerprint=fingerprint, generation_id=generation_id, watermark_identifier_known=identifier_known,
+        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=outcome.summary,
+        media=decoded.summary, manifest=manifest, manifest_explanation=explanation, manifest_error=manifest_error,
+        manifest_is_ours=ours, watermark=watermark, reference_watermark=reference, fingerprint=fingerprint,
+        generation_id=outcome.generation_id, watermark_identifier_known=identifier_known,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
     )
 
 
-def _weigh(manifest: ManifestReport | None, ours: bool, watermark: WatermarkEvidence,
-           reference: ReferenceWatermarkEvidence, fingerprint: FingerprintEvidence | None) -> tuple[str, str | None, str]:
-    if manifest is not None and manifest.present and manifest.tampered:
-        also = " Our watermark is still in the frames." if watermark.detected else ""
-        return TAMPERED, "manifest", ("The file carries Content Credentials that no longer match its content "
-                                      f"({', '.join(manifest.failure_codes) or 'invalid'}): it was altered after signing.{also}")
-    if ours:
-        return GENERATED_HERE, "manifest", "Trusted Content Credentials signed by this service describe this clip's generation."
-    if watermark.detected:
-        return GENERATED_HERE, "watermark", (f"This service's watermark is in the frames (p-value {watermark.p_value:.1e}, "
-                                             f"threshold {watermark.threshold_p_value:.0e}).")
-    if fingerprint is not None and fingerprint.matched:
-        return GENERATED_HERE, "fingerprint", ("The frames match the fingerprint of a clip generated here "
-                                               f"(distance {fingerprint.distance} ≤ {fingerprint.threshold}).")
-    if manifest is not None and manifest.present and manifest.ai_generated and manifest.signature_valid is not False:
-        signer = manifest.signer.common_name if manifest.signer else "an unknown signer"
-        return GENERATED_ELSEWHERE_AI, "manifest", f"Content Credentials from {signer} declare this AI-generated media."
-    if reference.detected:
-        return GENERATED_ELSEWHERE_AI, "reference_watermark", ("The fixed invisible watermark that Stability AI's reference "
-                                                               "code stamps on SVD/SDXL output is present.")
-    return NO_EVIDENCE, None, ("No evidence that this was generated here or by a declared AI generator. Absence of "
-                               "evidence proves nothing about where it came from: marks and metadata can be removed.")
+def _resemblance(fingerprint: FingerprintEvidence | None) -> ResemblanceFinding | None:
+    if fingerprint is None or not fingerprint.matched or fingerprint.generation_id is None:
+        return None
+    return ResemblanceFinding(
+        generation_id=fingerprint.generation_id, distance=fingerprint.distance or 0.0,
+        threshold=fingerprint.threshold or 0.0, of_input_image=fingerprint.matched_input_image,
+        query_range_s=fingerprint.query_range_s, generation_range_s=fingerprint.generation_range_s,
+    )
