@@ -98,7 +98,7 @@ def shot(kind: str, image: np.ndarray, subject: np.ndarray, rng: np.random.Gener
     for index in range(count):
         frame = background.copy()
         x = int(round(-side + (WIDTH + side) * index / (count - 1)))
-        y = int(round(y0 + (y1 - y0) * index / (count - 1) + 6 * np.sin(index / 4)))
+        y = int(np.clip(round(y0 + (y1 - y0) * index / (count - 1) + 6 * np.sin(index / 4)), 0, HEIGHT - side))
         left, right = max(x, 0), min(x + side, WIDTH)
         if right > left:
             frame[y : y + side, left:right] = patch[:, left - x : right - x]
@@ -127,7 +127,10 @@ class Query:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-input-image", action="store_true",
+                        help="register image-to-video generations without their input image's hash (as before issue 18)")
     args = parser.parse_args()
+    register_input = not args.no_input_image
     photos = PHOTOS[:4] if args.quick else PHOTOS
     rng = np.random.default_rng(18)
     started = time.perf_counter()
@@ -150,7 +153,8 @@ def main() -> None:
             # registered, the real segment around its input frame is the query
             if kind == "pan":
                 still = frames[SEGMENT + SEGMENT // 2]
-                index.add(f"{key}#i2v", compute_fingerprint(image_to_video(still, rng), fps=FPS))
+                index.add(f"{key}#i2v", compute_fingerprint(image_to_video(still, rng), fps=FPS,
+                                                            input_image=still if register_input else None))
                 i2v_queries.append((f"{key}#i2v", queries[-SEGMENTS + 1].fingerprint))
     build = time.perf_counter() - started
 
@@ -158,9 +162,13 @@ def main() -> None:
     searches = searches_false = 0
     marked = attributed = neighbour_named = missed = 0
     same_shot_distances: list[float] = []
+    by_kind = {kind: [0, 0] for kind in KINDS}
+    input_only = 0  # unmarked searches whose only claims are "matches the input image" of an i2v generation  # unmarked searches with a claim, searches
     for query in queries:
         results = index.search_brute_force(query.fingerprint, max_results=len(index), matches_only=False)
         claims = [r for r in results if r.is_match]
+        if not query.marked and claims and all(r.matches_input_image for r in claims):
+            input_only += 1
         if query.marked:
             marked += 1
             own = f"{query.shot}#{query.segment}"
@@ -175,6 +183,8 @@ def main() -> None:
         else:
             searches += 1
             searches_false += bool(claims)
+            by_kind[query.shot.split("/")[1]][0] += bool(claims)
+            by_kind[query.shot.split("/")[1]][1] += 1
         for result in results:
             if result.generation_key.endswith("#i2v"):
                 continue
@@ -188,7 +198,11 @@ def main() -> None:
             else:
                 other_pairs += 1
                 other_false += result.is_match
-    i2v_claimed = sum(any(r.generation_key == key for r in index.search_brute_force(fp)) for key, fp in i2v_queries)
+    i2v_claimed = i2v_as_input = 0
+    for key, fp in i2v_queries:
+        claims = [r for r in index.search_brute_force(fp) if r.generation_key == key]
+        i2v_claimed += bool(claims) and not claims[0].matches_input_image
+        i2v_as_input += bool(claims) and claims[0].matches_input_image
 
     def rate(hits: int, total: int) -> str:
         return f"{hits:>5d}/{total:<6d} {hits / total if total else 0:>7.1%}"
@@ -201,10 +215,14 @@ def main() -> None:
     print(f"{'false match per comparison, other shot of the same photograph':58s} {rate(photo_false, photo_pairs)}")
     print(f"{'false match per comparison, other photographs':58s} {rate(other_false, other_pairs)}")
     print(f"{'unmarked neighbours with any claim (per search)':58s} {rate(searches_false, searches)}")
+    print(f"{'  of which only as the input image of an i2v generation':58s} {rate(input_only, searches)}")
+    for kind, (hits, total) in by_kind.items():
+        print(f"{'  of which ' + kind + ' shots':58s} {rate(hits, total)}")
     print(f"{'marked copies attributed to the exact segment':58s} {rate(attributed, marked)}")
     print(f"{'marked copies attributed to another segment':58s} {rate(neighbour_named, marked)}")
     print(f"{'marked copies not found':58s} {rate(missed, marked)}")
-    print(f"{'image-to-video: real source segment claimed as the generation':58s} {rate(i2v_claimed, len(i2v_queries))}")
+    print(f"{'image-to-video: real source segment matched as the generation':58s} {rate(i2v_claimed, len(i2v_queries))}")
+    print(f"{'image-to-video: real source segment matched as its input image':58s} {rate(i2v_as_input, len(i2v_queries))}")
     if same_shot_distances:
         values = np.array(same_shot_distances)
         print(f"same-shot neighbour distances: min {values.min():.2f}, q10 {np.quantile(values, 0.1):.2f}, "
