@@ -61,6 +61,7 @@ class CauseExplanation(msgspec.Struct, kw_only=True, frozen=True):
     code: str  # the status code exactly as c2pa reported it
     cause: ManifestCause
     sentence: str
+    informational: bool = False  # c2pa listed it as information, not as a failure
 
 
 class ManifestExplanation(msgspec.Struct, kw_only=True, frozen=True):
@@ -121,6 +122,9 @@ def _cause(code: str, explanation: str | None, trust: TrustList, timestamp_trust
     if code in CONTENT_HASH_MISMATCH_CODES or (code.startswith("assertion.") and code.endswith("Hash.mismatch")):
         return CauseExplanation(code=code, cause=ManifestCause.CONTENT_CHANGED, sentence=(
             "The content changed after signing: the pictures or sound no longer match the hash the signer recorded."))
+    if code.endswith("Hash.additionalExclusionsPresent"):
+        return CauseExplanation(code=code, cause=ManifestCause.OTHER, sentence=(
+            "Some parts of the file are left out of the signed content hash (the signer declared extra exclusions)."))
     if code in _CLAIM_CODES or code.startswith("claimSignature."):
         return CauseExplanation(code=code, cause=ManifestCause.CLAIM_CHANGED, sentence=(
             "The manifest itself changed after signing: its signed claim or one of its assertions no longer "
@@ -165,11 +169,13 @@ def explain_manifest(manifest: ManifestReport | None, trust: TrustList) -> Manif
             causes=[], trust_lists=trust.subjects())
     explanations = {entry.code: entry.explanation for entry in manifest.failures}
     timestamp_trusted = "timeStamp.validated" in manifest.success_codes and "timeStamp.untrusted" not in manifest.failure_codes
-    codes = list(dict.fromkeys([*manifest.failure_codes, *manifest.informational_codes]))
-    causes = [_cause(code, explanations.get(code), trust, timestamp_trusted) for code in codes]
+    failures = list(dict.fromkeys(manifest.failure_codes))
+    causes = [_cause(code, explanations.get(code), trust, timestamp_trusted) for code in failures]
     causes += [_cause(code, None, trust, timestamp_trusted) for code in dict.fromkeys(manifest.ingredient_failure_codes)
-               if code not in codes and code.startswith(_INGREDIENT_PREFIX)]
-    kinds = {cause.cause for cause in causes}
+               if code not in failures and code.startswith(_INGREDIENT_PREFIX)]
+    kinds = {cause.cause for cause in causes}  # only failures decide the state
+    causes += [msgspec.structs.replace(_cause(code, None, trust, timestamp_trusted), informational=True)
+               for code in dict.fromkeys(manifest.informational_codes) if code not in failures]
     changed = kinds & CHANGE_CAUSES
     problems = kinds - CHANGE_CAUSES - {ManifestCause.REVOCATION_NOT_CHECKED, ManifestCause.SIGNER_UNTRUSTED}
     if changed:

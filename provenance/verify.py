@@ -230,6 +230,9 @@ def _fingerprint_evidence(frames: np.ndarray, fps: float | None, index: Fingerpr
         query_frames=best.query_frames if best else fingerprint.informative_frames,
         false_match_probability=best.false_match_probability if best else None,
         registered_clips=len(index),
+        matched_input_image=bool(best and best.is_match and best.matches_input_image),
+        query_range_s=best.query_range_s if best and best.is_match else None,
+        generation_range_s=best.registered_range_s if best and best.is_match else None,
     )
 
 

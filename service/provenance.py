@@ -56,11 +56,14 @@ class FingerprintRegistry:
         self._loaded_up_to = 0
         self._lock = threading.Lock()
 
-    def register(self, generation_id: str, frames, fps: float) -> dict[str, Any]:
-        fingerprint = compute_fingerprint(frames, fps=fps)
+    def register(self, generation_id: str, frames, fps: float, input_image=None) -> dict[str, Any]:
+        """``input_image`` (RGB, image-to-video): kept in the fingerprint, so a suspect that matches the
+        input rather than the generated motion is reported as such."""
+        fingerprint = compute_fingerprint(frames, fps=fps, input_image=input_image)
         with self.db.session() as session:
             session.add(FingerprintRecord(generation_id=generation_id, algorithm=FINGERPRINT_ALGORITHM, data=fingerprint.to_bytes()))
-        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count}
+        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count,
+                "input_image": fingerprint.input_hash is not None}
 
     def refresh(self) -> FingerprintIndex:
         with self._lock:
@@ -127,7 +130,8 @@ class ProvenanceService:
         return signed
 
     def fingerprint_stage(self, frames, spec, extra: dict, record: dict) -> None:
-        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps))
+        image = spec.request.image if spec.context.get("input_image") else None
+        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps, input_image=image))
 
     # verification --------------------------------------------------------------------------
 

@@ -100,7 +100,8 @@ class FingerprintIndex:
         self._strong = np.zeros(0, np.uint64)
         self._frame_slot = np.zeros(0, np.int64)
         self._frame_alive = np.zeros(0, bool)
-        self._times = np.zeros(0, np.float64)  # seconds from the clip's start
+        self._times = np.zeros(0, np.float64)  # frame index in the source clip (seconds = index / fps)
+        self._slot_fps: dict[int, float] = {}  # slot -> frame rate, where the fingerprint knew it
         self._inputs: dict[int, tuple[np.uint64, np.uint64]] = {}  # slot -> input image hash, strong bits
         self._frames = 0
         self._dead_frames = 0
@@ -142,6 +143,7 @@ class FingerprintIndex:
             self._frame_alive[start : start + length] = False
             self._slot_keys[slot] = None
             self._inputs.pop(slot, None)
+            self._slot_fps.pop(slot, None)
             self._dead_frames += int(length)
             if self._dead_frames > max(_MAX_BACKLOG, _MAX_DEAD_SHARE * self._frames):
                 self._compact()
@@ -158,7 +160,9 @@ class FingerprintIndex:
         start = self._frames
         self._hashes[start : start + count] = hashes
         self._strong[start : start + count] = strong
-        self._times[start : start + count] = fingerprint.frame_indices[usable] / (fingerprint.fps or ASSUMED_FPS)
+        self._times[start : start + count] = fingerprint.frame_indices[usable]
+        if fingerprint.fps:
+            self._slot_fps[slot] = float(fingerprint.fps)
         if fingerprint.input_hash is not None and fingerprint.input_strong is not None:
             self._inputs[slot] = (fingerprint.input_hash, fingerprint.input_strong)
         self._frame_slot[start : start + count] = slot
@@ -189,6 +193,7 @@ class FingerprintIndex:
         self._strong = self._strong[: self._frames][keep].copy()
         self._times = self._times[: self._frames][keep].copy()
         old_inputs, self._inputs = self._inputs, {}
+        old_fps, self._slot_fps = self._slot_fps, {}
         self._frames = len(self._hashes)
         self._frame_alive = np.ones(self._frames, bool)
         self._slot_keys, self._key_slot = [], {}
@@ -202,6 +207,8 @@ class FingerprintIndex:
             self._key_slot[key] = new_slot
             if slot in old_inputs:
                 self._inputs[new_slot] = old_inputs[slot]
+            if slot in old_fps:
+                self._slot_fps[new_slot] = old_fps[slot]
             self._slot_start[new_slot], self._slot_length[new_slot] = position, length
             self._frame_slot[position : position + length] = new_slot
             position += length
@@ -272,6 +279,25 @@ class FingerprintIndex:
         return _ranked(results, max_results, matches_only)
 
     def _candidate_slots(self, query: _Query) -> np.ndarray:
+        by_frames = self._frame_candidates(query)
+        by_input = self._input_candidates(query)
+        if len(by_input) == 0:
+            return by_frames
+        extra = by_input[~np.isin(by_input, by_frames)]
+        return np.concatenate([by_frames, extra])
+
+    def _input_candidates(self, query: _Query) -> np.ndarray:
+        """Clips whose registered input image is close to enough query frames (compared directly:
+        input images are one hash per image-to-video generation)."""
+        if not self._inputs:
+            return np.zeros(0, np.int64)
+        slots = np.fromiter(self._inputs, np.int64, len(self._inputs))
+        images = np.array([self._inputs[int(slot)] for slot in slots], np.uint64)
+        distances = frame_distances(query.hashes[0], query.strong[0], images[:, 0], images[:, 1])  # (Q, inputs)
+        close = (distances <= STILL_MATCH_THRESHOLD).sum(axis=0) >= min(MIN_QUERY_FRAMES, query.frames)
+        return slots[close][:_MAX_CANDIDATE_CLIPS]
+
+    def _frame_candidates(self, query: _Query) -> np.ndarray:
         hashes = query.hashes.reshape(-1)
         strong = query.strong.reshape(-1)
         found_frames: list[np.ndarray] = []
@@ -340,12 +366,15 @@ class FingerprintIndex:
             variant, distance, matched = 0, float(np.median(best[0])) + HASH_BITS, 0
         else:
             start, length = int(self._slot_start[slot]), int(self._slot_length[slot])
-            times = self._times[start : start + length]
+            # a side whose frame rate is unknown is taken to run at the other's (or ASSUMED_FPS)
+            clip_fps = self._slot_fps.get(slot) or query.fps or ASSUMED_FPS
+            times = self._times[start : start + length] / clip_fps
+            query_times = query.indices / (query.fps or clip_fps)
             order = np.argsort(times, kind="stable")
             ordered = matrix.reshape(query.variants, query.frames, length)[:, :, order]
-            alignment = align(ordered, query.times, times[order])
+            alignment = align(ordered, query_times, times[order])
             variant, distance = alignment.variant, alignment.distance
-            if distance <= threshold and not order_verified(ordered, query.times, times[order], distance, threshold):
+            if distance <= threshold and not order_verified(ordered, query_times, times[order], distance, threshold):
                 static = True
             matched = int((alignment.overlap <= threshold).sum()) if alignment.overlap is not None else 0
             query_range, registered_range = alignment.query_range, alignment.registered_range
@@ -389,7 +418,8 @@ class _Query:
         usable = informative(fingerprint.strong[0])
         self.hashes = np.ascontiguousarray(fingerprint.hashes[:, usable])
         self.strong = np.ascontiguousarray(fingerprint.strong[:, usable])
-        self.times = fingerprint.frame_indices[usable] / (fingerprint.fps or ASSUMED_FPS)
+        self.indices = fingerprint.frame_indices[usable].astype(np.float64)
+        self.fps = fingerprint.fps
         self.variants, self.frames = self.hashes.shape
 
 

@@ -251,3 +251,64 @@ def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp
     plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.startswith("generated_here") and "fingerprint: match " + service["generation"]["id"] in plain.stdout
+
+
+def _pan_over(image: np.ndarray, frames: int = 16, step: int = 6) -> np.ndarray:
+    """Real footage, roughly: a camera panning across a photograph."""
+    width = image.shape[1] - step * frames
+    return np.stack([np.ascontiguousarray(image[:256, step * i : step * i + width][:, :384]) for i in range(frames)])
+
+
+def test_a_foreign_ai_manifest_is_never_overridden_by_a_resemblance(service):
+    from tests.foreign_ca import foreign_signer, sign_foreign
+
+    footage = _pan_over(photos.astronaut())
+    # a generation of ours that looks like this footage (as if made from it), registered as the service does
+    service["client"].app.state.runtime.provenance.fingerprints.register("lookalike-1", footage, 8.0)
+    signed = sign_foreign(encode_mp4_bytes(footage, fps=8, crf=23), "video/mp4", foreign_signer("Elsewhere Labs"))
+    report = verify(service, signed)
+    assert report["fingerprint"]["matched"] and report["fingerprint"]["generation_id"] == "lookalike-1"
+    assert report["verdict"] == "generated_elsewhere_ai" and report["strongest_evidence"] == "manifest"
+    assert "lookalike-1" in report["summary"] and "does not outweigh" in report["summary"]
+    assert report["manifest_explanation"]["state"] == "untrusted"
+    # the same footage without the foreign manifest only resembles the generation
+    plain = verify(service, encode_mp4_bytes(footage, fps=8, crf=23))
+    assert plain["verdict"] == "resembles_generated_here" and plain["generation_id"] == "lookalike-1"
+    assert plain["fingerprint"]["query_range_s"] and plain["fingerprint"]["generation_range_s"]
+
+
+def test_footage_matching_an_image_to_video_input_is_reported_as_the_input(service):
+    photo = photos.coffee()
+    still = np.ascontiguousarray(photo[:256, :384])
+    # generated motion: a zoom into the still; the suspect: the real footage the still came from
+    zoom = np.stack([cv2_zoom(still, 1.0 + 0.02 * i) for i in range(16)])
+    service["client"].app.state.runtime.provenance.fingerprints.register("i2v-1", zoom, 8.0, input_image=still)
+    footage = np.stack([still] * 4 + [np.roll(still, 2 * i, axis=1) for i in range(1, 12)])
+    report = verify(service, encode_mp4_bytes(footage, fps=8, crf=23))
+    assert report["verdict"] == "resembles_generated_here" and report["strongest_evidence"] == "input_image", report["summary"]
+    assert report["fingerprint"]["matched_input_image"] and "input image of generation i2v-1" in report["summary"]
+
+
+def cv2_zoom(image: np.ndarray, factor: float) -> np.ndarray:
+    import cv2
+
+    height, width = image.shape[:2]
+    warp = cv2.getRotationMatrix2D((width / 2, height / 2), 0.0, factor)
+    return cv2.warpAffine(image, warp, (width, height), borderMode=cv2.BORDER_REFLECT)
+
+
+def test_an_image_to_video_generation_registers_its_input_image(service):
+    buffer = io.BytesIO()
+    Image.fromarray(photos.coffee()[:256, :320]).save(buffer, "PNG")
+    client, owner = service["client"], service["owner"]
+    created = client.post("/v1/generations", files={"image": ("in.png", buffer.getvalue(), "image/png")},
+                          data={"num_frames": "8"}, headers=owner).json()
+    done = wait_for(client, created["id"], owner)
+    assert done["status"] == "succeeded", done
+    assert done["stages"]["fingerprint"]["input_image"] is True
+    # the input photograph itself, as a still, is recognised as that generation's input
+    still = io.BytesIO()
+    Image.fromarray(photos.coffee()[:256, :320]).save(still, "PNG")
+    report = verify(service, still.getvalue(), filename="in.png")
+    assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == created["id"], report["summary"]
+    assert report["strongest_evidence"] == "input_image"
