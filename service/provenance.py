@@ -16,6 +16,8 @@ from sqlalchemy import select
 from provenance.credentials import SigningCredentials
 from provenance.fingerprint import FINGERPRINT_ALGORITHM, FingerprintIndex, compute_fingerprint
 from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
+from provenance.manifest_explanation import explain_manifest, trust_list
+from provenance.verdict import Verdict
 from provenance.verify import VerificationReport, verify_clip
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from service import __version__
@@ -153,7 +155,12 @@ class ProvenanceService:
         )
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
-        body["generation"], body["stored_manifest"] = self._matched_generation(report.generation_id, caller)
+        # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
+        body["generation"], stored = self._matched_generation(report.generation_id, caller,
+                                                              with_manifest=report.verdict is Verdict.GENERATED_HERE)
+        body["stored_manifest"] = msgspec.to_builtins(stored) if stored is not None else None
+        body["stored_manifest_explanation"] = msgspec.to_builtins(explain_manifest(
+            stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
         with self.db.session() as session:
             session.add(Verification(
                 id=body["verification_id"], api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,
@@ -169,7 +176,7 @@ class ProvenanceService:
             ))
         return body
 
-    def _matched_generation(self, generation_id: str | None, caller) -> tuple[dict | None, dict | None]:
+    def _matched_generation(self, generation_id: str | None, caller, *, with_manifest: bool) -> tuple[dict | None, Any]:
         """The generation behind a match: in full for its owner or an auditor, else only that it exists."""
         if generation_id is None:
             return None, None
@@ -183,7 +190,7 @@ class ProvenanceService:
         if not visible:
             return {"id": generation_id, "visible": False}, None
         stored = None
-        if generation.video_key and self.storage.exists(generation.video_key):
+        if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
-            stored = msgspec.to_builtins(read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors()))
+            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors())
         return {"visible": True, **view(generation)}, stored

@@ -28,6 +28,16 @@ class ForeignSigner:
     key_pem: str
     root_pem: str
     organisation: str
+    not_valid_after: dt.datetime
+
+    def wait_until_expired(self, margin_s: float = 1.5) -> None:
+        """Sleep until the signer's certificate has been expired for ``margin_s`` (validators compare
+        whole seconds)."""
+        import time
+
+        left = (self.not_valid_after - dt.datetime.now(dt.timezone.utc)).total_seconds() + margin_s
+        if left > 0:
+            time.sleep(left)
 
 
 def _name(common: str, organisation: str) -> x509.Name:
@@ -73,7 +83,7 @@ def foreign_signer(organisation: str = "Elsewhere Labs", *, valid_for: dt.timede
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption()).decode()
     return ForeignSigner(chain_pem=_pem(signer) + _pem(root), key_pem=key_pem, root_pem=_pem(root),
-                         organisation=organisation)
+                         organisation=organisation, not_valid_after=signer.not_valid_after_utc)
 
 
 def sign_foreign(media: bytes, mime: str, signer: ForeignSigner, *, ai_generated: bool = True) -> bytes:

@@ -250,7 +250,7 @@ def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp
     assert reports[0]["generation_id"] == service["generation"]["id"] and reports[0]["strongest_evidence"] != "manifest"
     plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
-    assert plain.stdout.startswith("generated_here") and "fingerprint: match " + service["generation"]["id"] in plain.stdout
+    assert plain.stdout.startswith("generated_here") and "fingerprint: resembles " + service["generation"]["id"] in plain.stdout
 
 
 def _pan_over(image: np.ndarray, frames: int = 16, step: int = 6) -> np.ndarray:
