@@ -25,6 +25,12 @@ Reported, with the matcher of this checkout:
 
     python bench/fingerprint_neighbours.py           # 12 photographs x 3 shot kinds (~3 min)
     python bench/fingerprint_neighbours.py --quick   # 4 photographs
+    python bench/fingerprint_neighbours.py --verify  # end to end through provenance.verify_clip (~5 min)
+
+``--verify`` runs the service's own path instead: registered segments are *marked* with the
+watermark (their own identifier) and registered, every segment is re-encoded (H.264 CRF 23,
+metadata gone) and verified; reported are the verdicts of unmarked neighbours and whether marked
+copies come back ``generated_here`` naming their exact segment.
 """
 
 from __future__ import annotations
@@ -124,15 +130,69 @@ class Query:
     fingerprint: Fingerprint
 
 
+def verify_run(photos: tuple[str, ...], rng: np.random.Generator) -> None:
+    """The neighbour set through ``verify_clip``: verdict counts for unmarked and marked segments."""
+    from collections import Counter
+
+    from provenance.media import encode_mp4_bytes
+    from provenance.verify import verify_clip
+    from provenance.watermark import Keyring, WatermarkKey, embed_watermark
+
+    key = WatermarkKey(7, bytes(range(32)))
+    keyring = Keyring([key], current_id=7)
+    index = FingerprintIndex()
+    identifiers: dict[str, str] = {}  # watermark identifier (hex) -> registered segment
+    pending: list[tuple[str, bool, np.ndarray]] = []
+    started = time.perf_counter()
+    for p, name in enumerate(photos):
+        image = photograph(name)
+        subject = photograph(SUBJECTS[p % len(SUBJECTS)] if SUBJECTS[p % len(SUBJECTS)] != name else "moon")
+        for kind in KINDS:
+            frames = shot(kind, image, subject, rng)
+            for segment in range(SEGMENTS):
+                clip = frames[segment * SEGMENT : (segment + 1) * SEGMENT]
+                key_name = f"{name}/{kind}#{segment}"
+                if segment % 2 == 0:
+                    identifier = int(rng.integers(0, 2**63))
+                    clip = embed_watermark(clip, identifier, key)
+                    identifiers[f"{identifier:016x}"] = key_name
+                    index.add(key_name, compute_fingerprint(clip, fps=FPS))
+                pending.append((key_name, segment % 2 == 0, clip))
+    unmarked, marked = Counter(), Counter()
+    exact = wrong = 0
+    for key_name, is_marked, clip in pending:
+        copy = encode_mp4_bytes(clip, fps=FPS, crf=23, preset="veryfast")  # what an uploader's re-save leaves
+        report = verify_clip(copy, keyring=keyring, trust_anchors_pem=None, fingerprints=index,
+                             watermark_lookup=lambda _key, identifier: identifiers.get(identifier))
+        if is_marked:
+            marked[report.verdict.value] += 1
+            exact += report.verdict == "generated_here" and report.generation_id == key_name
+            wrong += report.generation_id not in (None, key_name)
+        else:
+            unmarked[report.verdict.value] += 1
+    total_unmarked, total_marked = sum(unmarked.values()), sum(marked.values())
+    print(f"verify_clip on {total_unmarked} unmarked neighbours and {total_marked} marked copies "
+          f"({len(index)} registered, H.264 CRF 23; {time.perf_counter() - started:.0f} s)")
+    print(f"{'segments':22s} " + " ".join(f"{v:>26s}" for v in ("generated_here", "resembles_generated_here", "no_evidence")))
+    for label, counts, total in (("unmarked neighbours", unmarked, total_unmarked), ("marked copies", marked, total_marked)):
+        print(f"{label:22s} " + " ".join(f"{counts.get(v, 0):>10d}/{total:<4d} ({counts.get(v, 0) / total:>6.1%})"
+                                          for v in ("generated_here", "resembles_generated_here", "no_evidence")))
+    print(f"marked copies naming their exact segment: {exact}/{total_marked}; naming another: {wrong}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-input-image", action="store_true",
                         help="register image-to-video generations without their input image's hash (as before issue 18)")
+    parser.add_argument("--verify", action="store_true", help="end to end through provenance.verify_clip")
     args = parser.parse_args()
     register_input = not args.no_input_image
     photos = PHOTOS[:4] if args.quick else PHOTOS
     rng = np.random.default_rng(18)
+    if args.verify:
+        verify_run(photos[:6] if not args.quick else photos, rng)
+        return
     started = time.perf_counter()
     index = FingerprintIndex()
     queries: list[Query] = []

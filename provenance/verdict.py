@@ -24,6 +24,7 @@ import enum
 
 import msgspec
 
+from provenance.fingerprint import STILL_MATCH_THRESHOLD
 from provenance.manifest import ManifestReport
 from provenance.manifest_explanation import CHANGE_CAUSES, ManifestExplanation, ManifestState
 
@@ -57,6 +58,7 @@ class ResemblanceFinding(msgspec.Struct, kw_only=True, frozen=True):
     distance: float
     threshold: float
     of_input_image: bool  # matched the generation's input image, not its motion
+    input_image_distance: float | None = None  # frames' distance to that input image (when it matched)
     query_range_s: tuple[float, float] | None
     generation_range_s: tuple[float, float] | None
 
@@ -78,9 +80,10 @@ def _range(span: tuple[float, float] | None) -> str:
 
 def _resemblance_sentence(found: ResemblanceFinding) -> str:
     if found.of_input_image:
+        close = (f" (distance to the input image {found.input_image_distance:g} ≤ {STILL_MATCH_THRESHOLD:g})"
+                 if found.input_image_distance is not None else "")
         return (f"The frames match the input image of generation {found.generation_id}, not the motion the model "
-                "added to it (fingerprint distance "
-                f"{found.distance:g} ≤ {found.threshold:g}): this may be the real footage or photograph that image came "
+                f"added to it{close}: this may be the real footage or photograph that image came "
                 "from. A resemblance is not proof that this service made it.")
     where = ""
     if found.query_range_s and found.generation_range_s:
@@ -102,6 +105,14 @@ def decide(
     present = manifest is not None and manifest.present
     # what the manifest says when it is not the deciding evidence, so no summary hides it
     manifest_note = "" if not present or ours else f" Content Credentials: {explanation.headline}"
+    reference_note = (" Stability AI's fixed reference watermark is also present (a mark of SVD/SDXL output)."
+                      if reference_detected else "")
+
+    def resemblance_note(deciding_generation: str | None) -> str:
+        if resemblance is None or resemblance.generation_id == deciding_generation:
+            return ""
+        return f" The frames also resemble generation {resemblance.generation_id} of this service."
+
     if present and manifest is not None and (manifest.tampered or explanation.state is ManifestState.CHANGED):
         causes = " ".join(dict.fromkeys(cause.sentence for cause in explanation.causes if cause.cause in CHANGE_CAUSES))
         if not causes:  # the reader flagged a change this module has no sentence for: name its codes
@@ -113,7 +124,7 @@ def decide(
             also = f" The frames also resemble generation {resemblance.generation_id} of this service."
         return Outcome(verdict=Verdict.TAMPERED, strongest_evidence=EvidenceKind.MANIFEST,
                        generation_id=watermark.generation_id if watermark.detected else None,
-                       summary=f"The file's Content Credentials no longer match it. {causes}{also}")
+                       summary=f"The file's Content Credentials no longer match it. {causes}{also}{reference_note}")
     if ours:
         assert manifest is not None and manifest.generation is not None
         return Outcome(verdict=Verdict.GENERATED_HERE, strongest_evidence=EvidenceKind.MANIFEST,
@@ -125,7 +136,8 @@ def decide(
                        generation_id=watermark.generation_id, summary=(
                            f"This service's watermark is in the frames (p-value {watermark.p_value:.1e}, threshold "
                            f"{watermark.threshold_p_value:.0e}) and its identifier {watermark.identifier} names "
-                           f"generation {watermark.generation_id}.{manifest_note}"))
+                           f"generation {watermark.generation_id}.{manifest_note}{reference_note}"
+                           f"{resemblance_note(watermark.generation_id)}"))
     if present and manifest is not None and manifest.ai_generated and manifest.signature_valid is not False:
         also = ""
         if resemblance is not None:
@@ -133,23 +145,24 @@ def decide(
                     "does not outweigh another party's signed declaration.")
         return Outcome(verdict=Verdict.GENERATED_ELSEWHERE_AI, strongest_evidence=EvidenceKind.MANIFEST, generation_id=None,
                        summary=(f"Content Credentials signed by {_signer(manifest)} declare this AI-generated media. "
-                                f"{explanation.headline}{also}"))
+                                f"{explanation.headline}{also}{reference_note}"))
     if reference_detected:
         return Outcome(verdict=Verdict.GENERATED_ELSEWHERE_AI, strongest_evidence=EvidenceKind.REFERENCE_WATERMARK,
                        generation_id=None, summary=(
                            "The fixed invisible watermark that Stability AI's reference code stamps on SVD/SDXL output "
-                           f"is present.{manifest_note}"))
+                           f"is present.{manifest_note}{resemblance_note(None)}"))
     if watermark.detected:
         return Outcome(verdict=Verdict.RESEMBLES_GENERATED_HERE, strongest_evidence=EvidenceKind.WATERMARK,
                        generation_id=None, summary=(
                            f"The frames carry this service's watermark (p-value {watermark.p_value:.1e}), but its "
                            f"identifier {watermark.identifier} names no generation in this service's records, so it "
-                           f"cannot be tied to one.{manifest_note}"))
+                           f"cannot be tied to one.{manifest_note}{reference_note}{resemblance_note(None)}"))
     if resemblance is not None:
         kind = EvidenceKind.INPUT_IMAGE if resemblance.of_input_image else EvidenceKind.FINGERPRINT
         return Outcome(verdict=Verdict.RESEMBLES_GENERATED_HERE, strongest_evidence=kind,
                        generation_id=resemblance.generation_id,
                        summary=_resemblance_sentence(resemblance) + manifest_note)
+    # (a reference mark with a resemblance is decided above: generated elsewhere)
     return Outcome(verdict=Verdict.NO_EVIDENCE, strongest_evidence=None, generation_id=None, summary=(
         "No evidence that this was generated here or by a declared AI generator. Absence of evidence proves nothing "
         f"about where it came from: marks and metadata can be removed.{manifest_note}"))

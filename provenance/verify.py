@@ -104,6 +104,7 @@ class FingerprintEvidence(msgspec.Struct, kw_only=True):
     registered_clips: int
     # the matched generation's input image (image-to-video) rather than its motion
     matched_input_image: bool = False
+    input_image_distance: float | None = None
     # seconds of this file, and of the generation, that the alignment matched
     query_range_s: tuple[float, float] | None = None
     generation_range_s: tuple[float, float] | None = None
@@ -242,6 +243,7 @@ def _fingerprint_evidence(frames: np.ndarray, fps: float | None, index: Fingerpr
         false_match_probability=best.false_match_probability if best else None,
         registered_clips=len(index),
         matched_input_image=bool(best and best.is_match and best.matches_input_image),
+        input_image_distance=best.input_image_distance if best and best.is_match and best.matches_input_image else None,
         query_range_s=best.query_range_s if best and best.is_match else None,
         generation_range_s=best.registered_range_s if best and best.is_match else None,
     )
@@ -325,5 +327,6 @@ def _resemblance(fingerprint: FingerprintEvidence | None) -> ResemblanceFinding 
     return ResemblanceFinding(
         generation_id=fingerprint.generation_id, distance=fingerprint.distance or 0.0,
         threshold=fingerprint.threshold or 0.0, of_input_image=fingerprint.matched_input_image,
+        input_image_distance=fingerprint.input_image_distance,
         query_range_s=fingerprint.query_range_s, generation_range_s=fingerprint.generation_range_s,
     )

@@ -15,7 +15,7 @@ UNKNOWN_MARK = WatermarkFinding(detected=True, p_value=1e-9, threshold_p_value=1
 RESEMBLES = ResemblanceFinding(generation_id="gen-2", distance=1.5, threshold=5.0, of_input_image=False,
                                query_range_s=(0.0, 0.96), generation_range_s=(0.0, 0.96))
 INPUT = ResemblanceFinding(generation_id="gen-3", distance=9.0, threshold=5.0, of_input_image=True,
-                           query_range_s=None, generation_range_s=None)
+                           query_range_s=None, generation_range_s=None, input_image_distance=1.2)
 
 
 def _manifest(*, failures=(), success=("claimSignature.validated", "assertion.bmffHash.match"), ai=True, ours=False,
@@ -87,6 +87,7 @@ def test_a_resemblance_names_its_generation_and_ranges_and_says_it_is_not_proof(
 def test_an_input_image_match_says_it_is_the_input_not_the_motion():
     summary = _decide(resemblance=INPUT).summary
     assert "input image of generation gen-3" in summary and "not the motion" in summary
+    assert "distance to the input image 1.2 ≤ 3" in summary and "9" not in summary  # the motion's distance is not the claim
 
 
 def test_a_foreign_manifest_summary_mentions_the_resemblance_without_yielding_to_it():
@@ -108,3 +109,12 @@ def test_a_changed_manifest_summary_gives_the_cause_and_the_watermark():
 
 def test_every_verdict_is_reachable():
     assert {row[1] for row in ROWS.values()} == set(Verdict)
+
+
+def test_the_banner_table_in_the_docs_is_what_the_code_says():
+    from pathlib import Path
+
+    from tests.provenance.verdict_table import markdown
+
+    document = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text()
+    assert markdown() in document, "run `python -m tests.provenance.verdict_table` and paste it into docs/web.md"
