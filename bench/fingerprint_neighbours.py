@@ -165,11 +165,11 @@ def verify_run(photos: tuple[str, ...], rng: np.random.Generator) -> None:
         report = verify_clip(copy, keyring=keyring, trust_anchors_pem=None, fingerprints=index,
                              watermark_lookup=lambda _key, identifier: identifiers.get(identifier))
         if is_marked:
-            marked[report.verdict.value] += 1
+            marked[str(report.verdict)] += 1
             exact += report.verdict == "generated_here" and report.generation_id == key_name
             wrong += report.generation_id not in (None, key_name)
         else:
-            unmarked[report.verdict.value] += 1
+            unmarked[str(report.verdict)] += 1
     total_unmarked, total_marked = sum(unmarked.values()), sum(marked.values())
     print(f"verify_clip on {total_unmarked} unmarked neighbours and {total_marked} marked copies "
           f"({len(index)} registered, H.264 CRF 23; {time.perf_counter() - started:.0f} s)")

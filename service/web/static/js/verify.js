@@ -13,7 +13,7 @@
       explain: "It looks like a clip this service generated, but nothing in it binds it to that generation: it may be " +
         "a copy with its marks removed, or the real footage the clip was made from. A resemblance is not proof of where it came from." },
     generated_elsewhere_ai: { label: "AI-generated elsewhere", tone: "elsewhere",
-      explain: "Signals say an AI model made this, but not this service." },
+      explain: "Signals say an AI model made this; none of them ties it to this service." },
     tampered: { label: "Tampered", tone: "tampered",
       explain: "It carries provenance that no longer matches its content: it was changed after it was signed or marked." },
     no_evidence: { label: "No evidence", tone: "none",
