@@ -5,6 +5,7 @@ Precedence (first row that applies wins; docs/provenance.md has the same table):
 1. the manifest changed after signing (claim, content or ingredient history) -> ``tampered``
 2. our own trusted manifest -> ``generated_here``
 3. our watermark, with an identifier that names a generation in our records -> ``generated_here``
+   (a caller with no records to consult gets the identifier itself as the binding)
 4. another party's manifest, signature intact, declaring AI generation -> ``generated_elsewhere_ai``
    (a resemblance never overrides it)
 5. Stability's fixed reference mark -> ``generated_elsewhere_ai``
@@ -51,6 +52,9 @@ class WatermarkFinding(msgspec.Struct, kw_only=True, frozen=True):
     threshold_p_value: float
     identifier: str | None
     generation_id: str | None  # what the identifier names in our records (None: unknown or not looked up)
+    # False when no records were consulted (a library caller without a lookup): the identifier
+    # itself, verified under our key, is then the binding
+    identifier_checked: bool = True
 
 
 class ResemblanceFinding(msgspec.Struct, kw_only=True, frozen=True):
@@ -131,6 +135,11 @@ def decide(
                        generation_id=manifest.generation.generation_id, summary=(
                            "Trusted Content Credentials signed by this service describe this file's generation "
                            f"({manifest.generation.generation_id})."))
+    if watermark.detected and not watermark.identifier_checked:
+        return Outcome(verdict=Verdict.GENERATED_HERE, strongest_evidence=EvidenceKind.WATERMARK, generation_id=None,
+                       summary=(f"This service's watermark is in the frames (p-value {watermark.p_value:.1e}, threshold "
+                                f"{watermark.threshold_p_value:.0e}) carrying identifier {watermark.identifier}; no "
+                                f"generation records were consulted to name it.{manifest_note}{reference_note}"))
     if watermark.detected and watermark.generation_id:
         return Outcome(verdict=Verdict.GENERATED_HERE, strongest_evidence=EvidenceKind.WATERMARK,
                        generation_id=watermark.generation_id, summary=(

@@ -30,8 +30,8 @@ from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.manifest_explanation import ManifestExplanation, explain_manifest, trust_list
 from provenance.media import frame_to_rgb, load_image
-from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.verdict import EvidenceKind, ResemblanceFinding, Verdict, WatermarkFinding, decide
+from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.watermark.analysis import MIN_SIDE
 
 # stills decoded as one image; GIF goes through the video decoder (it may be animated)
@@ -309,7 +309,7 @@ def verify_clip(
         manifest, explanation, ours,
         WatermarkFinding(detected=watermark.detected, p_value=watermark.p_value,
                          threshold_p_value=watermark.threshold_p_value, identifier=watermark.identifier,
-                         generation_id=watermark_generation),
+                         generation_id=watermark_generation, identifier_checked=watermark_lookup is not None),
         reference.detected, _resemblance(fingerprint),
     )
     return VerificationReport(

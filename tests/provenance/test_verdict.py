@@ -72,6 +72,14 @@ def test_precedence_row(row):
         assert "cannot be tied" in outcome.summary or "not proof" in outcome.summary
 
 
+def test_without_records_to_consult_the_watermark_identifier_is_the_binding():
+    unchecked = WatermarkFinding(detected=True, p_value=1e-12, threshold_p_value=1e-6, identifier="00ab",
+                                 generation_id=None, identifier_checked=False)
+    outcome = _decide(watermark=unchecked)
+    assert outcome.verdict is Verdict.GENERATED_HERE and outcome.generation_id is None
+    assert "00ab" in outcome.summary and "no generation records were consulted" in outcome.summary
+
+
 def test_generated_here_names_the_generation_the_evidence_binds_to():
     assert _decide(watermark=OUR_MARK).generation_id == "gen-1"
     assert _decide(manifest=OURS, ours=True).generation_id == "gen-1"
