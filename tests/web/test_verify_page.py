@@ -214,3 +214,30 @@ def test_an_unmarked_clip_shows_no_detections_on_its_chart(open_page, verify_key
     assert f"per-frame threshold {mark['frame_threshold']}" in caption and "probability below" in caption
     decision = page.locator("#evidence-watermark").locator("xpath=..").locator(".clip-decision")
     assert decision.get_attribute("data-detected") == "false" and "not detected" in decision.inner_text()
+
+
+def test_a_resemblance_alone_reads_as_resemblance_and_never_outranks_a_foreign_manifest(open_page, web_app, verify_key,
+                                                                                        verify_endpoint, tmp_path):
+    from tests.foreign_ca import foreign_signer, sign_foreign
+
+    photo = np.asarray(Image.fromarray(photos.coffee()).resize((384, 256)))
+    frames = np.stack([np.roll(photo, shift, axis=1) for shift in range(0, 96, 6)])
+    # registered as the service registers a generation, as if it had been made from this footage
+    web_app.runtime.provenance.fingerprints.register("lookalike-web", frames, 8.0)
+    footage = tmp_path / "footage.mp4"
+    footage.write_bytes(encode_mp4_bytes(frames, fps=8, crf=23, preset="veryfast"))
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, footage)
+    assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == "lookalike-web"
+    assert page.locator("#verdict-heading").inner_text() == "Resembles a clip generated here"
+    fingerprint_card = page.locator("#evidence-fingerprint").locator("xpath=..").inner_text()
+    assert "Resembles a clip this service generated" in fingerprint_card and "not proof" in fingerprint_card
+    assert "Frames of the generation" in fingerprint_card
+
+    signed = tmp_path / "signed-elsewhere.mp4"
+    signed.write_bytes(sign_foreign(footage.read_bytes(), "video/mp4", foreign_signer("Elsewhere Labs")))
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, signed)
+    assert report["verdict"] == "generated_elsewhere_ai" and report["fingerprint"]["matched"]
+    assert page.locator("#verdict-heading").inner_text() == "AI-generated elsewhere"
+    assert "does not outweigh" in page.locator(".verdict-summary").inner_text()
