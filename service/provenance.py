@@ -169,6 +169,7 @@ class ProvenanceService:
                 findings={
                     "manifest": report.manifest.validation_state if report.manifest else None,
                     "manifest_codes": report.manifest.failure_codes if report.manifest else [],
+                    "manifest_state": report.manifest_explanation.state.value if report.manifest_explanation else None,
                     "watermark_p_value": report.watermark.p_value if report.watermark else None,
                     "reference_watermark": report.reference_watermark.detected if report.reference_watermark else None,
                     "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
