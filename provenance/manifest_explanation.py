@@ -19,12 +19,20 @@ import msgspec
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from provenance.manifest import CONTENT_HASH_MISMATCH_CODES, ManifestReport
+from provenance.manifest import ManifestReport
+from provenance.status_codes import (
+    ADDITIONAL_EXCLUSION_CODES,
+    CONTENT_HASH_MISMATCH_CODES,
+    OUTSIDE_VALIDITY_CODES,
+    is_tamper_code,
+)
+from provenance.trust import TrustConfiguration
 
 
 class ManifestCause(enum.StrEnum):
     CLAIM_CHANGED = "claim_changed"
     CONTENT_CHANGED = "content_changed"
+    FILE_STRUCTURE_CHANGED = "file_structure_changed"
     INGREDIENT_TAMPERED = "ingredient_tampered"
     SIGNER_UNTRUSTED = "signer_untrusted"
     CERTIFICATE_EXPIRED = "certificate_expired"
@@ -47,7 +55,8 @@ class ManifestState(enum.StrEnum):
 
 
 # causes that say something changed after signing; every other cause is about who signed, or when
-CHANGE_CAUSES = frozenset({ManifestCause.CLAIM_CHANGED, ManifestCause.CONTENT_CHANGED, ManifestCause.INGREDIENT_TAMPERED})
+CHANGE_CAUSES = frozenset({ManifestCause.CLAIM_CHANGED, ManifestCause.CONTENT_CHANGED, ManifestCause.FILE_STRUCTURE_CHANGED,
+                           ManifestCause.INGREDIENT_TAMPERED})
 
 _CLAIM_CODES = frozenset({
     "claimSignature.mismatch", "claimSignature.missing", "assertion.hashedURI.mismatch", "assertion.hashedURI.missing",
@@ -81,7 +90,9 @@ class TrustList(msgspec.Struct, kw_only=True, frozen=True):
         parts = []
         if self.own_roots:
             parts.append("this service's own root" + ("s " if len(self.own_roots) > 1 else " ") + _names(self.own_roots))
-        if self.other_roots:
+        if len(self.other_roots) > _NAMED_ROOTS:  # a published trust list: its size, not every name
+            parts.append(f"the {len(self.other_roots)} roots of the configured trust lists")
+        elif self.other_roots:
             parts.append("the configured trust anchors " + _names(self.other_roots))
         if not parts:
             return "no trust list is configured here"
@@ -91,15 +102,20 @@ class TrustList(msgspec.Struct, kw_only=True, frozen=True):
         return [*self.own_roots, *self.other_roots]
 
 
+_NAMED_ROOTS = 4
+
+
 def _names(names: Sequence[str]) -> str:
     return ", ".join(f"“{name}”" for name in names)
 
 
-def trust_list(trust_anchors_pem: str | None, own_roots_pem: str | None) -> TrustList:
-    """Subjects of the configured roots; ``own_roots_pem`` is the subset that is this service's own."""
+def trust_list(trust_anchors_pem: str | None, own_roots_pem: str | None,
+               trust: TrustConfiguration | None = None) -> TrustList:
+    """Subjects of the roots a reading trusted; ``own_roots_pem`` is the subset that is this
+    service's own, ``trust`` the configured signer trust lists (the C2PA list, extra anchors)."""
     own = _subjects(own_roots_pem)
-    every = _subjects(trust_anchors_pem)
-    return TrustList(own_roots=own, other_roots=[name for name in every if name not in own])
+    every = _subjects(trust_anchors_pem) + _subjects(trust.signer_anchors_pem if trust else None)
+    return TrustList(own_roots=own, other_roots=list(dict.fromkeys(name for name in every if name not in own)))
 
 
 def _subjects(pem: str | None) -> list[str]:
@@ -122,13 +138,20 @@ def _cause(code: str, explanation: str | None, trust: TrustList, timestamp_trust
     if code in CONTENT_HASH_MISMATCH_CODES or (code.startswith("assertion.") and code.endswith("Hash.mismatch")):
         return CauseExplanation(code=code, cause=ManifestCause.CONTENT_CHANGED, sentence=(
             "The content changed after signing: the pictures or sound no longer match the hash the signer recorded."))
-    if code.endswith("Hash.additionalExclusionsPresent"):
+    if code in OUTSIDE_VALIDITY_CODES and code != "signingCredential.expired":
+        return CauseExplanation(code=code, cause=ManifestCause.CERTIFICATE_EXPIRED, sentence=(
+            "The signature was made outside the signing certificate's validity period. That is about the "
+            "credential, not the content."))
+    if code in ADDITIONAL_EXCLUSION_CODES or code.endswith("Hash.additionalExclusionsPresent"):
         return CauseExplanation(code=code, cause=ManifestCause.OTHER, sentence=(
             "Some parts of the file are left out of the signed content hash (the signer declared extra exclusions)."))
     if code in _CLAIM_CODES or code.startswith("claimSignature."):
         return CauseExplanation(code=code, cause=ManifestCause.CLAIM_CHANGED, sentence=(
             "The manifest itself changed after signing: its signed claim or one of its assertions no longer "
             "matches the signature."))
+    if code.startswith("com.originframe."):
+        return CauseExplanation(code=code, cause=ManifestCause.FILE_STRUCTURE_CHANGED, sentence=(
+            "The file's structure was changed after signing (" + (explanation or code) + ")."))
     if code.startswith(_INGREDIENT_PREFIX):
         return CauseExplanation(code=code, cause=ManifestCause.INGREDIENT_TAMPERED, sentence=(
             "The history it cites does not hold: an ingredient (a file it was made from) no longer matches "
@@ -157,6 +180,9 @@ def _cause(code: str, explanation: str | None, trust: TrustList, timestamp_trust
     if code.startswith("timeStamp."):
         return CauseExplanation(code=code, cause=ManifestCause.TIMESTAMP_INVALID, sentence=(
             "The timestamp does not validate (" + (explanation or code) + "), so the signing time is not established."))
+    if is_tamper_code(code):
+        return CauseExplanation(code=code, cause=ManifestCause.CLAIM_CHANGED, sentence=(
+            "The manifest or what it covers changed after signing (" + (explanation or code) + ")."))
     return CauseExplanation(code=code, cause=ManifestCause.OTHER, sentence=(
         f"The C2PA reader reported “{code}”" + (f": {explanation}." if explanation else ".")))
 
@@ -173,7 +199,13 @@ def explain_manifest(manifest: ManifestReport | None, trust: TrustList) -> Manif
     causes = [_cause(code, explanations.get(code), trust, timestamp_trusted) for code in failures]
     causes += [_cause(code, None, trust, timestamp_trusted) for code in dict.fromkeys(manifest.ingredient_failure_codes)
                if code not in failures and code.startswith(_INGREDIENT_PREFIX)]
-    kinds = {cause.cause for cause in causes}  # only failures decide the state
+    kinds = {cause.cause for cause in causes}  # only the file's own failures decide the state
+    history = [cause for failure in manifest.history_failures if failure.tampered for cause in (
+        CauseExplanation(code=code, cause=ManifestCause.INGREDIENT_TAMPERED, sentence=(
+            f"The history it cites does not hold: the Content Credentials of the ingredient "
+            f"“{failure.ingredient or 'untitled'}” were altered.")) for code in failure.codes)
+        if cause.code not in failures]
+    causes += history
     causes += [msgspec.structs.replace(_cause(code, None, trust, timestamp_trusted), informational=True)
                for code in dict.fromkeys(manifest.informational_codes) if code not in failures]
     changed = kinds & CHANGE_CAUSES
@@ -185,14 +217,16 @@ def explain_manifest(manifest: ManifestReport | None, trust: TrustList) -> Manif
         return ManifestExplanation(state=ManifestState.CHANGED, headline=(
             f"Changed after signing: {what} no longer match{'es' if ' and ' not in what else ''} what was signed."),
             causes=causes, trust_lists=trust.subjects())
+    history_note = " An ingredient's own Content Credentials were altered (see the causes)." if history else ""
     if problems:
         return ManifestExplanation(state=ManifestState.CREDENTIAL_PROBLEM, headline=(
             "Nothing in the status codes says the file or its manifest changed after signing; the manifest fails "
-            "because of the signer's credential (see the causes)."), causes=causes, trust_lists=trust.subjects())
+            "because of the signer's credential (see the causes)." + history_note), causes=causes,
+            trust_lists=trust.subjects())
     if ManifestCause.SIGNER_UNTRUSTED in kinds or not manifest.trusted:
         return ManifestExplanation(state=ManifestState.UNTRUSTED, headline=(
-            "The signature and the content hash are intact, but the signer is not on a trust list configured here."),
-            causes=causes, trust_lists=trust.subjects())
+            "The signature and the content hash are intact, but the signer is not on a trust list configured here."
+            + history_note), causes=causes, trust_lists=trust.subjects())
     return ManifestExplanation(state=ManifestState.TRUSTED, headline=(
-        "The signature and the content hash are intact, and the signer chains to a root trusted here."),
+        "The signature and the content hash are intact, and the signer chains to a root trusted here." + history_note),
         causes=causes, trust_lists=trust.subjects())

@@ -106,6 +106,32 @@ def decide(
     resemblance: ResemblanceFinding | None,
 ) -> Outcome:
     """Apply the precedence table to the findings; the summary says only what they support."""
+    outcome = _decide(manifest, explanation, ours, watermark, reference_detected, resemblance)
+    if manifest is None or not manifest.present:
+        return outcome
+    summary = outcome.summary
+    if outcome.verdict is Verdict.GENERATED_ELSEWHERE_AI and outcome.strongest_evidence is EvidenceKind.MANIFEST \
+            and manifest.ai_evidence:
+        # where in the history the AI declaration sits (the file's own manifest, or an ingredient's)
+        first = manifest.ai_evidence[0]
+        where = "its own manifest" if first.relationship == "active" else f"the {first.relationship} ingredient's manifest"
+        by = f" ({first.claim_generator or first.signer})" if (first.claim_generator or first.signer) else ""
+        summary += f" Declared by {first.action or 'the ingredient'} in {where}{by}: {first.wording}."
+    if manifest.history_tampered:
+        altered = ", ".join(sorted({code for failure in manifest.history_failures if failure.tampered
+                                    for code in failure.codes}))
+        summary += f" The history was tampered with: an ingredient's Content Credentials were altered ({altered})."
+    return msgspec.structs.replace(outcome, summary=summary)
+
+
+def _decide(
+    manifest: ManifestReport | None,
+    explanation: ManifestExplanation,
+    ours: bool,
+    watermark: WatermarkFinding,
+    reference_detected: bool,
+    resemblance: ResemblanceFinding | None,
+) -> Outcome:
     present = manifest is not None and manifest.present
     # what the manifest says when it is not the deciding evidence, so no summary hides it
     manifest_note = "" if not present or ours else f" Content Credentials: {explanation.headline}"

@@ -30,10 +30,13 @@ from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.manifest_explanation import ManifestExplanation, explain_manifest, trust_list
 from provenance.media import frame_to_rgb, load_image
+from provenance.trust import TrustConfiguration
 from provenance.verdict import EvidenceKind, ResemblanceFinding, Verdict, WatermarkFinding, decide
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.watermark.analysis import MIN_SIDE
 
+# an undecodable file has no watermark evidence
+NO_WATERMARK = WatermarkFinding(detected=False, p_value=1.0, threshold_p_value=1.0, identifier=None, generation_id=None)
 # stills decoded as one image; GIF goes through the video decoder (it may be animated)
 _STILLS = ("image/png", "image/jpeg", "image/webp")
 # The per-frame line on the verify chart. A frame's score is its correlation with the template at
@@ -175,12 +178,18 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
             frames, reference, decoded = [], [], 0
-            for frame in container.decode(stream):
-                if decoded % stride == 0 and len(frames) < max_frames:
-                    frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
-                if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                    reference.append(frame_to_rgb(frame))
-                decoded += 1
+            try:
+                for frame in container.decode(stream):
+                    if decoded % stride == 0 and len(frames) < max_frames:
+                        frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
+                    if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
+                        reference.append(frame_to_rgb(frame))
+                    decoded += 1
+            except av.FFmpegError:
+                if not frames:
+                    raise
+                # a clip cut short: the frames before the cut are still evidence, and so is its
+                # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = stream.codec_context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
@@ -268,12 +277,13 @@ def verify_clip(
     watermark_lookup: Callable[[int | None, str], str | None] | None = None,
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
+    trust: TrustConfiguration | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
     `watermark_lookup(key_id, identifier_hex)` maps a decoded watermark to a generation id;
     `own_roots_pem` (the service's own roots, a subset of `trust_anchors_pem`) tells our
-    manifests from other trusted signers'.
+    manifests from other trusted signers'; `trust` adds the C2PA and TSA trust lists for other signers.
     Raises UnreadableMedia for bytes that are neither a decodable image nor a video.
     """
     started = time.perf_counter()
@@ -286,10 +296,20 @@ def verify_clip(
         finally:
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
-    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    try:
+        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+    except UnreadableMedia as undecodable:
+        # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
+        # still says what the file was: that is evidence, not a reason to refuse the file. Only
+        # for a decoder's own failure (it is the cause); size and pixel limits still refuse.
+        altered = _altered_manifest(data, trust_anchors_pem, trust) if undecodable.__cause__ is not None else None
+        if altered is None:
+            raise
+        explanation = explain_manifest(altered, trust_list(trust_anchors_pem, own_roots_pem, trust))
+        return _undecodable_but_tampered(data, altered, explanation, undecodable, started, timings)
     manifest, manifest_error = None, None
     try:
-        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem))
+        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
     except ManifestError as error:
         manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
@@ -299,7 +319,7 @@ def verify_clip(
         fingerprint = timed("fingerprint", lambda: _fingerprint_evidence(decoded.frames, decoded.summary.fps, fingerprints))
 
     ours = manifest is not None and _is_ours(data, manifest, trust_anchors_pem, own_roots_pem)
-    explanation = explain_manifest(manifest, trust_list(trust_anchors_pem, own_roots_pem))
+    explanation = explain_manifest(manifest, trust_list(trust_anchors_pem, own_roots_pem, trust))
     identifier_known = None
     watermark_generation = None
     if watermark.detected and watermark_lookup is not None:
@@ -329,4 +349,31 @@ def _resemblance(fingerprint: FingerprintEvidence | None) -> ResemblanceFinding 
         threshold=fingerprint.threshold or 0.0, of_input_image=fingerprint.matched_input_image,
         input_image_distance=fingerprint.input_image_distance,
         query_range_s=fingerprint.query_range_s, generation_range_s=fingerprint.generation_range_s,
+    )
+
+
+def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None) -> ManifestReport | None:
+    try:
+        manifest = read_manifest(data, None, trust_anchors_pem, trust=trust)
+    except ManifestError:
+        return None
+    return manifest if manifest.present and manifest.tampered else None
+
+
+def _undecodable_but_tampered(data: bytes, manifest: ManifestReport, explanation: ManifestExplanation,
+                              undecodable: UnreadableMedia, started: float, timings: dict[str, float]) -> VerificationReport:
+    """The report for pictures that cannot be decoded inside a file whose manifest reads tampered:
+    no watermark, reference-mark or fingerprint check ran, and the report says so by leaving them out."""
+    mime = detect_media_type(data)
+    media = MediaSummary(kind="image" if mime in _STILLS else "video", mime=mime, container=None, codec=None, width=0,
+                         height=0, fps=None, frames=0, frames_analysed=0, duration_s=None, bytes=len(data),
+                         sha256=hashlib.sha256(data).hexdigest())
+    outcome = decide(manifest, explanation, False, NO_WATERMARK, False, None)
+    summary = (f"{outcome.summary} Its pictures cannot be decoded ({undecodable}), so no watermark or fingerprint "
+               "check ran.")
+    return VerificationReport(
+        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=summary, media=media,
+        manifest=manifest, manifest_explanation=explanation, manifest_error=None, manifest_is_ours=False,
+        watermark=None, reference_watermark=None, fingerprint=None, generation_id=None,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
     )

@@ -297,10 +297,15 @@ def _print_verification(report: dict, path: Path | None) -> None:
     else:
         click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
     mark = report["watermark"]
-    click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
-               f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
+    if mark is None:  # the pictures could not be decoded; the manifest alone decided
+        click.echo("  watermark:   not checked (the pictures cannot be decoded)")
+    else:
+        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
+                   f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  "
+                   f"frames={mark['frames_analysed']}")
     reference = report["reference_watermark"]
-    click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
+    if reference is not None:
+        click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
     fingerprint = report["fingerprint"]
     if fingerprint:
         if fingerprint["matched"]:

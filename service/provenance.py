@@ -17,6 +17,7 @@ from provenance.credentials import SigningCredentials
 from provenance.fingerprint import FINGERPRINT_ALGORITHM, FingerprintIndex, compute_fingerprint
 from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
 from provenance.manifest_explanation import explain_manifest, trust_list
+from provenance.trust import TrustConfiguration
 from provenance.verdict import Verdict
 from provenance.verify import VerificationReport, verify_clip
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
@@ -33,6 +34,18 @@ def load_credentials(settings) -> SigningCredentials:
         return credentials.with_trust_anchors(extra) if extra else credentials
     return SigningCredentials.load_or_create_development(
         settings.resolved_c2pa_dir, tsa_url=settings.c2pa_tsa_url or None, trust_anchors_pem=extra)
+
+
+def load_trust(settings) -> TrustConfiguration:
+    """The C2PA and TSA trust lists for reading other signers (local files; empty: none)."""
+    return TrustConfiguration.from_files(settings.c2pa_trust_list or None, settings.c2pa_tsa_trust_list or None)
+
+
+def public_model_id(source: str, model: str) -> str:
+    """What a manifest may say about the model: the hub id, or the model's name when the weights
+    come from a directory on this server (its path is nobody else's business)."""
+    is_path = source.startswith(("/", ".", "~")) or "\\" in source or source.count("/") != 1 or Path(source).exists()
+    return model if is_path else source
 
 
 def parameters_digest(parameters: dict[str, Any]) -> str:
@@ -87,6 +100,7 @@ class ProvenanceService:
         self.storage = storage
         self._keyring = keyring_provider
         self._credentials: SigningCredentials | None = None
+        self._trust: TrustConfiguration | None = None
         self._lock = threading.Lock()
         self.fingerprints = FingerprintRegistry(db)
 
@@ -100,6 +114,13 @@ class ProvenanceService:
     def trust_anchors(self) -> str:
         return self.credentials.trust_anchors_pem()
 
+    @property
+    def trust(self) -> TrustConfiguration:
+        with self._lock:
+            if self._trust is None:
+                self._trust = load_trust(self.settings)
+            return self._trust
+
     # pipeline stages -------------------------------------------------------------------
 
     def sign_stage(self, video: bytes, spec, extra: dict, record: dict) -> bytes:
@@ -112,13 +133,16 @@ class ProvenanceService:
         key_id = extra.get("watermark_key_id")
         info = ManifestInfo(
             generation_id=spec.generation_id,
-            model_id=context.get("model_source") or spec.model,
+            model_id=public_model_id(context.get("model_source") or spec.model, spec.model),
             model_version=context.get("model_version") or spec.model,
             parameters_digest=parameters_digest(context.get("parameters") or {}),
             policy_version=context.get("policy_version") or "",
             decision_id=context.get("input_decision_id") or "",
             watermark_algorithm=WATERMARK_ALGORITHM if key_id is not None else None,
             watermark_value=f"{key_id}:{spec.watermark_id:016x}" if key_id is not None else None,
+            # the fingerprint stage registers this clip's fingerprint under the generation id
+            fingerprint_algorithm=FINGERPRINT_ALGORITHM,
+            fingerprint_value=spec.generation_id,
             prompt=spec.request.prompt if self.settings.c2pa_include_prompt else None,
             input_image=input_image,
             service_name="Originframe",
@@ -152,6 +176,7 @@ class ProvenanceService:
             watermark_lookup=self._watermark_lookup,
             max_frames=self.settings.verify_max_frames,
             max_pixels=self.settings.max_image_pixels,
+            trust=self.trust,
         )
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
@@ -193,5 +218,5 @@ class ProvenanceService:
         stored = None
         if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
-            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors())
+            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust)
         return {"visible": True, **view(generation)}, stored

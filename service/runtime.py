@@ -296,6 +296,8 @@ class Runtime:
                 "watermark": {"algorithm": WATERMARK_ALGORITHM, "keys": [k.key_id for k in self.keyring.keys],
                               "current_key": self.keyring.current.key_id},
                 "fingerprints": {"registered": len(self.provenance.fingerprints.refresh())},
+                # other signers: roots from the C2PA trust list and the TSA trust list settings
+                "trust_lists": msgspec.to_builtins(self.provenance.trust.summary()),
             }
         except Exception as error:
             checks["provenance"] = {"ok": False, "error": str(error)}

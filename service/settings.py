@@ -82,6 +82,8 @@ class Settings:
     c2pa_private_key: str = _setting("", "Production signer private key (PEM).")
     c2pa_tsa_url: str = _setting("", "RFC 3161 timestamp authority URL for signatures (empty: none).")
     c2pa_trust_anchors: str = _setting("", "Extra trust anchors (PEM) for verification; the service's own root is always trusted.")
+    c2pa_trust_list: str = _setting("", "Local C2PA trust list for other signers (PEM bundle or the C2PA JSON list); empty: only our root and the extra anchors.")
+    c2pa_tsa_trust_list: str = _setting("", "Local trust list of timestamp authorities (PEM bundle or the C2PA TSA JSON list); empty: timestamps read untrusted.")
     c2pa_include_prompt: bool = _setting(False, "Write the prompt text into the C2PA manifest (off: only its digest is kept here).")
     c2pa_thumbnails: bool = _setting(False, "Embed ingredient thumbnails in manifests (about 100 KB more per clip).")
     verify_open: bool = _setting(False, "Let anyone call POST /v1/verify without an API key.")

@@ -89,8 +89,12 @@ def test_generated_clip_reads_back_trusted_with_our_anchors_and_untrusted_withou
     assert trusted.validation_state == "Trusted" and trusted.generation.generation_id == service["generation"]["id"]
     assert untrusted.validation_state == "Valid" and "signingCredential.untrusted" in untrusted.failure_codes
     assert trusted.digital_source_type.endswith("trainedAlgorithmicMedia")
-    assert {action.action for action in trusted.actions} >= {"c2pa.created", "c2pa.watermarked"}
-    assert trusted.soft_bindings and trusted.soft_bindings[0].algorithm == "originframe.wm.v1"
+    assert {action.action for action in trusted.actions} >= {"c2pa.created", "c2pa.watermarked.unbound"}
+    # the mark and the fingerprint are referenced in our own assertions (not a registered soft binding)
+    assert trusted.watermark_reference.algorithm == "originframe.wm.v1" and not trusted.soft_bindings
+    assert trusted.fingerprint_reference.value == service["generation"]["id"]
+    # the model by name, never the directory the server loads it from
+    assert trusted.generation.model_id == "tiny" and not trusted.actions[0].parameters["com.originframe.model"].startswith("/")
 
 
 def test_the_original_clip_is_generated_here_on_the_manifest(service):
@@ -312,3 +316,13 @@ def test_an_image_to_video_generation_registers_its_input_image(service):
     report = verify(service, still.getvalue(), filename="in.png")
     assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == created["id"], report["summary"]
     assert report["strongest_evidence"] == "input_image"
+
+
+def test_a_padded_or_cut_clip_is_verified_as_tampered_not_refused(service):
+    """docs/api.md: a damaged container that still decodes is checked, and its broken hash is the evidence."""
+    video = service["video"]
+    for damaged in (video + b"abc", video[: int(len(video) * 0.9)]):
+        report = verify(service, damaged)
+        assert report["verdict"] == "tampered" and report["strongest_evidence"] == "manifest"
+        assert "assertion.bmffHash.mismatch" in report["manifest"]["failure_codes"]
+        assert report["manifest"]["structure_problems"] and report["manifest"]["generation"]["generation_id"] == service["generation"]["id"]
