@@ -102,3 +102,37 @@ def test_every_reported_code_gets_exactly_one_sentence(clip, elsewhere, expired_
 def test_no_manifest_is_absent():
     _, explanation = _explain(encode_mp4_bytes(np.full((4, 96, 96, 3), 100, np.uint8), fps=8))
     assert explanation.state is ManifestState.ABSENT and explanation.causes == []
+
+
+def _report(failures: list[str], **fields):
+    from provenance.manifest import ManifestReport, ValidationEntry
+
+    return ManifestReport(present=True, validation_state="Invalid", failures=[ValidationEntry(code=c) for c in failures],
+                          failure_codes=failures, **fields)
+
+
+def test_signing_outside_the_certificate_validity_is_a_credential_problem():
+    explanation = explain_manifest(_report(["claimSignature.outsideValidity"]), trust_list(None, None))
+    assert explanation.state is ManifestState.CREDENTIAL_PROBLEM
+    assert _failure_causes(explanation) == {ManifestCause.CERTIFICATE_EXPIRED}
+
+
+def test_a_second_manifest_store_is_a_change_of_the_file_structure():
+    from provenance.manifest import MULTIPLE_STORES_CODE
+
+    explanation = explain_manifest(_report([MULTIPLE_STORES_CODE]), trust_list(None, None))
+    assert explanation.state is ManifestState.CHANGED
+    assert _failure_causes(explanation) == {ManifestCause.FILE_STRUCTURE_CHANGED}
+
+
+def test_an_altered_ingredient_is_its_own_cause_beside_an_intact_manifest():
+    from provenance.history import HistoryFailure
+
+    failure = HistoryFailure(ingredient="parent.jpg", manifest="urn:x", relationship="parentOf",
+                             codes=["assertion.dataHash.mismatch"], tampered=True)
+    report = _report(["signingCredential.untrusted"], history_failures=[failure], history_tampered=True)
+    explanation = explain_manifest(report, trust_list(None, None))
+    assert explanation.state is ManifestState.UNTRUSTED  # the file's own manifest is intact
+    history = [c for c in explanation.causes if c.cause is ManifestCause.INGREDIENT_TAMPERED]
+    assert [c.code for c in history] == ["assertion.dataHash.mismatch"] and "“parent.jpg”" in history[0].sentence
+    assert "ingredient's own Content Credentials were altered" in explanation.headline
