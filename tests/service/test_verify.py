@@ -255,6 +255,13 @@ def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp
     plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
     assert plain.stdout.startswith("generated_here") and "fingerprint: resembles " + service["generation"]["id"] in plain.stdout
+    # the CLI prints the manifest's causes in the same sentences as the page and the report
+    elsewhere = subprocess.run([*command[:4], str(tmp_path / "elsewhere.mp4")], env=env, capture_output=True, text=True,
+                               timeout=300)
+    assert elsewhere.returncode == 0 and elsewhere.stdout.startswith("generated_elsewhere_ai"), elsewhere.stderr
+    assert "C2PA:        untrusted  (Valid)" in elsewhere.stdout
+    assert "signingCredential.untrusted: The signer is not trusted here" in elsewhere.stdout
+    assert "tamper" not in elsewhere.stdout.lower()
 
 
 def _pan_over(image: np.ndarray, frames: int = 16, step: int = 6) -> np.ndarray:
