@@ -287,24 +287,39 @@ def _print_verification(report: dict, path: Path | None) -> None:
         click.echo(f"{path}: ", nl=False)
     click.secho(f"{report['verdict']}", bold=True, nl=False)
     click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
-    manifest = report["manifest"]
+    manifest, explanation = report["manifest"], report.get("manifest_explanation")
     if manifest and manifest["present"]:
-        click.echo(f"  C2PA:        {manifest['validation_state']}  {', '.join(manifest['failure_codes']) or 'no failures'}")
+        # the same sentences as the page and the JSON report (provenance/manifest_explanation.py)
+        click.echo(f"  C2PA:        {explanation['state'] if explanation else manifest['validation_state']}  "
+                   f"({manifest['validation_state']})  {explanation['headline'] if explanation else ''}")
+        for cause in (explanation or {}).get("causes", []):
+            note = " (information)" if cause["informational"] else ""
+            click.echo(f"               {cause['code']}: {cause['sentence']}{note}")
     else:
         click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
     mark = report["watermark"]
     if mark is None:  # the pictures could not be decoded; the manifest alone decided
         click.echo("  watermark:   not checked (the pictures cannot be decoded)")
     else:
-        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'}  p={mark['p_value']:.2e}  "
-                   f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
+        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
+                   f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  "
+                   f"frames={mark['frames_analysed']}")
     reference = report["reference_watermark"]
     if reference is not None:
         click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
     fingerprint = report["fingerprint"]
     if fingerprint:
-        click.echo(f"  fingerprint: {'match ' + str(fingerprint['generation_id']) if fingerprint['matched'] else 'no match'}  "
-                   f"distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  registered={fingerprint['registered_clips']}")
+        if fingerprint["matched"]:
+            what = "resembles the input image of " if fingerprint.get("matched_input_image") else "resembles "
+            ranges = ""
+            if fingerprint.get("query_range_s") and fingerprint.get("generation_range_s"):
+                (a, b), (c, d) = fingerprint["query_range_s"], fingerprint["generation_range_s"]
+                ranges = f"  frames {a:.1f}-{b:.1f} s of the file ~ {c:.1f}-{d:.1f} s of the generation"
+            found = what + str(fingerprint["generation_id"])
+        else:
+            found, ranges = "no resemblance", ""
+        click.echo(f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
+                   f"registered={fingerprint['registered_clips']}{ranges}")
     if report["generation"]:
         click.echo(f"  generation:  {report['generation']['id']}")
 

@@ -16,7 +16,9 @@ from sqlalchemy import select
 from provenance.credentials import SigningCredentials
 from provenance.fingerprint import FINGERPRINT_ALGORITHM, FingerprintIndex, compute_fingerprint
 from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
+from provenance.manifest_explanation import explain_manifest, trust_list
 from provenance.trust import TrustConfiguration
+from provenance.verdict import Verdict
 from provenance.verify import VerificationReport, verify_clip
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from service import __version__
@@ -69,11 +71,14 @@ class FingerprintRegistry:
         self._loaded_up_to = 0
         self._lock = threading.Lock()
 
-    def register(self, generation_id: str, frames, fps: float) -> dict[str, Any]:
-        fingerprint = compute_fingerprint(frames, fps=fps)
+    def register(self, generation_id: str, frames, fps: float, input_image=None) -> dict[str, Any]:
+        """``input_image`` (RGB, image-to-video): kept in the fingerprint, so a suspect that matches the
+        input rather than the generated motion is reported as such."""
+        fingerprint = compute_fingerprint(frames, fps=fps, input_image=input_image)
         with self.db.session() as session:
             session.add(FingerprintRecord(generation_id=generation_id, algorithm=FINGERPRINT_ALGORITHM, data=fingerprint.to_bytes()))
-        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count}
+        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count,
+                "input_image": fingerprint.input_hash is not None}
 
     def refresh(self) -> FingerprintIndex:
         with self._lock:
@@ -152,7 +157,8 @@ class ProvenanceService:
         return signed
 
     def fingerprint_stage(self, frames, spec, extra: dict, record: dict) -> None:
-        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps))
+        image = spec.request.image if spec.context.get("input_image") else None
+        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps, input_image=image))
 
     # verification --------------------------------------------------------------------------
 
@@ -175,7 +181,12 @@ class ProvenanceService:
         )
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
-        body["generation"], body["stored_manifest"] = self._matched_generation(report.generation_id, caller)
+        # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
+        body["generation"], stored = self._matched_generation(report.generation_id, caller,
+                                                              with_manifest=report.verdict is Verdict.GENERATED_HERE)
+        body["stored_manifest"] = msgspec.to_builtins(stored) if stored is not None else None
+        body["stored_manifest_explanation"] = msgspec.to_builtins(explain_manifest(
+            stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
         with self.db.session() as session:
             session.add(Verification(
                 id=body["verification_id"], api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,
@@ -184,6 +195,7 @@ class ProvenanceService:
                 findings={
                     "manifest": report.manifest.validation_state if report.manifest else None,
                     "manifest_codes": report.manifest.failure_codes if report.manifest else [],
+                    "manifest_state": report.manifest_explanation.state.value if report.manifest_explanation else None,
                     "watermark_p_value": report.watermark.p_value if report.watermark else None,
                     "reference_watermark": report.reference_watermark.detected if report.reference_watermark else None,
                     "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
@@ -191,7 +203,7 @@ class ProvenanceService:
             ))
         return body
 
-    def _matched_generation(self, generation_id: str | None, caller) -> tuple[dict | None, dict | None]:
+    def _matched_generation(self, generation_id: str | None, caller, *, with_manifest: bool) -> tuple[dict | None, Any]:
         """The generation behind a match: in full for its owner or an auditor, else only that it exists."""
         if generation_id is None:
             return None, None
@@ -205,8 +217,7 @@ class ProvenanceService:
         if not visible:
             return {"id": generation_id, "visible": False}, None
         stored = None
-        if generation.video_key and self.storage.exists(generation.video_key):
+        if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
-            stored = msgspec.to_builtins(read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(),
-                                                          trust=self.trust))
+            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust)
         return {"visible": True, **view(generation)}, stored

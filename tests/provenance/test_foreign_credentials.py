@@ -16,9 +16,13 @@ from provenance.history import AiSourceKind
 from provenance.manifest import C2PA_BMFF_UUID, MULTIPLE_STORES_CODE, InputImage, ManifestInfo, read_manifest, sign_mp4
 from provenance.media import encode_mp4_bytes
 from provenance.trust import TrustConfiguration
-from provenance.verify import GENERATED_ELSEWHERE_AI, GENERATED_HERE, NO_EVIDENCE, TAMPERED, verify_clip
+from provenance.verdict import Verdict
+from provenance.verify import verify_clip
 from provenance.watermark import Keyring
 from tests.provenance.foreign_signer import ai_edit, created, foreign_ca, opened_with_parent
+
+GENERATED_ELSEWHERE_AI, GENERATED_HERE = Verdict.GENERATED_ELSEWHERE_AI, Verdict.GENERATED_HERE
+NO_EVIDENCE, TAMPERED = Verdict.NO_EVIDENCE, Verdict.TAMPERED
 
 
 @pytest.fixture(scope="module")
