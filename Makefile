@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgresql]'
 	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	@$(BIN)/python -c "import cv2; assert cv2.__version__.startswith('4.'), cv2.__version__"
 	touch $(STAMP)

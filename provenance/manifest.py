@@ -2,19 +2,29 @@
 
 ``sign_mp4`` (and ``sign_image`` for PNG/JPEG stills) embeds a manifest whose claim says: this
 asset was *created* (intent create) by a trained algorithm (``trainedAlgorithmicMedia``), by this
-service and model, then watermarked; a ``c2pa.soft-binding`` assertion names the watermark so a
-copy stripped of its metadata can be tied back to the stored manifest; a custom
+service and model, then watermarked. Every assertion the service writes is one of the claim's
+*created* assertions; the actions assertion says ``allActionsIncluded``; custom action parameters
+carry the ``com.originframe.`` prefix; ``claim_generator_info`` names the spec version. The
+watermark and the fingerprint are referenced in our own ``com.originframe.watermark`` and
+``com.originframe.fingerprint`` assertions; a ``c2pa.soft-binding`` assertion (and the
+``c2pa.watermarked.bound`` action) is written only for an algorithm on the C2PA soft-binding
+algorithm list (see docs/provenance.md for why and for the registration path). A custom
 ``com.originframe.generation`` assertion records the generation, policy decision and parameters
 digest; the input image, if any, is an ``inputTo`` ingredient whose own manifest is carried along.
+Model names are hub ids or model names and revisions, never server paths.
 
 ``read_manifest`` returns a ``ManifestReport``: the validation state and status codes exactly as
-c2pa reports them, plus the fields a verifier needs, and a ``tampered`` flag for a manifest whose
-signature or content hash no longer matches. Malformed or truncated bytes raise ``ManifestError``.
+c2pa reports them, plus the fields a verifier needs: a ``tampered`` flag for a manifest whose
+signature or content hash no longer matches, the AI declarations anywhere in the file's history
+(``ai_evidence``), ingredients whose credentials were altered (``history_tampered``), and the
+container's structural problems. A truncated, padded or re-boxed container is still validated by
+c2pa (its hash then no longer matches); only bytes c2pa cannot read at all raise ``ManifestError``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import io
 import json
 import struct
@@ -25,47 +35,56 @@ import msgspec
 
 from provenance.credentials import SigningCredentials
 from provenance.errors import ManifestError, SigningError
-
-TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
-COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA = (
-    "http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"
+from provenance.history import (
+    IPTC_PREFIX,
+    AiEvidence,
+    AiSourceKind,
+    HistoryFailure,
+    ai_evidence,
+    ai_source_kind,
+    history_failures,
 )
-# Source types that say "a generative model made (part of) this"
-AI_DIGITAL_SOURCE_TYPES = frozenset({TRAINED_ALGORITHMIC_MEDIA, COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA})
+from provenance.status_codes import (  # TAMPER_CODES re-exported: callers imported it from here
+    ADDITIONAL_EXCLUSION_CODES,
+    CONTENT_HASH_MATCH_CODES,
+    CONTENT_HASH_MISMATCH_CODES,
+    OUTSIDE_VALIDITY_CODES,
+    TAMPER_CODES,  # noqa: F401
+    is_tamper_code,
+)
+from provenance.trust import TrustConfiguration
 
+# What our own c2pa.created says; which source types count as AI is history.AiSourceKind
+TRAINED_ALGORITHMIC_MEDIA = IPTC_PREFIX + AiSourceKind.TRAINED_ALGORITHMIC_MEDIA.value
+
+# The C2PA specification version our claims follow (claim_generator_info.specVersion, spec 2.4 §10.2.3.2)
+SPEC_VERSION = "2.4"
 GENERATION_ASSERTION_LABEL = "com.originframe.generation"
+WATERMARK_ASSERTION_LABEL = "com.originframe.watermark"
+FINGERPRINT_ASSERTION_LABEL = "com.originframe.fingerprint"
 SOFT_BINDING_LABEL = "c2pa.soft-binding"
 INPUT_IMAGE_INGREDIENT_LABEL = "input-image"
+# Custom action parameters must be namespaced (spec 2.2 §18.14.4.7)
+PARAMETER_PREFIX = "com.originframe."
+# Algorithms of ours that are on the C2PA Soft Binding Algorithm List
+# (c2pa-org/softbinding-algorithm-list). Only these are written as c2pa.soft-binding: validators
+# answer algorithm.unsupported for any other name. Empty until originframe.wm.v1 is registered.
+REGISTERED_SOFT_BINDING_ALGORITHMS: frozenset[str] = frozenset()
+
+# Our code (c2pa has none; it refuses such a file): the container holds more than one manifest store
+MULTIPLE_STORES_CODE = "com.originframe.manifestStore.multiple"
 
 VALIDATION_TRUSTED = "Trusted"
 VALIDATION_VALID = "Valid"
 VALIDATION_INVALID = "Invalid"
 
-# Hard-binding failures: the bytes no longer match what was signed
-CONTENT_HASH_MISMATCH_CODES = frozenset(
-    {
-        "assertion.dataHash.mismatch",
-        "assertion.bmffHash.mismatch",
-        "assertion.boxesHash.mismatch",
-        "assertion.collectionHash.mismatch",
-    }
-)
-CONTENT_HASH_MATCH_CODES = frozenset(code.replace(".mismatch", ".match") for code in CONTENT_HASH_MISMATCH_CODES)
-# Failures that mean the manifest or asset was altered after signing (not merely an unknown or
-# expired signer): a broken claim signature, a changed or missing assertion, changed content.
-TAMPER_CODES = CONTENT_HASH_MISMATCH_CODES | {
-    "claimSignature.mismatch",
-    "claimSignature.missing",
-    "assertion.hashedURI.mismatch",
-    "assertion.hashedURI.missing",
-    "assertion.missing",
-    "assertion.notRedacted",
-    "assertion.selfRedacted",
-    "claim.missing",
-    "claim.multiple",
-    "claim.hardBindings.missing",
-    "ingredient.manifest.mismatch",
-}
+
+class WatermarkActionLabel(enum.Enum):
+    # c2pa.watermarked is deprecated (spec 2.2 §18.14.11): .bound needs a c2pa.soft-binding
+    # assertion for the mark; .unbound says the mark is not one
+    BOUND = "c2pa.watermarked.bound"
+    UNBOUND = "c2pa.watermarked.unbound"
+
 
 # Formats this module will sign; c2pa reads many more.
 SIGNABLE_TYPES = ("video/mp4", "video/quicktime", "image/png", "image/jpeg")
@@ -90,11 +109,12 @@ class ManifestInfo(msgspec.Struct, kw_only=True):
     """
 
     generation_id: str
-    model_id: str
-    model_version: str
+    model_id: str  # a hub id ("Lightricks/LTX-Video") or a model name ("tiny"), never a server path
+    model_version: str  # the model's revision
     parameters_digest: str
     policy_version: str
     decision_id: str
+    output_settings: dict[str, str] | None = None  # generation settings that shape the pixels (dtype, step cache, fp8 weights)
     watermark_algorithm: str | None = None
     watermark_value: str | None = None
     fingerprint_algorithm: str | None = None
@@ -137,6 +157,22 @@ class SoftBindingRecord(msgspec.Struct, kw_only=True):
     name: str | None = None
 
 
+class WatermarkReference(msgspec.Struct, kw_only=True):
+    """The ``com.originframe.watermark`` assertion: which mark is in the frames, with which value."""
+
+    algorithm: str
+    value: str
+    soft_binding: bool = False  # also written as a c2pa.soft-binding (registered algorithms only)
+
+
+class FingerprintReference(msgspec.Struct, kw_only=True):
+    """The ``com.originframe.fingerprint`` assertion: the perceptual fingerprint registered for
+    this clip, and the key under which the service's fingerprint registry holds it."""
+
+    algorithm: str
+    value: str
+
+
 class IngredientRecord(msgspec.Struct, kw_only=True):
     title: str | None
     format: str | None
@@ -159,6 +195,7 @@ class GenerationAssertion(msgspec.Struct, kw_only=True):
     decision_id: str
     created_at: str | None = None
     prompt: str | None = None
+    output_settings: dict[str, str] | None = None
 
 
 class ManifestReport(msgspec.Struct, kw_only=True):
@@ -191,11 +228,26 @@ class ManifestReport(msgspec.Struct, kw_only=True):
     actions: list[ActionRecord] = msgspec.field(default_factory=list)
     digital_source_type: str | None = None
     ai_generated: bool = False
+    # every AI declaration in a validated manifest of the history: which manifest, which action
+    ai_evidence: list[AiEvidence] = msgspec.field(default_factory=list)
     ingredients: list[IngredientRecord] = msgspec.field(default_factory=list)
     ingredient_failure_codes: list[str] = msgspec.field(default_factory=list)
+    # ingredients (at any depth) whose own credentials fail; tampered when one was altered
+    history_failures: list[HistoryFailure] = msgspec.field(default_factory=list)
+    history_tampered: bool = False
     soft_bindings: list[SoftBindingRecord] = msgspec.field(default_factory=list)
+    watermark_reference: WatermarkReference | None = None
+    fingerprint_reference: FingerprintReference | None = None
     generation: GenerationAssertion | None = None
     assertion_labels: list[str] = msgspec.field(default_factory=list)
+    # the container as found: truncated, bytes after the last box, a second manifest store, ...
+    structure_problems: list[str] = msgspec.field(default_factory=list)
+    # top-level boxes c2pa left out of the hash besides the manifest (free/skip), with their sizes
+    unhashed_boxes: list[str] = msgspec.field(default_factory=list)
+    timestamped: bool = False  # an RFC 3161 timestamp token was validated
+    timestamp_trusted: bool = False
+    # why a manifest whose signature matches still does not validate (say, an expired certificate)
+    validity_problem: str | None = None
 
 
 # -- signing --------------------------------------------------------------------------------------
@@ -244,21 +296,29 @@ def sign_asset(
     detected = detect_media_type(data)
     if detected is None or _family(detected) != _family(mime):
         raise SigningError(f"the bytes to sign are not {mime} (they look like {detected or 'unknown data'})")
-    _check_structure(data, detected)
+    problems = structure_problems(data, detected)
+    if problems:
+        raise SigningError(f"refusing to sign a malformed {detected}: {problems[0]}")
     if (info.watermark_algorithm is None) != (info.watermark_value is None):
         raise SigningError("give both watermark_algorithm and watermark_value, or neither")
     if (info.fingerprint_algorithm is None) != (info.fingerprint_value is None):
         raise SigningError("give both fingerprint_algorithm and fingerprint_value, or neither")
+    _check_public_model_id(info.model_id)
 
     context = c2pa.Context.from_dict(
         {
-            "builder": {"thumbnail": {"enabled": thumbnails}},
+            "builder": {
+                "thumbnail": {"enabled": thumbnails},
+                # hash free/skip boxes too: data appended inside one must break the hash, not
+                # pass as an "additional exclusion"
+                "bmff_hash_exclude_free_and_skip_boxes": False,
+            },
             "verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
         }
     )
     output = io.BytesIO()
     try:
-        with context, c2pa.Builder(_manifest_definition(info), context=context) as builder:
+        with context, c2pa.Builder(_manifest_definition(info, mime), context=context) as builder:
             builder.set_intent(c2pa.C2paBuilderIntent.CREATE, c2pa.C2paDigitalSourceType.TRAINED_ALGORITHMIC_MEDIA)
             if info.input_image is not None:
                 ingredient = {
@@ -274,6 +334,21 @@ def sign_asset(
     return output.getvalue()
 
 
+def _check_public_model_id(model_id: str) -> None:
+    """A manifest leaves the service: it names the model, never where the server keeps it."""
+    looks_like_path = (
+        model_id.startswith(("/", "./", "../", "~", "\\"))
+        or "\\" in model_id
+        or (len(model_id) > 2 and model_id[1] == ":" and model_id[2] in "/\\")
+        or model_id.count("/") > 1
+    )
+    if not model_id or looks_like_path:
+        raise SigningError(
+            f"model_id {model_id!r} looks like a filesystem path; give the hub id or the model name "
+            "(and its revision as model_version)"
+        )
+
+
 def _service_version(info: ManifestInfo) -> str:
     if info.service_version:
         return info.service_version
@@ -285,31 +360,44 @@ def _service_version(info: ManifestInfo) -> str:
         return "0+unknown"
 
 
-def _manifest_definition(info: ManifestInfo) -> dict[str, Any]:
+def _manifest_definition(info: ManifestInfo, mime: str) -> dict[str, Any]:
     service_version = _service_version(info)
+    agent = {"name": info.service_name, "version": service_version}
     when = (info.created_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    source = "an input image" if info.input_image is not None else "a text prompt"
     created: dict[str, Any] = {
         "action": "c2pa.created",
         "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
-        "softwareAgent": {"name": info.service_name, "version": service_version},
+        "softwareAgent": agent,
         "when": when,
-        "parameters": {"model": info.model_id, "model_version": info.model_version},
+        "description": f"{'Video' if mime.startswith('video/') else 'Image'} generated by the model {info.model_id} from {source}",
+        "parameters": {f"{PARAMETER_PREFIX}model": info.model_id, f"{PARAMETER_PREFIX}model_revision": info.model_version},
     }
     if info.input_image is not None:
         created["parameters"]["ingredientIds"] = [INPUT_IMAGE_INGREDIENT_LABEL]
     actions = [created]
-    assertions: list[dict[str, Any]] = [{"label": "c2pa.actions.v2", "data": {"actions": actions}}]
-    if info.watermark_algorithm is not None:
+    # Everything below is made by this service, so it is a *created* assertion (spec §10.2.3.2);
+    # c2pa puts an assertion among the gathered ones unless told otherwise.
+    assertions: list[dict[str, Any]] = [
+        {"label": "c2pa.actions.v2", "created": True, "data": {"allActionsIncluded": True, "actions": actions}}
+    ]
+    if info.watermark_algorithm is not None and info.watermark_value is not None:
+        registered = info.watermark_algorithm in REGISTERED_SOFT_BINDING_ALGORITHMS
         actions.append(
             {
-                "action": "c2pa.watermarked",
-                "softwareAgent": {"name": info.service_name, "version": service_version},
-                "parameters": {"description": f"invisible watermark {info.watermark_algorithm}"},
+                "action": (WatermarkActionLabel.BOUND if registered else WatermarkActionLabel.UNBOUND).value,
+                "softwareAgent": agent,
+                "description": f"Invisible watermark {info.watermark_algorithm} carrying this generation's identifier",
             }
         )
-        assertions.append(_soft_binding(info.watermark_algorithm, info.watermark_value, "invisible watermark"))
-    if info.fingerprint_algorithm is not None:
-        assertions.append(_soft_binding(info.fingerprint_algorithm, info.fingerprint_value, "perceptual fingerprint"))
+        reference = WatermarkReference(algorithm=info.watermark_algorithm, value=info.watermark_value,
+                                       soft_binding=registered)
+        assertions.append({"label": WATERMARK_ASSERTION_LABEL, "created": True, "data": msgspec.to_builtins(reference)})
+        if registered:
+            assertions.append(_soft_binding(info.watermark_algorithm, info.watermark_value))
+    if info.fingerprint_algorithm is not None and info.fingerprint_value is not None:
+        fingerprint = FingerprintReference(algorithm=info.fingerprint_algorithm, value=info.fingerprint_value)
+        assertions.append({"label": FINGERPRINT_ASSERTION_LABEL, "created": True, "data": msgspec.to_builtins(fingerprint)})
     generation = GenerationAssertion(
         generation_id=info.generation_id,
         model_id=info.model_id,
@@ -319,36 +407,50 @@ def _manifest_definition(info: ManifestInfo) -> dict[str, Any]:
         decision_id=info.decision_id,
         created_at=when,
         prompt=info.prompt,
+        output_settings=info.output_settings,
     )
     generation_data = {k: v for k, v in msgspec.to_builtins(generation).items() if v is not None}
-    assertions.append({"label": GENERATION_ASSERTION_LABEL, "data": generation_data})
+    assertions.append({"label": GENERATION_ASSERTION_LABEL, "created": True, "data": generation_data})
     return {
-        "claim_generator_info": [{"name": info.service_name, "version": service_version}],
+        "claim_generator_info": [{"name": info.service_name, "version": service_version, "specVersion": SPEC_VERSION}],
         "title": info.title or f"{info.generation_id}",
         "assertions": assertions,
     }
 
 
-def _soft_binding(algorithm: str, value: str, name: str) -> dict[str, Any]:
-    # c2pa-rs's SoftBinding type requires `pad`; an empty one costs nothing
+def _soft_binding(algorithm: str, value: str) -> dict[str, Any]:
+    # A registered algorithm's value is its own encoding of the mark; the spec models it as bytes
+    # (base64 text in the manifest definition). Only ever written for REGISTERED_SOFT_BINDING_ALGORITHMS.
     return {
         "label": SOFT_BINDING_LABEL,
-        "data": {"alg": algorithm, "name": name, "blocks": [{"scope": {}, "value": value}], "pad": []},
+        "created": True,
+        "data": {"alg": algorithm, "blocks": [{"scope": {}, "value": value}]},
     }
 
 
 # -- reading --------------------------------------------------------------------------------------
 
 
-def read_manifest(data: bytes, mime: str | None = None, trust_anchors_pem: str | None = None) -> ManifestReport:
+def read_manifest(
+    data: bytes,
+    mime: str | None = None,
+    trust_anchors_pem: str | None = None,
+    *,
+    trust: TrustConfiguration | None = None,
+) -> ManifestReport:
     """Read and validate the C2PA manifest in ``data``.
 
     The container is recognised from the bytes (``mime`` is only a hint, since uploads often
-    carry a wrong type). Without ``trust_anchors_pem`` a well-formed manifest from an unknown
-    signer reads back ``Valid`` with ``signingCredential.untrusted``; with the service's anchors,
-    its own manifests read back ``Trusted``. Never fetches anything over the network.
+    carry a wrong type). Without trust anchors a well-formed manifest from an unknown signer
+    reads back ``Valid`` with ``signingCredential.untrusted``; with the service's anchors, its own
+    manifests read back ``Trusted``. ``trust`` adds signer anchors (the C2PA trust list) and TSA
+    anchors to ``trust_anchors_pem``. Never fetches anything over the network.
 
-    Raises ``ManifestError`` for bytes that are not a recognisable image or video, or are truncated.
+    A container with structural problems (cut short, bytes after its last box, extra boxes, a
+    second manifest store) is still validated by c2pa — its problems are listed in
+    ``structure_problems`` and a hash that no longer matches makes it ``tampered``. Raises
+    ``ManifestError`` for bytes that are not a recognisable image or video, and for a container
+    so damaged that c2pa cannot read its manifest store.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError("data must be bytes")
@@ -357,29 +459,53 @@ def read_manifest(data: bytes, mime: str | None = None, trust_anchors_pem: str |
     if detected is None:
         hint = f" (declared {mime})" if mime else ""
         raise ManifestError(f"unrecognised media format{hint}: not MP4/MOV, PNG, JPEG, GIF, WebP, TIFF or WebM")
-    _check_structure(data, detected)
-    trusted_anchors = bool(trust_anchors_pem and trust_anchors_pem.strip())
+    trust = (trust or TrustConfiguration()).with_signer_anchors(trust_anchors_pem or "")
+    problems = structure_problems(data, detected)
     if detected not in _C2PA_READABLE:
-        return ManifestReport(
-            present=False, format=detected, format_supported=False, trust_anchors_configured=trusted_anchors
-        )
+        return ManifestReport(present=False, format=detected, format_supported=False,
+                              trust_anchors_configured=trust.configured, structure_problems=problems)
 
     settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False}}
-    if trusted_anchors:
-        # user_anchors adds to c2pa's built-in list instead of replacing it
-        settings["trust"] = {"user_anchors": trust_anchors_pem}
+    if trust.c2pa_trust_settings():
+        settings["trust"] = trust.c2pa_trust_settings()
+    extra_stores = _extra_bmff_stores(data, detected)
     try:
-        with c2pa.Context.from_dict(settings) as context:
-            reader = c2pa.Reader.try_create(detected, io.BytesIO(data), context=context)
-            if reader is None:
-                return ManifestReport(present=False, format=detected, trust_anchors_configured=trusted_anchors)
-            with reader:
-                store = json.loads(reader.json())
+        store = _read_store(data, detected, settings)
     except c2pa.C2paError as error:
-        raise ManifestError(f"cannot read C2PA data from this {detected}: {error}") from error
+        if not extra_stores:
+            damaged = f" ({problems[0]})" if problems else ""
+            raise ManifestError(f"cannot read C2PA data from this {detected}{damaged}: {error}") from error
+        # c2pa refuses a file with a second manifest store outright. Read the first one with the
+        # others blanked out, so what it says stays visible, and call the file what it is: altered.
+        try:
+            store = _read_store(_blank_boxes(data, extra_stores), detected, settings)
+        except c2pa.C2paError as second:
+            raise ManifestError(f"cannot read C2PA data from this {detected} ({problems[0]}): {second}") from second
+        if store is None:
+            raise ManifestError(f"cannot read C2PA data from this {detected} ({problems[0]}): {error}") from error
+        entry = ValidationEntry(code=MULTIPLE_STORES_CODE, explanation=f"{problems[-1]}; c2pa: {error}")
+        results = store.setdefault("validation_results", {}).setdefault("activeManifest", {})
+        results.setdefault("failure", []).append(msgspec.to_builtins(entry))
+        store["validation_state"] = VALIDATION_INVALID
     except ValueError as error:  # json
         raise ManifestError(f"c2pa returned an unreadable manifest store: {error}") from error
-    return _report(store, detected, trusted_anchors)
+    if store is None:
+        return ManifestReport(present=False, format=detected, trust_anchors_configured=trust.configured,
+                              structure_problems=problems)
+    report = _report(store, detected, trust.configured)
+    report.structure_problems = problems
+    if any(code in ADDITIONAL_EXCLUSION_CODES for code in report.informational_codes):
+        report.unhashed_boxes = unhashed_boxes(data, detected)
+    return report
+
+
+def _read_store(data: bytes, media_type: str, settings: dict[str, Any]) -> dict[str, Any] | None:
+    with c2pa.Context.from_dict(settings) as context:
+        reader = c2pa.Reader.try_create(media_type, io.BytesIO(data), context=context)
+        if reader is None:
+            return None
+        with reader:
+            return json.loads(reader.json())
 
 
 def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bool) -> ManifestReport:
@@ -390,8 +516,8 @@ def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bo
     failures = [_entry(item) for item in results.get("failure", [])]
     if not results:  # older c2pa: only the flat list of failures
         failures = [_entry(item) for item in store.get("validation_status", [])]
-    # An ingredient's own problems (say, a user-supplied image whose manifest was already broken)
-    # are reported apart: they do not make this asset tampered.
+    # What changed in ingredients since signing; with the problems they were signed with, these
+    # make the *history* tampered, not this asset.
     ingredient_failure_codes = [
         str(item.get("code", ""))
         for delta in (store.get("validation_results") or {}).get("ingredientDeltas", [])
@@ -411,7 +537,11 @@ def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bo
         code.startswith("claimSignature.") for code in failure_codes
     )
     # Decided by explicit failure codes only: an expired or unknown signer is not tampering.
-    tampered = bool(active) and any(code in TAMPER_CODES or code.endswith(".mismatch") for code in failure_codes)
+    tampered = bool(active) and any(is_tamper_code(code) for code in failure_codes)
+    history = history_failures(store)
+    for failure in history:
+        ingredient_failure_codes += [code for code in failure.codes if code not in ingredient_failure_codes]
+    evidence = ai_evidence(store, active_is_valid=bool(active) and not tampered)
 
     assertions = active.get("assertions") or []
     actions = [_action(item) for a in assertions if _base_label(a) in ("c2pa.actions", "c2pa.actions.v2")
@@ -442,14 +572,34 @@ def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bo
         claim_generator_info=generator_info,
         actions=actions,
         digital_source_type=source_type,
-        ai_generated=source_type in AI_DIGITAL_SOURCE_TYPES,
+        ai_generated=bool(evidence),
+        ai_evidence=evidence,
         ingredients=[_ingredient(item, manifests) for item in active.get("ingredients") or []],
         ingredient_failure_codes=ingredient_failure_codes,
+        history_failures=history,
+        history_tampered=any(failure.tampered for failure in history),
         soft_bindings=[_soft_binding_record(a.get("data") or {}) for a in assertions
                        if _base_label(a) == SOFT_BINDING_LABEL],
-        generation=_generation(assertions),
+        watermark_reference=_custom(assertions, WATERMARK_ASSERTION_LABEL, WatermarkReference),
+        fingerprint_reference=_custom(assertions, FINGERPRINT_ASSERTION_LABEL, FingerprintReference),
+        generation=_custom(assertions, GENERATION_ASSERTION_LABEL, GenerationAssertion),
         assertion_labels=[a.get("label", "") for a in assertions],
+        timestamped="timeStamp.validated" in success_codes,
+        timestamp_trusted="timeStamp.trusted" in success_codes,
+        validity_problem=_validity_problem(failures, signature_valid, success_codes),
     )
+
+
+def _validity_problem(failures: list[ValidationEntry], signature_valid: bool, success_codes: list[str]) -> str | None:
+    expired = [entry for entry in failures if entry.code in OUTSIDE_VALIDITY_CODES]
+    if not expired:
+        return None
+    if "timeStamp.validated" in success_codes:
+        return ("the signing certificate was not valid at the time in the manifest's timestamp "
+                f"({expired[0].code})")
+    return ("the signing certificate is outside its validity period and the manifest carries no "
+            "trusted RFC 3161 timestamp proving it was signed while the certificate was valid "
+            f"({expired[0].code}: {expired[0].explanation or 'outside validity'})")
 
 
 def _entry(item: dict[str, Any]) -> ValidationEntry:
@@ -494,11 +644,13 @@ def _action(item: dict[str, Any]) -> ActionRecord:
 
 
 def _source_type(actions: list[ActionRecord]) -> str | None:
+    """The inception action's source type; failing that, the first AI one; failing that, any."""
     for wanted in ("c2pa.created", "c2pa.opened"):
         for action in actions:
             if action.action == wanted and action.digital_source_type:
                 return action.digital_source_type
-    return next((a.digital_source_type for a in actions if a.digital_source_type), None)
+    ai = [a.digital_source_type for a in actions if ai_source_kind(a.digital_source_type) is not None]
+    return ai[0] if ai else next((a.digital_source_type for a in actions if a.digital_source_type), None)
 
 
 def _ingredient(item: dict[str, Any], manifests: dict[str, Any]) -> IngredientRecord:
@@ -529,11 +681,11 @@ def _soft_binding_record(data: dict[str, Any]) -> SoftBindingRecord:
     return SoftBindingRecord(algorithm=data.get("alg"), values=values, name=data.get("name"))
 
 
-def _generation(assertions: list[dict[str, Any]]) -> GenerationAssertion | None:
+def _custom(assertions: list[dict[str, Any]], label: str, kind: type[Any]) -> Any:
     for assertion in assertions:
-        if _base_label(assertion) == GENERATION_ASSERTION_LABEL:
+        if _base_label(assertion) == label:
             try:
-                return msgspec.convert(assertion.get("data"), GenerationAssertion, strict=False)
+                return msgspec.convert(assertion.get("data"), kind, strict=False)
             except msgspec.ValidationError:
                 return None  # someone else's assertion under our label: not evidence of ours
     return None
@@ -577,45 +729,95 @@ def detect_media_type(data: bytes) -> str | None:
     return None
 
 
-def _check_structure(data: bytes, media_type: str) -> None:
-    """Refuse truncated containers: c2pa would otherwise report a cut-off file as merely tampered."""
-    if _family(media_type) == "bmff":
-        _check_bmff(data)
-    elif media_type == "image/png":
-        _check_png(data)
+C2PA_BMFF_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")  # the uuid box of a C2PA manifest store
 
 
-def _check_bmff(data: bytes) -> None:
+class Box(msgspec.Struct, frozen=True):
+    kind: str
+    offset: int
+    size: int
+    uuid: bytes | None = None
+
+
+def _bmff_boxes(data: bytes) -> tuple[list[Box], list[str]]:
+    """The top-level boxes, and what is wrong with the layout (never raises)."""
+    boxes: list[Box] = []
+    problems: list[str] = []
     offset, end = 0, len(data)
     while offset < end:
         if end - offset < 8:
-            raise ManifestError(f"truncated MP4: {end - offset} stray bytes after the last box at offset {offset}")
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+            problems.append(f"{end - offset} stray bytes after the last box (offset {offset})")
+            break
+        size, raw_kind = struct.unpack(">I4s", data[offset:offset + 8])
+        kind = raw_kind.decode("latin-1")
         header = 8
         if size == 1:
             if end - offset < 16:
-                raise ManifestError(f"truncated MP4: box header cut off at offset {offset}")
+                problems.append(f"truncated: the header of box {kind!r} at offset {offset} is cut off")
+                break
             size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
             header = 16
         elif size == 0:  # box runs to the end of the file
             size = end - offset
-        if size < header:
-            raise ManifestError(f"malformed MP4: box {kind!r} at offset {offset} declares {size} bytes")
+        if size < header or not kind.isprintable():
+            problems.append(f"{end - offset} bytes at offset {offset} are not a box (type {kind!r})")
+            break
+        uuid = data[offset + header:offset + header + 16] if kind == "uuid" else None
+        boxes.append(Box(kind=kind, offset=offset, size=min(size, end - offset), uuid=uuid))
         if offset + size > end:
-            raise ManifestError(
-                f"truncated MP4: box {kind.decode('latin-1')!r} at offset {offset} declares {size} bytes, "
-                f"only {end - offset} remain"
-            )
+            problems.append(f"truncated: box {kind!r} at offset {offset} declares {size} bytes, only {end - offset} remain")
+            break
         offset += size
+    stores = [box for box in boxes if box.uuid == C2PA_BMFF_UUID]
+    if len(stores) > 1:
+        problems.append(f"{len(stores)} C2PA manifest stores (uuid boxes at offsets {', '.join(str(b.offset) for b in stores)})")
+    return boxes, problems
 
 
-def _check_png(data: bytes) -> None:
-    offset, end = 8, len(data)
+def _png_problems(data: bytes) -> list[str]:
+    offset, end, stores = 8, len(data), 0
     while offset + 12 <= end:
         length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        stores += kind == b"caBX"
         offset += 12 + length
         if kind == b"IEND":
             if offset > end:
                 break
-            return
-    raise ManifestError("truncated PNG: the image ends before its IEND chunk")
+            problems = [f"{end - offset} bytes after the IEND chunk"] if offset < end else []
+            return problems + ([f"{stores} C2PA manifest stores (caBX chunks)"] if stores > 1 else [])
+    return ["truncated: the image ends before its IEND chunk"]
+
+
+def _extra_bmff_stores(data: bytes, media_type: str) -> list[Box]:
+    if _family(media_type) != "bmff":
+        return []
+    return [box for box in _bmff_boxes(data)[0] if box.uuid == C2PA_BMFF_UUID][1:]
+
+
+def _blank_boxes(data: bytes, boxes: list[Box]) -> bytes:
+    """A copy with ``boxes`` turned into free boxes of the same size (no offset moves)."""
+    copy = bytearray(data)
+    for box in boxes:
+        copy[box.offset + 4:box.offset + 8] = b"free"
+    return bytes(copy)
+
+
+def structure_problems(data: bytes, media_type: str) -> list[str]:
+    """What is wrong with the container's layout: cut short, padded, a second manifest store.
+
+    Reported, never fatal: c2pa still validates what it can, and a hash over changed bytes then
+    fails — the evidence a verifier needs is that mismatch, not a refusal to look."""
+    if _family(media_type) == "bmff":
+        return _bmff_boxes(data)[1]
+    if media_type == "image/png":
+        return _png_problems(data)
+    return []
+
+
+def unhashed_boxes(data: bytes, media_type: str) -> list[str]:
+    """Top-level free/skip boxes: what c2pa leaves out of a BMFF hash by default, so their bytes
+    can change without a mismatch (``assertion.bmffHash.additionalExclusionsPresent``)."""
+    if _family(media_type) != "bmff":
+        return []
+    return [f"{box.kind} box of {box.size} bytes at offset {box.offset}"
+            for box in _bmff_boxes(data)[0] if box.kind in ("free", "skip")]

@@ -7,8 +7,10 @@ Three independent bindings are checked and weighed:
   reference mark as evidence of AI generation elsewhere,
 * the perceptual fingerprint registry (finds our clips even after the watermark is gone).
 
-The verdict is one of `generated_here`, `generated_elsewhere_ai`, `tampered`,
-`no_evidence` — never "authentic": absence of evidence proves nothing.
+The verdict (``provenance.verdict.Verdict``) is one of `generated_here`,
+`resembles_generated_here`, `generated_elsewhere_ai`, `tampered`, `no_evidence` — never
+"authentic": absence of evidence proves nothing. ``provenance.verdict.decide`` holds the
+precedence; ``provenance.manifest_explanation`` words the manifest's state from its codes.
 """
 
 from __future__ import annotations
@@ -27,19 +29,27 @@ import numpy as np
 from provenance.errors import ManifestError, UnreadableMedia
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
+from provenance.manifest_explanation import ManifestExplanation, explain_manifest, trust_list
 from provenance.media import frame_to_rgb, load_image
+from provenance.trust import TrustConfiguration
+from provenance.verdict import EvidenceKind, ResemblanceFinding, Verdict, WatermarkFinding, decide
 from provenance.watermark import Keyring, detect_reference_watermark, detect_watermark
 from provenance.watermark.analysis import MIN_SIDE
 
-GENERATED_HERE = "generated_here"
-GENERATED_ELSEWHERE_AI = "generated_elsewhere_ai"
-TAMPERED = "tampered"
-NO_EVIDENCE = "no_evidence"
-
+# an undecodable file has no watermark evidence
+NO_WATERMARK = WatermarkFinding(detected=False, p_value=1.0, threshold_p_value=1.0, identifier=None, generation_id=None)
 # stills decoded as one image; GIF goes through the video decoder (it may be animated)
 _STILLS = ("image/png", "image/jpeg", "image/webp")
-# a single frame over these z-scores would, alone, be significant at about 1e-6 (one-sided)
-FRAME_SCORE_THRESHOLD = 4.75
+# The per-frame line on the verify chart. A frame's score is its correlation with the template at
+# the registration the detector chose -- for an unmarked clip, the best of those it searched -- so
+# the Gaussian reading "z > 4.75 is 1e-6" does not hold: 8 % of unmarked frames reached 4.75.
+# bench/watermark_frame_null.py measured the scores unmarked frames get (max 5.92 over 1,800
+# frames of 72 re-encoded clips); the line sits above all of them, and its stated false-positive
+# rate is the rule-of-three bound 3/1,800. The clip-level decision does not use this line.
+FRAME_SCORE_THRESHOLD = 6.5
+FRAME_THRESHOLD_FALSE_POSITIVE_RATE = 1.7e-3
+FRAME_THRESHOLD_BASIS = ("measured: none of 1,800 frames of 72 unmarked, re-encoded clips reached it; "
+                         "bench/watermark_frame_null.py")
 
 
 class MediaSummary(msgspec.Struct, kw_only=True):
@@ -69,6 +79,8 @@ class WatermarkEvidence(msgspec.Struct, kw_only=True):
     frame_scores: list[float]
     frame_indices: list[int]
     frame_threshold: float
+    frame_threshold_false_positive_rate: float  # per frame, upper bound as measured (FRAME_THRESHOLD_BASIS)
+    frame_threshold_basis: str
     frames_analysed: int
     bit_errors: int | None
     coded_bits: int
@@ -85,6 +97,8 @@ class ReferenceWatermarkEvidence(msgspec.Struct, kw_only=True):
 
 
 class FingerprintEvidence(msgspec.Struct, kw_only=True):
+    """A resemblance, never proof: see ``provenance.verdict``."""
+
     matched: bool
     generation_id: str | None
     distance: float | None
@@ -94,14 +108,21 @@ class FingerprintEvidence(msgspec.Struct, kw_only=True):
     query_frames: int
     false_match_probability: float | None
     registered_clips: int
+    # the matched generation's input image (image-to-video) rather than its motion
+    matched_input_image: bool = False
+    input_image_distance: float | None = None
+    # seconds of this file, and of the generation, that the alignment matched
+    query_range_s: tuple[float, float] | None = None
+    generation_range_s: tuple[float, float] | None = None
 
 
 class VerificationReport(msgspec.Struct, kw_only=True):
-    verdict: str
-    strongest_evidence: str | None  # manifest | watermark | fingerprint | reference_watermark | None
+    verdict: Verdict
+    strongest_evidence: EvidenceKind | None
     summary: str
     media: MediaSummary
     manifest: ManifestReport | None
+    manifest_explanation: ManifestExplanation | None = None
     manifest_error: str | None = None
     manifest_is_ours: bool = False
     watermark: WatermarkEvidence | None
@@ -222,29 +243,35 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
             frames, reference, decoded, decoded_pixels = [], [], 0, 0
             shape = reference_shape = None
-            for frame in container.decode(stream):
-                # the size of *this* frame: a stream may change its picture size at any frame
-                if frame.width * frame.height > max_pixels:
-                    raise UnreadableMedia(f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
-                                          "pixels allowed (the picture size changed mid-stream)")
-                _check_size(frame.width, frame.height)
-                if decoded % stride == 0:
-                    if len(frames) == max_frames:
-                        # more frames than announced: keep every other one and sample half as often
-                        frames, stride = frames[::2], stride * 2
+            try:
+                for frame in container.decode(stream):
+                    # the size of *this* frame: a stream may change its picture size at any frame
+                    if frame.width * frame.height > max_pixels:
+                        raise UnreadableMedia(f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
+                                              "pixels allowed (the picture size changed mid-stream)")
+                    _check_size(frame.width, frame.height)
                     if decoded % stride == 0:
-                        frames.append(_fit(_analysis_rgb(frame), shape, ANALYSIS_MAX_HEIGHT))
-                        shape = frames[0].shape[:2]
-                if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                    reference.append(_fit(_reference_rgb(frame), reference_shape, None))
-                    reference_shape = reference[0].shape[:2]
-                decoded += 1
-                decoded_pixels += frame.width * frame.height
-                stopped_by = ("max_frames_decoded" if decoded >= budget.max_frames_decoded else
-                              "max_decoded_pixels" if decoded_pixels >= budget.max_decoded_pixels else
-                              "max_duration_s" if frame.time is not None and frame.time >= budget.max_duration_s else None)
-                if stopped_by:
-                    break
+                        if len(frames) == max_frames:
+                            # more frames than announced: keep every other one and sample half as often
+                            frames, stride = frames[::2], stride * 2
+                        if decoded % stride == 0:
+                            frames.append(_fit(_analysis_rgb(frame), shape, ANALYSIS_MAX_HEIGHT))
+                            shape = frames[0].shape[:2]
+                    if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
+                        reference.append(_fit(_reference_rgb(frame), reference_shape, None))
+                        reference_shape = reference[0].shape[:2]
+                    decoded += 1
+                    decoded_pixels += frame.width * frame.height
+                    stopped_by = ("max_frames_decoded" if decoded >= budget.max_frames_decoded else
+                                  "max_decoded_pixels" if decoded_pixels >= budget.max_decoded_pixels else
+                                  "max_duration_s" if frame.time is not None and frame.time >= budget.max_duration_s else None)
+                    if stopped_by:
+                        break
+            except av.FFmpegError:
+                if not frames:
+                    raise
+                # a clip cut short: the frames before the cut are still evidence, and so is its
+                # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
@@ -279,6 +306,7 @@ def _watermark_evidence(frames: np.ndarray, keyring: Keyring) -> WatermarkEviden
         identifier=f"{result.identifier:016x}" if result.identifier is not None else None, key_id=result.key_id,
         algorithm=result.algorithm, frame_scores=[round(float(s), 3) for s in result.frame_scores],
         frame_indices=list(result.frame_indices), frame_threshold=FRAME_SCORE_THRESHOLD,
+        frame_threshold_false_positive_rate=FRAME_THRESHOLD_FALSE_POSITIVE_RATE, frame_threshold_basis=FRAME_THRESHOLD_BASIS,
         frames_analysed=result.frames_analysed, bit_errors=result.bit_errors, coded_bits=result.coded_bits,
         mirrored=result.mirrored, scale=result.scale,
     )
@@ -305,6 +333,10 @@ def _fingerprint_evidence(frames: np.ndarray, fps: float | None, index: Fingerpr
         query_frames=best.query_frames if best else fingerprint.informative_frames,
         false_match_probability=best.false_match_probability if best else None,
         registered_clips=len(index),
+        matched_input_image=bool(best and best.is_match and best.matches_input_image),
+        input_image_distance=best.input_image_distance if best and best.is_match and best.matches_input_image else None,
+        query_range_s=best.query_range_s if best and best.is_match else None,
+        generation_range_s=best.registered_range_s if best and best.is_match else None,
     )
 
 
@@ -327,13 +359,14 @@ def verify_clip(
     watermark_lookup: Callable[[int | None, str], str | None] | None = None,
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
+    trust: TrustConfiguration | None = None,
     budget: DecodeBudget | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
     `watermark_lookup(key_id, identifier_hex)` maps a decoded watermark to a generation id;
     `own_roots_pem` (the service's own roots, a subset of `trust_anchors_pem`) tells our
-    manifests from other trusted signers'.
+    manifests from other trusted signers'; `trust` adds the C2PA and TSA trust lists for other signers.
     Raises UnreadableMedia for bytes that are neither a decodable image nor a video.
     """
     started = time.perf_counter()
@@ -346,7 +379,17 @@ def verify_clip(
         finally:
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
-    decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels, budget=budget))
+    try:
+        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels, budget=budget))
+    except UnreadableMedia as undecodable:
+        # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
+        # still says what the file was: that is evidence, not a reason to refuse the file. Only
+        # for a decoder's own failure (it is the cause); size and pixel limits still refuse.
+        altered = _altered_manifest(data, trust_anchors_pem, trust) if undecodable.__cause__ is not None else None
+        if altered is None:
+            raise
+        explanation = explain_manifest(altered, trust_list(trust_anchors_pem, own_roots_pem, trust))
+        return _undecodable_but_tampered(data, altered, explanation, undecodable, started, timings)
     manifest, manifest_error = None, None
     gif_blocks = data.count(b"\x21\xf9\x04") if decoded.summary.mime == "image/gif" else 0  # graphic control blocks
     if gif_blocks > GIF_MANIFEST_MAX_BLOCKS:
@@ -354,7 +397,7 @@ def verify_clip(
                           "whose Content Credentials this service reads")
     else:
         try:
-            manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem))
+            manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
         except ManifestError as error:
             manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
@@ -364,45 +407,61 @@ def verify_clip(
         fingerprint = timed("fingerprint", lambda: _fingerprint_evidence(decoded.frames, decoded.summary.fps, fingerprints))
 
     ours = manifest is not None and _is_ours(data, manifest, trust_anchors_pem, own_roots_pem)
+    explanation = explain_manifest(manifest, trust_list(trust_anchors_pem, own_roots_pem, trust))
     identifier_known = None
     watermark_generation = None
     if watermark.detected and watermark_lookup is not None:
         watermark_generation = watermark_lookup(watermark.key_id, watermark.identifier)
         identifier_known = watermark_generation is not None
-    generation_id = (
-        (manifest.generation.generation_id if ours and manifest.generation else None)
-        or watermark_generation
-        or (fingerprint.generation_id if fingerprint and fingerprint.matched else None)
+    outcome = decide(
+        manifest, explanation, ours,
+        WatermarkFinding(detected=watermark.detected, p_value=watermark.p_value,
+                         threshold_p_value=watermark.threshold_p_value, identifier=watermark.identifier,
+                         generation_id=watermark_generation, identifier_checked=watermark_lookup is not None),
+        reference.detected, _resemblance(fingerprint),
     )
-
-    verdict, strongest, summary = _weigh(manifest, ours, watermark, reference, fingerprint)
     return VerificationReport(
-        verdict=verdict, strongest_evidence=strongest, summary=summary, media=decoded.summary, manifest=manifest,
-        manifest_error=manifest_error, manifest_is_ours=ours, watermark=watermark, reference_watermark=reference,
-        fingerprint=fingerprint, generation_id=generation_id, watermark_identifier_known=identifier_known,
+        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=outcome.summary,
+        media=decoded.summary, manifest=manifest, manifest_explanation=explanation, manifest_error=manifest_error,
+        manifest_is_ours=ours, watermark=watermark, reference_watermark=reference, fingerprint=fingerprint,
+        generation_id=outcome.generation_id, watermark_identifier_known=identifier_known,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
     )
 
 
-def _weigh(manifest: ManifestReport | None, ours: bool, watermark: WatermarkEvidence,
-           reference: ReferenceWatermarkEvidence, fingerprint: FingerprintEvidence | None) -> tuple[str, str | None, str]:
-    if manifest is not None and manifest.present and manifest.tampered:
-        also = " Our watermark is still in the frames." if watermark.detected else ""
-        return TAMPERED, "manifest", ("The file carries Content Credentials that no longer match its content "
-                                      f"({', '.join(manifest.failure_codes) or 'invalid'}): it was altered after signing.{also}")
-    if ours:
-        return GENERATED_HERE, "manifest", "Trusted Content Credentials signed by this service describe this clip's generation."
-    if watermark.detected:
-        return GENERATED_HERE, "watermark", (f"This service's watermark is in the frames (p-value {watermark.p_value:.1e}, "
-                                             f"threshold {watermark.threshold_p_value:.0e}).")
-    if fingerprint is not None and fingerprint.matched:
-        return GENERATED_HERE, "fingerprint", ("The frames match the fingerprint of a clip generated here "
-                                               f"(distance {fingerprint.distance} ≤ {fingerprint.threshold}).")
-    if manifest is not None and manifest.present and manifest.ai_generated and manifest.signature_valid is not False:
-        signer = manifest.signer.common_name if manifest.signer else "an unknown signer"
-        return GENERATED_ELSEWHERE_AI, "manifest", f"Content Credentials from {signer} declare this AI-generated media."
-    if reference.detected:
-        return GENERATED_ELSEWHERE_AI, "reference_watermark", ("The fixed invisible watermark that Stability AI's reference "
-                                                               "code stamps on SVD/SDXL output is present.")
-    return NO_EVIDENCE, None, ("No evidence that this was generated here or by a declared AI generator. Absence of "
-                               "evidence proves nothing about where it came from: marks and metadata can be removed.")
+def _resemblance(fingerprint: FingerprintEvidence | None) -> ResemblanceFinding | None:
+    if fingerprint is None or not fingerprint.matched or fingerprint.generation_id is None:
+        return None
+    return ResemblanceFinding(
+        generation_id=fingerprint.generation_id, distance=fingerprint.distance or 0.0,
+        threshold=fingerprint.threshold or 0.0, of_input_image=fingerprint.matched_input_image,
+        input_image_distance=fingerprint.input_image_distance,
+        query_range_s=fingerprint.query_range_s, generation_range_s=fingerprint.generation_range_s,
+    )
+
+
+def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None) -> ManifestReport | None:
+    try:
+        manifest = read_manifest(data, None, trust_anchors_pem, trust=trust)
+    except ManifestError:
+        return None
+    return manifest if manifest.present and manifest.tampered else None
+
+
+def _undecodable_but_tampered(data: bytes, manifest: ManifestReport, explanation: ManifestExplanation,
+                              undecodable: UnreadableMedia, started: float, timings: dict[str, float]) -> VerificationReport:
+    """The report for pictures that cannot be decoded inside a file whose manifest reads tampered:
+    no watermark, reference-mark or fingerprint check ran, and the report says so by leaving them out."""
+    mime = detect_media_type(data)
+    media = MediaSummary(kind="image" if mime in _STILLS else "video", mime=mime, container=None, codec=None, width=0,
+                         height=0, fps=None, frames=0, frames_analysed=0, duration_s=None, bytes=len(data),
+                         sha256=hashlib.sha256(data).hexdigest())
+    outcome = decide(manifest, explanation, False, NO_WATERMARK, False, None)
+    summary = (f"{outcome.summary} Its pictures cannot be decoded ({undecodable}), so no watermark or fingerprint "
+               "check ran.")
+    return VerificationReport(
+        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=summary, media=media,
+        manifest=manifest, manifest_explanation=explanation, manifest_error=None, manifest_is_ours=False,
+        watermark=None, reference_watermark=None, fingerprint=None, generation_id=None,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
+    )

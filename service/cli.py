@@ -73,7 +73,7 @@ def worker(threads: int | None) -> None:
 @main.command()
 @click.option("--prompt", default=None, help="What the clip shows.")
 @click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Input image (PNG/JPEG).")
-@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx (default: ORIGINFRAME_DEFAULT_MODEL).")
+@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL).")
 @click.option("--negative-prompt", default=None)
 @click.option("--frames", "num_frames", type=int, default=None)
 @click.option("--fps", type=int, default=None)
@@ -84,6 +84,7 @@ def worker(threads: int | None) -> None:
 @click.option("--guidance", type=float, default=None)
 @click.option("--motion-bucket-id", type=int, default=None)
 @click.option("--noise-aug-strength", type=float, default=None)
+@click.option("--flow-shift", type=float, default=None, help="Flow-matching schedule shift (wan, hunyuan).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""
@@ -287,20 +288,39 @@ def _print_verification(report: dict, path: Path | None) -> None:
         click.echo(f"{path}: ", nl=False)
     click.secho(f"{report['verdict']}", bold=True, nl=False)
     click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
-    manifest = report["manifest"]
+    manifest, explanation = report["manifest"], report.get("manifest_explanation")
     if manifest and manifest["present"]:
-        click.echo(f"  C2PA:        {manifest['validation_state']}  {', '.join(manifest['failure_codes']) or 'no failures'}")
+        # the same sentences as the page and the JSON report (provenance/manifest_explanation.py)
+        click.echo(f"  C2PA:        {explanation['state'] if explanation else manifest['validation_state']}  "
+                   f"({manifest['validation_state']})  {explanation['headline'] if explanation else ''}")
+        for cause in (explanation or {}).get("causes", []):
+            note = " (information)" if cause["informational"] else ""
+            click.echo(f"               {cause['code']}: {cause['sentence']}{note}")
     else:
         click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
     mark = report["watermark"]
-    click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'}  p={mark['p_value']:.2e}  "
-               f"identifier={mark['identifier'] or '-'}  frames={mark['frames_analysed']}")
+    if mark is None:  # the pictures could not be decoded; the manifest alone decided
+        click.echo("  watermark:   not checked (the pictures cannot be decoded)")
+    else:
+        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
+                   f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  "
+                   f"frames={mark['frames_analysed']}")
     reference = report["reference_watermark"]
-    click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
+    if reference is not None:
+        click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
     fingerprint = report["fingerprint"]
     if fingerprint:
-        click.echo(f"  fingerprint: {'match ' + str(fingerprint['generation_id']) if fingerprint['matched'] else 'no match'}  "
-                   f"distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  registered={fingerprint['registered_clips']}")
+        if fingerprint["matched"]:
+            what = "resembles the input image of " if fingerprint.get("matched_input_image") else "resembles "
+            ranges = ""
+            if fingerprint.get("query_range_s") and fingerprint.get("generation_range_s"):
+                (a, b), (c, d) = fingerprint["query_range_s"], fingerprint["generation_range_s"]
+                ranges = f"  frames {a:.1f}-{b:.1f} s of the file ~ {c:.1f}-{d:.1f} s of the generation"
+            found = what + str(fingerprint["generation_id"])
+        else:
+            found, ranges = "no resemblance", ""
+        click.echo(f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
+                   f"registered={fingerprint['registered_clips']}{ranges}")
     if report["generation"]:
         click.echo(f"  generation:  {report['generation']['id']}")
 
@@ -392,6 +412,132 @@ def db_upgrade() -> None:
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime.db.migrate()
     click.echo(f"schema is current ({runtime.db.engine.url.render_as_string(hide_password=True)})")
+
+
+# models: getting real weights ------------------------------------------------------------------
+
+
+@main.group()
+def models() -> None:
+    """Real weights: what each backend needs, download, import, verify, remove."""
+
+
+def _model_need(backend: str, mode: str | None):
+    from service.generation.model_files import ModelFilesError, find_need
+
+    try:
+        return find_need(load_settings(), backend, mode)
+    except ModelFilesError as error:
+        raise click.ClickException(str(error)) from None
+
+
+@models.command("list")
+def models_list() -> None:
+    """What each enabled backend needs, whether it is here, and what the models directory holds."""
+    from service.generation import create_backend
+    from service.generation.model_files import RECORD_FILE, installed, model_needs
+    from service.generation.weights import weights_availability
+
+    settings = load_settings()
+    click.echo("needed by the enabled backends:")
+    for need in model_needs(settings):
+        if not need.source:
+            click.echo(f"  {need.backend:8s} {need.mode:30s} none configured (ORIGINFRAME_{need.setting.upper()})")
+            continue
+        available, reason = weights_availability(need.source, settings)
+        click.echo(f"  {need.backend:8s} {need.mode:30s} {'ok     ' if available else 'MISSING'} {need.source}  "
+                   f"(ORIGINFRAME_{need.setting.upper()}; {reason})")
+    if "tiny" in settings.models:
+        click.echo(f"  {'tiny':8s} {'text-to-video+image-to-video':30s} ok      {create_backend('tiny', settings).availability()[1]}")
+    click.echo(f"in {settings.resolved_models_dir}:")
+    for directory in installed(settings):
+        size = sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
+        recorded = "recorded" if (directory / RECORD_FILE).exists() else "no record"
+        click.echo(f"  {directory.name:40s} {size / 1e9:8.2f} GB  {recorded}")
+
+
+def _print_setting(need, target: Path) -> None:
+    click.echo(f"ready: {target}\nuse it with:  export ORIGINFRAME_{need.setting.upper()}={target}")
+
+
+@models.command("download")
+@click.argument("backend")
+@click.option("--mode", type=click.Choice(["text-to-video", "image-to-video"]), default=None)
+@click.option("--hub-id", default=None, help="Hub repository (default: the backend's setting, when it names a hub id).")
+@click.option("--revision", default=None, help="Commit to pin (default: ORIGINFRAME_MODEL_REVISION, else the main branch's commit now).")
+@click.option("--name", default=None, help="Directory name under the models directory.")
+def models_download(backend: str, mode: str | None, hub_id: str | None, revision: str | None, name: str | None) -> None:
+    """Download a pinned revision into the models directory (resumable; needs ORIGINFRAME_ALLOW_DOWNLOADS=true)."""
+    from service.generation.model_files import ModelFilesError, download
+
+    settings = load_settings()
+    need = _model_need(backend, mode)
+    hub_id = hub_id or need.source
+    if not hub_id or Path(hub_id).expanduser().exists() or hub_id.startswith((".", "/", "~")):
+        raise click.ClickException(f"{need.backend} {need.mode} is configured with a directory ({hub_id or 'none'}); pass --hub-id")
+    try:
+        target = download(settings, need, hub_id, revision or settings.model_revision or None, name, progress=click.echo)
+    except ModelFilesError as error:
+        raise click.ClickException(str(error)) from None
+    _print_setting(need, target)
+
+
+@models.command("import")
+@click.argument("backend")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--mode", type=click.Choice(["text-to-video", "image-to-video"]), default=None)
+@click.option("--name", default=None, help="Directory name under the models directory (default: the source's name).")
+def models_import(backend: str, directory: Path, mode: str | None, name: str | None) -> None:
+    """Copy a local diffusers pipeline directory into the models directory and record its files' hashes."""
+    from service.generation.model_files import ModelFilesError, import_directory
+
+    need = _model_need(backend, mode)
+    try:
+        target = import_directory(load_settings(), need, directory, name, progress=click.echo)
+    except ModelFilesError as error:
+        raise click.ClickException(str(error)) from None
+    _print_setting(need, target)
+
+
+@models.command("verify")
+@click.argument("name_or_directory")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def models_verify(name_or_directory: str, as_json: bool) -> None:
+    """Check a model directory against its record: every file present, same size, same SHA-256."""
+    import msgspec
+
+    from service.generation.model_files import verify
+
+    settings = load_settings()
+    directory = Path(name_or_directory).expanduser()
+    if not directory.is_dir():
+        directory = settings.resolved_models_dir / name_or_directory
+    result = verify(directory)
+    if as_json:
+        click.echo(msgspec.json.encode(result).decode())
+    else:
+        click.echo(f"{'ok' if result.ok else 'FAILED'}: {result.directory} ({result.files_checked} files checked)")
+        for problem in result.problems:
+            click.echo(f"  {problem}", err=True)
+    if not result.ok:
+        sys.exit(1)
+
+
+@models.command("remove")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def models_remove(name: str, yes: bool) -> None:
+    """Delete a model directory from the models directory."""
+    from service.generation.model_files import ModelFilesError, remove
+
+    settings = load_settings()
+    if not yes:
+        click.confirm(f"delete {settings.resolved_models_dir / name}?", abort=True)
+    try:
+        removed = remove(settings, name)
+    except ModelFilesError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"removed {removed}")
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from service.db import ApiKey, Generation, utcnow
 from service.json_bodies import decode_json
 from service.errors import Conflict, InvalidRequest, ModelUnavailable, NotFound, PayloadTooLarge
 from service.generation import KNOWN_MODELS, GenerationInput
+from service.generation.contract import frames_rule_step
 from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
 
 
@@ -38,10 +39,14 @@ class GenerationRequest(msgspec.Struct, forbid_unknown_fields=True, omit_default
     motion_bucket_id: int | None = None
     noise_aug_strength: float | None = None
     guidance: float | None = None
+    flow_shift: float | None = None
 
 
-_NUMERIC = ("num_frames", "fps", "width", "height", "num_inference_steps", "seed", "motion_bucket_id", "noise_aug_strength", "guidance")
-_RANGES = {"motion_bucket_id": (0, 255), "noise_aug_strength": (0.0, 1.0), "guidance": (0.0, 20.0), "seed": (0, 2**32 - 1)}
+_NUMERIC = ("num_frames", "fps", "width", "height", "num_inference_steps", "seed", "motion_bucket_id", "noise_aug_strength", "guidance",
+            "flow_shift")
+# flow_shift: the schedules the flow-matching models were trained with use 1 to 17 (Wan 3-12, HunyuanVideo 1.5 5-9)
+_RANGES = {"motion_bucket_id": (0, 255), "noise_aug_strength": (0.0, 1.0), "guidance": (0.0, 20.0), "seed": (0, 2**32 - 1),
+           "flow_shift": (1.0, 20.0)}
 
 
 def parse_json_request(body: bytes) -> GenerationRequest:
@@ -138,9 +143,13 @@ def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backe
         value = resolved.get(field)
         if value is not None and not (low <= value <= high):
             raise InvalidRequest(f"{field} must be between {low} and {high}; got {value}", field=field)
-    if info.frames_rule == "8k+1" and (resolved["num_frames"] - 1) % 8:
-        k = max(1, round((resolved["num_frames"] - 1) / 8))
-        raise InvalidRequest(f"model '{name}' needs num_frames of the form 8k+1 (e.g. {8 * k + 1}); got {resolved['num_frames']}",
+    step = frames_rule_step(info.frames_rule)
+    if step and (resolved["num_frames"] - 1) % step:
+        k = max(1, round((resolved["num_frames"] - 1) / step))
+        raise InvalidRequest(f"model '{name}' needs num_frames of the form {info.frames_rule} (e.g. {step * k + 1}); "
+                             f"got {resolved['num_frames']}", field="num_frames")
+    if info.max_frames and resolved["num_frames"] > info.max_frames:
+        raise InvalidRequest(f"model '{name}' was trained for at most {info.max_frames} frames; got {resolved['num_frames']}",
                              field="num_frames")
     duration = resolved["num_frames"] / resolved["fps"]
     if duration > settings.max_duration_s:

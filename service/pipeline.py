@@ -131,7 +131,10 @@ class GenerationPipeline:
         started = time.perf_counter()
         frames = backend.generate(spec.request, reporter.progress)
         timings["generate_s"] = round(time.perf_counter() - started, 4)
-        stages["generate"] = {"active": True, "model": spec.model, "source": backend.info().source, "frames": int(frames.shape[0])}
+        info = backend.info()
+        stages["generate"] = {"active": True, "model": spec.model, "source": info.source, "frames": int(frames.shape[0])}
+        if "speed" in info.extra:  # the settings that shaped these pixels (step cache, fp8 weights, dtype) and how it was compiled
+            stages["generate"]["speed"] = info.extra["speed"]
         reporter.checkpoint()
 
         # screen_output may replace frames (a visible label) or raise to block the release

@@ -18,6 +18,9 @@ from provenance.credentials import SigningCredentials
 from provenance.errors import ProvenanceError, UnreadableMedia
 from provenance.fingerprint import FINGERPRINT_ALGORITHM, FingerprintIndex, compute_fingerprint
 from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
+from provenance.manifest_explanation import explain_manifest, trust_list
+from provenance.trust import TrustConfiguration
+from provenance.verdict import Verdict
 from provenance.verify import DecodeBudget, VerificationReport, verify_clip
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from service import __version__
@@ -36,6 +39,18 @@ def load_credentials(settings) -> SigningCredentials:
         return credentials.with_trust_anchors(extra) if extra else credentials
     return SigningCredentials.load_or_create_development(
         settings.resolved_c2pa_dir, tsa_url=settings.c2pa_tsa_url or None, trust_anchors_pem=extra)
+
+
+def load_trust(settings) -> TrustConfiguration:
+    """The C2PA and TSA trust lists for reading other signers (local files; empty: none)."""
+    return TrustConfiguration.from_files(settings.c2pa_trust_list or None, settings.c2pa_tsa_trust_list or None)
+
+
+def public_model_id(source: str, model: str) -> str:
+    """What a manifest may say about the model: the hub id, or the model's name when the weights
+    come from a directory on this server (its path is nobody else's business)."""
+    is_path = source.startswith(("/", ".", "~")) or "\\" in source or source.count("/") != 1 or Path(source).exists()
+    return model if is_path else source
 
 
 def parameters_digest(parameters: dict[str, Any]) -> str:
@@ -61,11 +76,14 @@ class FingerprintRegistry:
         self._loaded_up_to = 0
         self._lock = threading.Lock()
 
-    def register(self, generation_id: str, frames, fps: float) -> dict[str, Any]:
-        fingerprint = compute_fingerprint(frames, fps=fps)
+    def register(self, generation_id: str, frames, fps: float, input_image=None) -> dict[str, Any]:
+        """``input_image`` (RGB, image-to-video): kept in the fingerprint, so a suspect that matches the
+        input rather than the generated motion is reported as such."""
+        fingerprint = compute_fingerprint(frames, fps=fps, input_image=input_image)
         with self.db.session() as session:
             session.add(FingerprintRecord(generation_id=generation_id, algorithm=FINGERPRINT_ALGORITHM, data=fingerprint.to_bytes()))
-        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count}
+        return {"algorithm": FINGERPRINT_ALGORITHM, "frames": fingerprint.frame_count,
+                "input_image": fingerprint.input_hash is not None}
 
     def refresh(self) -> FingerprintIndex:
         with self._lock:
@@ -87,6 +105,7 @@ class ProvenanceService:
         self.storage = storage
         self._keyring = keyring_provider
         self._credentials: SigningCredentials | None = None
+        self._trust: TrustConfiguration | None = None
         self._lock = threading.Lock()
         self.fingerprints = FingerprintRegistry(db)
         # a verification holds up to a few hundred MB and a core or two: bound how many run at once,
@@ -103,6 +122,13 @@ class ProvenanceService:
     def trust_anchors(self) -> str:
         return self.credentials.trust_anchors_pem()
 
+    @property
+    def trust(self) -> TrustConfiguration:
+        with self._lock:
+            if self._trust is None:
+                self._trust = load_trust(self.settings)
+            return self._trust
+
     # pipeline stages -------------------------------------------------------------------
 
     def sign_stage(self, video: bytes, spec, extra: dict, record: dict) -> bytes:
@@ -115,13 +141,17 @@ class ProvenanceService:
         key_id = extra.get("watermark_key_id")
         info = ManifestInfo(
             generation_id=spec.generation_id,
-            model_id=context.get("model_source") or spec.model,
+            model_id=public_model_id(context.get("model_source") or spec.model, spec.model),
             model_version=context.get("model_version") or spec.model,
             parameters_digest=parameters_digest(context.get("parameters") or {}),
+            output_settings=context.get("output_settings"),
             policy_version=context.get("policy_version") or "",
             decision_id=context.get("input_decision_id") or "",
             watermark_algorithm=WATERMARK_ALGORITHM if key_id is not None else None,
             watermark_value=f"{key_id}:{spec.watermark_id:016x}" if key_id is not None else None,
+            # the fingerprint stage registers this clip's fingerprint under the generation id
+            fingerprint_algorithm=FINGERPRINT_ALGORITHM,
+            fingerprint_value=spec.generation_id,
             prompt=spec.request.prompt if self.settings.c2pa_include_prompt else None,
             input_image=input_image,
             service_name="Originframe",
@@ -135,7 +165,8 @@ class ProvenanceService:
         return signed
 
     def fingerprint_stage(self, frames, spec, extra: dict, record: dict) -> None:
-        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps))
+        image = spec.request.image if spec.context.get("input_image") else None
+        record.update(self.fingerprints.register(spec.generation_id, frames, spec.request.fps, input_image=image))
 
     # verification --------------------------------------------------------------------------
 
@@ -175,12 +206,18 @@ class ProvenanceService:
                                 max_frames_decoded=self.settings.verify_max_decoded_frames,
                                 max_decoded_pixels=self.settings.verify_max_decoded_pixels,
                                 max_duration_s=self.settings.verify_max_duration_s),
+            trust=self.trust,
         )
 
     def _record(self, report: VerificationReport, caller) -> dict[str, Any]:
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
-        body["generation"], body["stored_manifest"] = self._matched_generation(report.generation_id, caller)
+        # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
+        body["generation"], stored = self._matched_generation(report.generation_id, caller,
+                                                              with_manifest=report.verdict is Verdict.GENERATED_HERE)
+        body["stored_manifest"] = msgspec.to_builtins(stored) if stored is not None else None
+        body["stored_manifest_explanation"] = msgspec.to_builtins(explain_manifest(
+            stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
         if body.get("fingerprint") and not (caller is not None and caller.has("audit")):
             body["fingerprint"]["registered_clips"] = None  # how many clips this service made is not every caller's business
         with self.db.session() as session:
@@ -191,6 +228,7 @@ class ProvenanceService:
                 findings={
                     "manifest": report.manifest.validation_state if report.manifest else None,
                     "manifest_codes": report.manifest.failure_codes if report.manifest else [],
+                    "manifest_state": report.manifest_explanation.state.value if report.manifest_explanation else None,
                     "watermark_p_value": report.watermark.p_value if report.watermark else None,
                     "reference_watermark": report.reference_watermark.detected if report.reference_watermark else None,
                     "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
@@ -198,7 +236,7 @@ class ProvenanceService:
             ))
         return body
 
-    def _matched_generation(self, generation_id: str | None, caller) -> tuple[dict | None, dict | None]:
+    def _matched_generation(self, generation_id: str | None, caller, *, with_manifest: bool) -> tuple[dict | None, Any]:
         """The generation behind a match: in full for its owner or an auditor, else only that it exists."""
         if generation_id is None:
             return None, None
@@ -212,7 +250,7 @@ class ProvenanceService:
         if not visible:
             return {"id": generation_id, "visible": False}, None
         stored = None
-        if generation.video_key and self.storage.exists(generation.video_key):
+        if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
-            stored = msgspec.to_builtins(read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors()))
+            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust)
         return {"visible": True, **view(generation)}, stored

@@ -144,8 +144,10 @@ class Runtime:
                 "stages": generation.stages or {},
                 "parameters": generation.parameters,
                 "input_image": input_image,
-                "model_source": backend.info().source,
+                # the weights this mode runs on, when a backend has one model per mode (wan, hunyuan)
+                "model_source": backend.info().extra.get("sources", {}).get(request.mode, backend.info().source),
                 "model_version": backend.info().extra.get("version") or self.settings.model_revision or "default",
+                "output_settings": backend.info().extra.get("speed", {}).get("output"),
             },
         )
 
@@ -296,7 +298,8 @@ class Runtime:
             available, reason = backend.availability()
             info = backend.info()
             models[name] = {"available": available, "loaded": backend.loaded, "detail": reason, "source": info.source,
-                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype}
+                            "modes": list(info.modes), "device": self.settings.device, "dtype": self.settings.dtype,
+                            **({"speed": info.extra["speed"]} if "speed" in info.extra else {})}
         checks["models"] = models
         checks["pipeline"] = self.pipeline.describe()
         checks["storage"] = {"ok": True, "backend": self.storage.describe()}
@@ -310,6 +313,8 @@ class Runtime:
                 "watermark": {"algorithm": WATERMARK_ALGORITHM, "keys": [k.key_id for k in self.keyring.keys],
                               "current_key": self.keyring.current.key_id},
                 "fingerprints": {"registered": len(self.provenance.fingerprints.refresh())},
+                # other signers: roots from the C2PA trust list and the TSA trust list settings
+                "trust_lists": msgspec.to_builtins(self.provenance.trust.summary()),
             }
         except Exception as error:
             checks["provenance"] = {"ok": False, "error": str(error)}

@@ -59,7 +59,7 @@ class Settings:
 
     # generation backends
     default_model: str = _setting("tiny", "Model used when a request names none.")
-    enabled_models: str = _setting("tiny,svd,svd-xt,ltx", "Comma-separated backends this deployment offers.")
+    enabled_models: str = _setting("tiny,svd,svd-xt,ltx,wan,hunyuan", "Comma-separated backends this deployment offers.")
     svd_model: str = _setting("stabilityai/stable-video-diffusion-img2vid", "Hub id or local directory of SVD.")
     svd_xt_model: str = _setting("stabilityai/stable-video-diffusion-img2vid-xt", "Hub id or local directory of SVD-XT.")
     ltx_model: str = _setting("Lightricks/LTX-Video", "Hub id or local directory of LTX-Video.")
@@ -72,6 +72,16 @@ class Settings:
     vae_tiling: bool = _setting(False, "Decode LTX latents in tiles (less GPU memory for long or large clips).")
     torch_compile: bool = _setting(False, "torch.compile the denoiser on first load.")
     torch_threads: int = _setting(1, "Torch intra-op threads (on 2 busy cores, 1 is often fastest).")
+    wan_variant: str = _setting("2.2-ti2v-5b", "Wan release: 2.1-1.3b (text), 2.1-14b, 2.2-ti2v-5b (one model, text and image), 2.2-a14b.")
+    wan_model: str = _setting("", "Hub id or local directory of the Wan text-to-video model; empty: the variant's Diffusers repository.")
+    wan_i2v_model: str = _setting("", "Hub id or local directory of the Wan image-to-video model; empty: the variant's (none for 2.1-1.3b).")
+    hunyuan_model: str = _setting("hunyuanvideo-community/HunyuanVideo-1.5-480p_t2v", "Hub id or local directory of HunyuanVideo 1.5 text-to-video.")
+    hunyuan_i2v_model: str = _setting("hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v", "Hub id or local directory of HunyuanVideo 1.5 image-to-video (empty: none).")
+    step_cache: str = _setting("", "Step cache per model, changes the output: model=kind[:value],... kinds first-block (residual threshold), "
+                                   "taylorseer (cache interval), pyramid-attention (block skip range).")
+    fp8_models: str = _setting("", "Models whose denoiser stores weights in float8_e4m3fn and computes in dtype (layerwise casting; changes the output).")
+    compile_mode: str = _setting("default", "torch.compile mode when torch_compile is on: default, reduce-overhead (CUDA graphs), max-autotune-no-cudagraphs.")
+    compile_cache_dir: str = _setting("", "Persistent inductor cache so a worker restart reuses compiled kernels; empty: data_dir/compile-cache.")
 
     # safety screening
     policy_path: str = _setting("", "Policy YAML; empty means the default policy shipped in policies/. Reloaded when the file changes.")
@@ -89,6 +99,8 @@ class Settings:
     c2pa_private_key: str = _setting("", "Production signer private key (PEM).")
     c2pa_tsa_url: str = _setting("", "RFC 3161 timestamp authority URL for signatures (empty: none).")
     c2pa_trust_anchors: str = _setting("", "Extra trust anchors (PEM) for verification; the service's own root is always trusted.")
+    c2pa_trust_list: str = _setting("", "Local C2PA trust list for other signers (PEM bundle or the C2PA JSON list); empty: only our root and the extra anchors.")
+    c2pa_tsa_trust_list: str = _setting("", "Local trust list of timestamp authorities (PEM bundle or the C2PA TSA JSON list); empty: timestamps read untrusted.")
     c2pa_include_prompt: bool = _setting(False, "Write the prompt text into the C2PA manifest (off: only its digest is kept here).")
     c2pa_thumbnails: bool = _setting(False, "Embed ingredient thumbnails in manifests (about 100 KB more per clip).")
     verify_open: bool = _setting(False, "Let anyone call POST /v1/verify without an API key.")
@@ -145,6 +157,10 @@ class Settings:
     @property
     def resolved_models_dir(self) -> Path:
         return Path(self.models_dir) if self.models_dir else self.data_dir / "models"
+
+    @property
+    def resolved_compile_cache_dir(self) -> Path:
+        return Path(self.compile_cache_dir) if self.compile_cache_dir else self.data_dir / "compile-cache"
 
     @property
     def models(self) -> list[str]:

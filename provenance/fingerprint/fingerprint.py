@@ -18,7 +18,8 @@ from provenance.errors import FingerprintError
 from provenance.fingerprint.frame_hash import VARIANTS, hash_frames, informative
 
 FINGERPRINT_ALGORITHM = "originframe.fp.v1"
-FORMAT_VERSION = 1
+# 2: an optional input-image hash (image-to-video) after the frames; version 1 is still read
+FORMAT_VERSION = 2
 # Enough to cover a generated clip frame by frame (SVD-XT: 25); longer uploads are sampled
 # evenly, which keeps frames of a 10 s clip 0.2 s apart.
 DEFAULT_MAX_FRAMES = 48
@@ -39,6 +40,10 @@ class Fingerprint:
     strong: np.ndarray
     frame_indices: np.ndarray
     fps: float | None = None
+    # image-to-video: the input image's own hash (canonical variant) and strong bits, so that a
+    # suspect matching the input rather than the motion can be told apart
+    input_hash: np.uint64 | None = None
+    input_strong: np.uint64 | None = None
 
     def __post_init__(self) -> None:
         if self.hashes.dtype != np.uint64 or self.strong.dtype != np.uint64:
@@ -61,12 +66,16 @@ class Fingerprint:
 
     def to_bytes(self) -> bytes:
         header = _HEADER.pack(_MAGIC, FORMAT_VERSION, self.hashes.shape[0], self.frame_count, self.fps or 0.0)
+        image = b""
+        if self.input_hash is not None and self.input_strong is not None:
+            image = np.array([self.input_hash, self.input_strong], "<u8").tobytes()
         return b"".join(
             (
                 header,
                 self.frame_indices.astype("<u4").tobytes(),
                 self.hashes.astype("<u8").tobytes(),
                 self.strong.astype("<u8").tobytes(),
+                image,
             )
         )
 
@@ -77,10 +86,11 @@ class Fingerprint:
         magic, version, variants, frames, fps = _HEADER.unpack_from(data)
         if magic != _MAGIC:
             raise FingerprintError("stored bytes are not an Originframe fingerprint")
-        if version != FORMAT_VERSION:
+        if version not in (1, FORMAT_VERSION):
             raise FingerprintError(f"fingerprint format {version} is not readable by this version (expects {FORMAT_VERSION})")
         expected = _HEADER.size + frames * 4 + 2 * variants * frames * 8
-        if len(data) != expected:
+        with_image = version >= 2 and len(data) == expected + 16
+        if len(data) != expected and not with_image:
             raise FingerprintError(f"stored fingerprint has {len(data)} bytes, its header implies {expected}")
         offset = _HEADER.size
         indices = np.frombuffer(data, "<u4", frames, offset).astype(np.int64)
@@ -88,8 +98,11 @@ class Fingerprint:
         hashes = np.frombuffer(data, "<u8", variants * frames, offset).reshape(variants, frames)
         offset += variants * frames * 8
         strong = np.frombuffer(data, "<u8", variants * frames, offset).reshape(variants, frames)
+        input_hash = input_strong = None
+        if with_image:
+            input_hash, input_strong = np.frombuffer(data, "<u8", 2, expected).astype(np.uint64)
         return cls(hashes=hashes.astype(np.uint64), strong=strong.astype(np.uint64), frame_indices=indices,
-                   fps=float(fps) or None)
+                   fps=float(fps) or None, input_hash=input_hash, input_strong=input_strong)
 
     def soft_binding_value(self) -> str:
         """The registered hashes, base64, for a ``c2pa.soft-binding`` assertion (alg ``FINGERPRINT_ALGORITHM``)."""
@@ -101,8 +114,11 @@ def compute_fingerprint(
     *,
     fps: float | None = None,
     max_frames: int = DEFAULT_MAX_FRAMES,
+    input_image: np.ndarray | None = None,
 ) -> Fingerprint:
-    """Fingerprint RGB uint8 frames: an array (T, H, W, 3), a list of (H, W, 3), or one still (H, W, 3)."""
+    """Fingerprint RGB uint8 frames: an array (T, H, W, 3), a list of (H, W, 3), or one still (H, W, 3).
+
+    ``input_image`` (RGB uint8, image-to-video): its hash is kept beside the frames'."""
     if isinstance(frames, np.ndarray) and frames.ndim == 3:
         frames = frames[None]
     count = len(frames)
@@ -115,4 +131,12 @@ def compute_fingerprint(
         hashes, strong = hash_frames([frames[int(i)] for i in indices])
     except ValueError as error:
         raise FingerprintError(str(error)) from error
-    return Fingerprint(hashes=hashes, strong=strong, frame_indices=indices, fps=fps)
+    input_hash = input_strong = None
+    if input_image is not None:
+        try:
+            image_hashes, image_strong = hash_frames([input_image])
+        except ValueError as error:
+            raise FingerprintError(f"input image: {error}") from error
+        input_hash, input_strong = image_hashes[0, 0], image_strong[0, 0]
+    return Fingerprint(hashes=hashes, strong=strong, frame_indices=indices, fps=fps, input_hash=input_hash,
+                       input_strong=input_strong)

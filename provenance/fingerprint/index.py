@@ -23,9 +23,15 @@ import numpy as np
 from provenance.fingerprint.fingerprint import Fingerprint
 from provenance.fingerprint.frame_hash import VARIANT_NAMES, informative
 from provenance.fingerprint.matching import (
+    ASSUMED_FPS,
     HASH_BITS,
     MATCH_THRESHOLD,
+    MIN_ALIGNED_FRAMES,
+    MIN_QUERY_FRAMES,
+    STILL_MATCH_THRESHOLD,
+    align,
     false_match_probability,
+    order_verified,
     frame_distances,
     pair_distances,
     threshold_for,
@@ -52,11 +58,15 @@ _MAX_DEAD_SHARE = 0.25
 class FingerprintMatch(msgspec.Struct, kw_only=True):
     """A registered clip close to the query.
 
-    ``distance`` is the median, over informative query frames, of the masked Hamming distance to
-    the closest registered frame (0..64; unrelated clips sit near 24). ``is_match`` is
-    ``distance <= threshold``, the calibrated threshold for ``query_frames`` informative frames;
-    ``false_match_probability`` estimates how likely a registry of this size is to hold an
-    unrelated clip this close.
+    ``distance`` is the median masked Hamming distance (0..64; unrelated clips sit near 24) along
+    the best temporal alignment of the query with the clip (see ``matching.align``): frames in
+    order, over most of the shorter clip. A still (fewer than ``MIN_QUERY_FRAMES`` frames) has no
+    order, so its distance is to the closest registered frame. ``is_match`` is
+    ``distance <= threshold``; ``false_match_probability`` estimates how likely a registry of
+    this size is to hold an unrelated clip this close. ``query_range_s`` / ``registered_range_s``
+    are the aligned seconds of each. ``input_image_distance`` is the query's distance to the
+    clip's registered input image (image-to-video), and ``matches_input_image`` says the query is
+    explained by that image at least as well as by the motion the model added.
     """
 
     generation_key: str
@@ -68,6 +78,13 @@ class FingerprintMatch(msgspec.Struct, kw_only=True):
     threshold: float
     variant: str
     false_match_probability: float
+    query_range_s: tuple[float, float] | None = None
+    registered_range_s: tuple[float, float] | None = None
+    input_image_distance: float | None = None
+    matches_input_image: bool = False
+    # close along an alignment, but as close played backwards: the clip shows too little change over
+    # time to tell its moments apart, so it is not a match
+    order_unverified: bool = False
 
 
 class FingerprintIndex:
@@ -83,6 +100,9 @@ class FingerprintIndex:
         self._strong = np.zeros(0, np.uint64)
         self._frame_slot = np.zeros(0, np.int64)
         self._frame_alive = np.zeros(0, bool)
+        self._times = np.zeros(0, np.float64)  # frame index in the source clip (seconds = index / fps)
+        self._slot_fps: dict[int, float] = {}  # slot -> frame rate, where the fingerprint knew it
+        self._inputs: dict[int, tuple[np.uint64, np.uint64]] = {}  # slot -> input image hash, strong bits
         self._frames = 0
         self._dead_frames = 0
         self._built = 0
@@ -122,6 +142,8 @@ class FingerprintIndex:
             start, length = self._slot_start[slot], self._slot_length[slot]
             self._frame_alive[start : start + length] = False
             self._slot_keys[slot] = None
+            self._inputs.pop(slot, None)
+            self._slot_fps.pop(slot, None)
             self._dead_frames += int(length)
             if self._dead_frames > max(_MAX_BACKLOG, _MAX_DEAD_SHARE * self._frames):
                 self._compact()
@@ -138,6 +160,11 @@ class FingerprintIndex:
         start = self._frames
         self._hashes[start : start + count] = hashes
         self._strong[start : start + count] = strong
+        self._times[start : start + count] = fingerprint.frame_indices[usable]
+        if fingerprint.fps:
+            self._slot_fps[slot] = float(fingerprint.fps)
+        if fingerprint.input_hash is not None and fingerprint.input_strong is not None:
+            self._inputs[slot] = (fingerprint.input_hash, fingerprint.input_strong)
         self._frame_slot[start : start + count] = slot
         self._frame_alive[start : start + count] = True
         self._frames += count
@@ -156,6 +183,7 @@ class FingerprintIndex:
         self._strong = _resized(self._strong, capacity)
         self._frame_slot = _resized(self._frame_slot, capacity)
         self._frame_alive = _resized(self._frame_alive, capacity)
+        self._times = _resized(self._times, capacity)
 
     def _compact(self) -> None:
         keep = self._frame_alive[: self._frames]
@@ -163,6 +191,9 @@ class FingerprintIndex:
         old_start, old_length = self._slot_start, self._slot_length
         self._hashes = self._hashes[: self._frames][keep].copy()
         self._strong = self._strong[: self._frames][keep].copy()
+        self._times = self._times[: self._frames][keep].copy()
+        old_inputs, self._inputs = self._inputs, {}
+        old_fps, self._slot_fps = self._slot_fps, {}
         self._frames = len(self._hashes)
         self._frame_alive = np.ones(self._frames, bool)
         self._slot_keys, self._key_slot = [], {}
@@ -174,6 +205,10 @@ class FingerprintIndex:
             length = int(old_length[slot])
             self._slot_keys.append(key)
             self._key_slot[key] = new_slot
+            if slot in old_inputs:
+                self._inputs[new_slot] = old_inputs[slot]
+            if slot in old_fps:
+                self._slot_fps[new_slot] = old_fps[slot]
             self._slot_start[new_slot], self._slot_length[new_slot] = position, length
             self._frame_slot[position : position + length] = new_slot
             position += length
@@ -231,14 +266,38 @@ class FingerprintIndex:
                     )
                     best[variant, row] = np.minimum.reduceat(distances, starts)
             alive = np.array([self._slot_keys[slot] is not None for slot in occupied])
-            results = [
-                self._result(query, int(slot), best[:, :, position])
-                for position, slot in enumerate(occupied)
-                if alive[position]
-            ]
+            results = []
+            for position, slot in enumerate(occupied):
+                if not alive[position]:
+                    continue
+                matrix = None
+                start, length = int(self._slot_start[slot]), int(self._slot_length[slot])
+                if _worth_aligning(query, best[:, :, position], length):
+                    matrix = frame_distances(query.hashes.reshape(-1), query.strong.reshape(-1),
+                                             hashes[start : start + length], strong[start : start + length])
+                results.append(self._result(query, int(slot), best[:, :, position], matrix))
         return _ranked(results, max_results, matches_only)
 
     def _candidate_slots(self, query: _Query) -> np.ndarray:
+        by_frames = self._frame_candidates(query)
+        by_input = self._input_candidates(query)
+        if len(by_input) == 0:
+            return by_frames
+        extra = by_input[~np.isin(by_input, by_frames)]
+        return np.concatenate([by_frames, extra])
+
+    def _input_candidates(self, query: _Query) -> np.ndarray:
+        """Clips whose registered input image is close to enough query frames (compared directly:
+        input images are one hash per image-to-video generation)."""
+        if not self._inputs:
+            return np.zeros(0, np.int64)
+        slots = np.fromiter(self._inputs, np.int64, len(self._inputs))
+        images = np.array([self._inputs[int(slot)] for slot in slots], np.uint64)
+        distances = frame_distances(query.hashes[0], query.strong[0], images[:, 0], images[:, 1])  # (Q, inputs)
+        close = (distances <= STILL_MATCH_THRESHOLD).sum(axis=0) >= min(MIN_QUERY_FRAMES, query.frames)
+        return slots[close][:_MAX_CANDIDATE_CLIPS]
+
+    def _frame_candidates(self, query: _Query) -> np.ndarray:
         hashes = query.hashes.reshape(-1)
         strong = query.strong.reshape(-1)
         found_frames: list[np.ndarray] = []
@@ -283,26 +342,72 @@ class FingerprintIndex:
         )
         segment_starts = np.cumsum(lengths) - lengths
         best = np.minimum.reduceat(distances, segment_starts, axis=1).reshape(query.variants, query.frames, -1)
-        results = [self._result(query, int(slot), best[:, :, position]) for position, slot in enumerate(slots)]
+        results = []
+        for position, slot in enumerate(slots):
+            matrix = None
+            if _worth_aligning(query, best[:, :, position], int(lengths[position])):
+                start = int(segment_starts[position])
+                matrix = distances[:, start : start + int(lengths[position])]
+            results.append(self._result(query, int(slot), best[:, :, position], matrix))
         return _ranked(results, max_results, matches_only)
 
-    def _result(self, query: _Query, slot: int, best: np.ndarray) -> FingerprintMatch:
-        """``best`` (variants, query frames): each query frame's distance to its closest frame of the clip."""
-        medians = np.median(best, axis=1)
-        variant = int(np.argmin(medians))
-        distance = float(medians[variant])
+    def _result(self, query: _Query, slot: int, best: np.ndarray, matrix: np.ndarray | None) -> FingerprintMatch:
+        """``best`` (variants, query frames): each query frame's distance to its closest frame of the clip;
+        ``matrix`` (variants x query frames, clip frames): every pair, when the clip is worth aligning."""
         threshold = threshold_for(query.frames)
+        query_range = registered_range = None
+        static = False
+        if query.frames < MIN_QUERY_FRAMES:  # a still: no order to check
+            medians = np.median(best, axis=1)
+            variant = int(np.argmin(medians))
+            distance = float(medians[variant])
+            matched = int((best[variant] <= threshold).sum())
+        elif matrix is None:  # too few close frames for any alignment to reach the threshold
+            variant, distance, matched = 0, float(np.median(best[0])) + HASH_BITS, 0
+        else:
+            start, length = int(self._slot_start[slot]), int(self._slot_length[slot])
+            # a side whose frame rate is unknown is taken to run at the other's (or ASSUMED_FPS)
+            clip_fps = self._slot_fps.get(slot) or query.fps or ASSUMED_FPS
+            times = self._times[start : start + length] / clip_fps
+            query_times = query.indices / (query.fps or clip_fps)
+            order = np.argsort(times, kind="stable")
+            ordered = matrix.reshape(query.variants, query.frames, length)[:, :, order]
+            alignment = align(ordered, query_times, times[order])
+            variant, distance = alignment.variant, alignment.distance
+            if distance <= threshold and not order_verified(ordered, query_times, times[order], distance, threshold):
+                static = True
+            matched = int((alignment.overlap <= threshold).sum()) if alignment.overlap is not None else 0
+            query_range, registered_range = alignment.query_range, alignment.registered_range
+            if not np.isfinite(distance):  # no line long enough: report the order-free distance, as a miss
+                distance = float(np.median(best[0])) + HASH_BITS
+        distance = min(distance, float(HASH_BITS))
+        input_distance, matches_input = None, False
+        if slot in self._inputs:
+            image_hash, image_strong = self._inputs[slot]
+            to_image = np.sort(pair_distances(query.hashes[0], query.strong[0], np.full(query.frames, image_hash),
+                                              np.full(query.frames, image_strong)))
+            # "some frames are this image": the k-th closest frame, k = MIN_QUERY_FRAMES (or every frame of a still)
+            near = float(to_image[min(MIN_QUERY_FRAMES, query.frames) - 1])
+            input_distance = round(near, 2) if np.isfinite(near) else None
+            # explained by the image at least as well as by the motion the model added to it
+            matches_input = bool(near <= STILL_MATCH_THRESHOLD and (distance > threshold or np.median(to_image) <= distance))
+        is_match = bool(distance <= threshold) and not static
         registered = len(self._key_slot)
         return FingerprintMatch(
             generation_key=self._slot_keys[slot] or "",
-            distance=round(distance, 2) if np.isfinite(distance) else float(HASH_BITS),
+            distance=round(distance, 2),
             similarity=round(float(np.clip(1.0 - distance / (HASH_BITS / 2), 0.0, 1.0)), 3),
-            matched_frames=int((best[variant] <= threshold).sum()),
+            matched_frames=matched,
             query_frames=query.frames,
-            is_match=bool(distance <= threshold),
+            is_match=is_match or matches_input,
             threshold=threshold,
             variant=VARIANT_NAMES[variant],
             false_match_probability=false_match_probability(distance, query.frames, registered),
+            query_range_s=_rounded(query_range),
+            registered_range_s=_rounded(registered_range),
+            input_image_distance=input_distance,
+            matches_input_image=matches_input,
+            order_unverified=static,
         )
 
 
@@ -313,7 +418,21 @@ class _Query:
         usable = informative(fingerprint.strong[0])
         self.hashes = np.ascontiguousarray(fingerprint.hashes[:, usable])
         self.strong = np.ascontiguousarray(fingerprint.strong[:, usable])
+        self.indices = fingerprint.frame_indices[usable].astype(np.float64)
+        self.fps = fingerprint.fps
         self.variants, self.frames = self.hashes.shape
+
+
+def _worth_aligning(query: _Query, best: np.ndarray, clip_frames: int) -> bool:
+    """Can any alignment reach the threshold? It needs at least half of its minimum overlap
+    within the threshold of *some* frame, whatever the order: a necessary condition, so skipping
+    the rest changes no answer."""
+    need = -(-min(MIN_ALIGNED_FRAMES, query.frames, clip_frames) // 2)
+    return bool(((best <= MATCH_THRESHOLD).sum(axis=1) >= need).any())
+
+
+def _rounded(span: tuple[float, float] | None) -> tuple[float, float] | None:
+    return (round(span[0], 2), round(span[1], 2)) if span else None
 
 
 def _probes(hashes: np.ndarray, strong: np.ndarray, quarter: int) -> tuple[np.ndarray, np.ndarray]:

@@ -28,7 +28,7 @@ __all__ = [
     "KNOWN_MODELS",
 ]
 
-KNOWN_MODELS = ("tiny", "svd", "svd-xt", "ltx")
+KNOWN_MODELS = ("tiny", "svd", "svd-xt", "ltx", "wan", "hunyuan")
 
 
 class Backend(Protocol):
@@ -63,6 +63,14 @@ def create_backend(name: str, settings) -> Backend:
         from service.generation.ltx import LtxBackend
 
         return LtxBackend(settings)
+    if name == "wan":
+        from service.generation.wan import WanBackend
+
+        return WanBackend(settings)
+    if name == "hunyuan":
+        from service.generation.hunyuan import HunyuanBackend
+
+        return HunyuanBackend(settings)
     raise ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)}")
 
 

@@ -32,6 +32,7 @@ class GenerationInput:
     motion_bucket_id: int | None = None
     noise_aug_strength: float | None = None
     guidance: float | None = None
+    flow_shift: float | None = None  # flow-matching models (wan, hunyuan): the sigma schedule's shift
 
     @property
     def mode(self) -> str:
@@ -52,7 +53,8 @@ class BackendInfo:
     min_side: int
     frames_rule: str  # "any" or "8k+1" and so on, explained in errors
     uses_prompt: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
+    max_frames: int | None = None  # the most frames the model was trained for, when below the deployment's limit
+    extra: dict[str, Any] = field(default_factory=dict)  # "speed": the speed plan; "sources": {mode: source} when they differ
 
 
 def frames_to_uint8(frames: Any) -> np.ndarray:
@@ -74,6 +76,29 @@ def resize_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     upscale = width * height > frames.shape[1] * frames.shape[2]
     interpolation = cv2.INTER_CUBIC if upscale else cv2.INTER_AREA
     return np.stack([cv2.resize(frame, (width, height), interpolation=interpolation) for frame in frames])
+
+
+def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Scale and centre-crop an image to exactly width x height, keeping its aspect ratio."""
+    import cv2
+
+    source_height, source_width = image.shape[:2]
+    scale = max(width / source_width, height / source_height)
+    resized = cv2.resize(
+        image,
+        (max(width, round(source_width * scale)), max(height, round(source_height * scale))),
+        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+    )
+    top = (resized.shape[0] - height) // 2
+    left = (resized.shape[1] - width) // 2
+    return resized[top : top + height, left : left + width]
+
+
+def frames_rule_step(rule: str) -> int | None:
+    """The k in a "k*n+1" frames rule ("8k+1" -> 8), None for "any"."""
+    if rule.endswith("k+1") and rule[:-3].isdigit():
+        return int(rule[:-3])
+    return None
 
 
 def step_callback(on_step: StepCallback, total: int) -> Callable:

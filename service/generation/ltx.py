@@ -17,10 +17,11 @@ from service.generation.contract import (
     BackendInfo,
     GenerationInput,
     StepCallback,
+    cover,
     frames_to_uint8,
     step_callback,
 )
-from service.generation.svd import cover
+from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
 from service.generation.weights import weights_availability
 
 NAME = "ltx"
@@ -37,6 +38,7 @@ def info(settings) -> BackendInfo:
         size_multiple=32,
         min_side=64,
         frames_rule="8k+1",
+        extra={"speed": speed_plan(NAME, settings).describe(settings.dtype)},
     )
 
 
@@ -44,6 +46,7 @@ class LtxBackend:
     def __init__(self, settings) -> None:
         self.settings = settings
         self.source = settings.ltx_model
+        self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up
         self._lock = threading.Lock()
         self._text_to_video = None
         self._image_to_video = None
@@ -74,14 +77,12 @@ class LtxBackend:
                 revision=settings.model_revision or None,
                 local_files_only=not settings.allow_downloads,
             )
+            # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
+            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings)
             if settings.cpu_offload:
                 pipeline.enable_model_cpu_offload(device=settings.device)
             else:
                 pipeline.to(settings.device)
-            if settings.torch_compile:
-                # regional compilation: the 28 identical blocks share one compiled graph (minutes -> seconds)
-                for block in pipeline.transformer.transformer_blocks:
-                    block.compile()
             if settings.vae_tiling:
                 pipeline.vae.enable_tiling()
             pipeline.set_progress_bar_config(disable=True)

@@ -12,7 +12,8 @@ import threading
 
 import numpy as np
 
-from service.generation.contract import IMAGE_TO_VIDEO, BackendInfo, GenerationInput, StepCallback, frames_to_uint8, step_callback
+from service.generation.contract import IMAGE_TO_VIDEO, BackendInfo, GenerationInput, StepCallback, cover, frames_to_uint8, step_callback
+from service.generation.speed import speed_plan, use_compile_cache
 from service.generation.weights import weights_availability
 
 VARIANTS = {
@@ -43,23 +44,8 @@ def info(settings, name: str) -> BackendInfo:
         min_side=64,
         frames_rule="any",
         uses_prompt=False,
+        extra={"speed": speed_plan(name, settings).describe(settings.dtype)},
     )
-
-
-def cover(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Scale and centre-crop an image to exactly width x height, keeping its aspect ratio."""
-    import cv2
-
-    source_height, source_width = image.shape[:2]
-    scale = max(width / source_width, height / source_height)
-    resized = cv2.resize(
-        image,
-        (max(width, round(source_width * scale)), max(height, round(source_height * scale))),
-        interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
-    )
-    top = (resized.shape[0] - height) // 2
-    left = (resized.shape[1] - width) // 2
-    return resized[top : top + height, left : left + width]
 
 
 class SvdBackend:
@@ -67,6 +53,9 @@ class SvdBackend:
         self.settings = settings
         self.name = name
         self.source = getattr(settings, VARIANTS[name]["setting"])
+        self.plan = speed_plan(name, settings)
+        if self.plan.step_cache is not None:  # diffusers' cache hooks are for transformers; SVD's denoiser is a UNet
+            raise ValueError(f"ORIGINFRAME_STEP_CACHE: {name} has a UNet, which diffusers' step caches do not support; remove {name} from it")
         self._lock = threading.Lock()
         self._pipeline = None
 
@@ -100,8 +89,13 @@ class SvdBackend:
                 pipeline.enable_model_cpu_offload(device=settings.device)
             else:
                 pipeline.to(settings.device)
+            if self.plan.fp8_denoiser:
+                pipeline.unet.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype))
             if settings.torch_compile:
-                pipeline.unet.compile()
+                # the UNet's blocks differ in width, so there is no repeated block to compile once; what cuts the
+                # per-start cost is the on-disk cache, which a restarted worker reads instead of compiling again
+                use_compile_cache(self.plan.compile_cache_dir)
+                pipeline.unet.compile(mode=None if self.plan.compile_mode == "default" else self.plan.compile_mode)
             pipeline.set_progress_bar_config(disable=True)
             self._pipeline = pipeline
 

@@ -30,6 +30,7 @@ from service.generation.contract import (
     resize_frames,
     step_callback,
 )
+from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
 
 NAME = "tiny"
 FORMAT_VERSION = 1  # bump when the configs below change, so old builds are replaced
@@ -56,7 +57,7 @@ def info(settings) -> BackendInfo:
         size_multiple=2,
         min_side=256,
         frames_rule="any",
-        extra={"version": f"tiny-ltx-v{FORMAT_VERSION}"},
+        extra={"version": f"tiny-ltx-v{FORMAT_VERSION}", "speed": speed_plan(NAME, settings).describe(settings.dtype)},
     )
 
 
@@ -64,8 +65,8 @@ def model_directory(settings) -> Path:
     return settings.resolved_models_dir / f"tiny-ltx-v{FORMAT_VERSION}"
 
 
-def _build_tokenizer():
-    """A character-level tokenizer, built locally (no hub download)."""
+def build_tokenizer():
+    """A character-level tokenizer, built locally (no hub download); tests reuse it for the other tiny models."""
     from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
@@ -108,7 +109,7 @@ def build(directory: Path) -> None:
     )
     pipeline = LTXPipeline(
         transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=text_encoder, tokenizer=_build_tokenizer(),
+        text_encoder=text_encoder, tokenizer=build_tokenizer(),
     )
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=directory.parent))
@@ -151,6 +152,8 @@ class TinyBackend:
                 build(self.directory)
             dtype = getattr(torch, self.settings.dtype)
             pipeline = LTXPipeline.from_pretrained(self.directory, dtype=dtype)
+            # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
+            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), speed_plan(NAME, self.settings), self.settings)
             pipeline.to(self.settings.device)
             pipeline.set_progress_bar_config(disable=True)
             image_pipeline = LTXImageToVideoPipeline(**pipeline.components)

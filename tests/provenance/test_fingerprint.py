@@ -203,3 +203,84 @@ def test_still_frame_lookup_uses_the_stricter_threshold(clips, index):
     still = _reencode(clips["rocket"], 23)[12]
     (match,) = index.search(compute_fingerprint(still))[:1]
     assert match.generation_key == "rocket" and match.query_frames == 1
+
+
+# -- moments of one shot (issue 18) --------------------------------------------------------------
+
+
+def _long_pan(image: np.ndarray, seconds: int, fps: int = 25) -> np.ndarray:
+    """A slow, continuous pan across a photograph: ~10 % of the frame width per second."""
+    height, width = image.shape[:2]
+    w = min(width * 0.6, height * 0.9 * WIDTH / HEIGHT)
+    h = w * HEIGHT / WIDTH
+    count = seconds * fps
+    frames = []
+    for t in range(count):
+        x = (width - w) * t / (count - 1)
+        warp = np.array([[w / WIDTH, 0, x], [0, h / HEIGHT, (height - h) / 2]])
+        frames.append(cv2.warpAffine(image, warp, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
+    return np.stack(frames)
+
+
+@pytest.fixture(scope="module")
+def shot() -> np.ndarray:
+    return _long_pan(skimage.data.astronaut(), 4)
+
+
+def test_the_next_second_of_a_shot_is_not_the_registered_second(shot):
+    registry = FingerprintIndex()
+    registry.add("second-0", compute_fingerprint(shot[:25], fps=25))
+    registry.add("second-2", compute_fingerprint(shot[50:75], fps=25))
+    for start in (25, 75):  # the unregistered seconds in between, re-encoded
+        query = compute_fingerprint(_reencode(shot[start : start + 25], 23, fps=25), fps=25)
+        assert registry.search(query) == [] and registry.search_brute_force(query) == []
+    copy = compute_fingerprint(_reencode(shot[50:75], 23, fps=25), fps=25)
+    [match] = registry.search(copy)
+    assert match.generation_key == "second-2" and match.matched_frames >= 20
+    assert match.query_range_s[1] - match.query_range_s[0] >= 0.8
+    assert abs(match.registered_range_s[0] - match.query_range_s[0]) < 0.1  # aligned frame for frame
+
+
+def test_a_trimmed_copy_at_another_frame_rate_is_aligned_in_time(shot):
+    registry = FingerprintIndex()
+    registry.add("clip", compute_fingerprint(shot[:75], fps=25))
+    middle = shot[25:50:2]  # one second from the middle, at half the frame rate
+    [match] = registry.search(compute_fingerprint(_reencode(middle, 23, fps=12.5), fps=12.5))
+    assert match.generation_key == "clip"
+    assert 0.9 <= match.registered_range_s[0] <= 1.1
+
+
+def test_a_clip_without_change_over_time_is_not_claimed():
+    image = skimage.data.coffee()
+    still = cv2.resize(image, (WIDTH, HEIGHT), interpolation=cv2.INTER_AREA)
+    locked_off = np.stack([still] * 25)
+    registry = FingerprintIndex()
+    registry.add("static", compute_fingerprint(locked_off, fps=25))
+    query = compute_fingerprint(_reencode(locked_off, 23, fps=25), fps=25)
+    assert registry.search(query) == []
+    [near] = registry.search(query, matches_only=False)
+    assert near.distance <= MATCH_THRESHOLD and near.order_unverified and not near.is_match
+
+
+def test_the_input_image_is_stored_and_a_match_of_it_is_told_from_the_motion(shot):
+    still = shot[40]
+    zoom = np.stack([cv2.resize(still[i : HEIGHT - i, 2 * i : WIDTH - 2 * i], (WIDTH, HEIGHT)) for i in range(0, 50, 2)])
+    generated = compute_fingerprint(zoom, fps=25, input_image=still)
+    restored = Fingerprint.from_bytes(generated.to_bytes())
+    assert restored.input_hash == generated.input_hash and restored.input_strong == generated.input_strong
+    registry = FingerprintIndex()
+    registry.add("i2v", restored)
+    # the real footage the still was taken from matches the input, not the generated motion
+    [source] = registry.search(compute_fingerprint(_reencode(shot[28:53], 23, fps=25), fps=25))
+    assert source.generation_key == "i2v" and source.matches_input_image
+    # a copy of the generated clip matches its motion
+    [copy] = registry.search(compute_fingerprint(_reencode(zoom, 23, fps=25), fps=25))
+    assert copy.generation_key == "i2v" and not copy.matches_input_image and copy.distance <= MATCH_THRESHOLD
+
+
+def test_format_1_fingerprints_are_still_read(clips):
+    fingerprint = compute_fingerprint(clips["coffee"], fps=8)
+    version_1 = bytearray(fingerprint.to_bytes())
+    version_1[3] = 1
+    restored = Fingerprint.from_bytes(bytes(version_1))
+    assert restored.input_hash is None and np.array_equal(restored.hashes, fingerprint.hashes)

@@ -99,17 +99,20 @@ def test_without_anchors_the_same_clip_is_valid_but_untrusted(signed):
     assert report.signature_valid and report.content_hash_intact and not report.tampered
 
 
-def test_manifest_records_actions_soft_binding_and_generation(signed, ours, info):
+def test_manifest_records_actions_watermark_reference_and_generation(signed, ours, info):
     report = read_manifest(signed, "video/mp4", ours.trust_anchors_pem())
 
     created, watermarked = report.actions
     assert created.action == "c2pa.created"
     assert created.digital_source_type == TRAINED_ALGORITHMIC_MEDIA
     assert created.software_agent.startswith("Originframe/")
-    assert created.parameters["model"] == info.model_id and created.parameters["model_version"] == info.model_version
-    assert watermarked.action == "c2pa.watermarked"
-    (binding,) = report.soft_bindings
-    assert binding.algorithm == "originframe.wm.v1" and binding.values == ["k3:5a1f09c2"]
+    assert created.parameters["com.originframe.model"] == info.model_id
+    assert created.parameters["com.originframe.model_revision"] == info.model_version
+    # not on the C2PA soft-binding list: an unbound mark, referenced in our own assertion
+    assert watermarked.action == "c2pa.watermarked.unbound"
+    assert report.soft_bindings == []
+    reference = report.watermark_reference
+    assert (reference.algorithm, reference.value, reference.soft_binding) == ("originframe.wm.v1", "k3:5a1f09c2", False)
     assert GENERATION_ASSERTION_LABEL in report.assertion_labels
     generation = report.generation
     assert (generation.generation_id, generation.decision_id, generation.policy_version) == (
@@ -216,15 +219,23 @@ def test_garbage_raises_the_domain_error(data):
         read_manifest(data, "video/mp4")
 
 
-@pytest.mark.parametrize("fraction", [0.05, 0.5, 0.95])
-def test_truncated_clip_raises_the_domain_error(signed, fraction):
+def test_clip_cut_inside_its_manifest_raises_the_domain_error(signed):
     with pytest.raises(ManifestError, match="truncated"):
-        read_manifest(signed[: int(len(signed) * fraction)], "video/mp4")
+        read_manifest(signed[: signed.find(b"c2pa.signature") + 20], "video/mp4")
 
 
-def test_truncated_png_raises_the_domain_error(info, ours):
+@pytest.mark.parametrize("fraction", [0.5, 0.95])
+def test_clip_cut_after_its_manifest_is_still_validated_and_reads_tampered(signed, ours, fraction):
+    report = read_manifest(signed[: int(len(signed) * fraction)], "video/mp4", ours.trust_anchors_pem())
+    assert report.present and report.tampered and report.validation_state == "Invalid"
+    assert "assertion.bmffHash.mismatch" in report.failure_codes
+    assert any("truncated" in problem for problem in report.structure_problems)
+    assert report.generation.generation_id == "gen_0123"  # the evidence survives the cut
+
+
+def test_truncated_png_that_c2pa_cannot_parse_raises_the_domain_error_with_the_reason(info, ours):
     png = sign_image(_png(), "image/png", info, ours)
-    with pytest.raises(ManifestError, match="truncated"):
+    with pytest.raises(ManifestError, match="truncated: the image ends before its IEND chunk"):
         read_manifest(png[: len(png) - 20], "image/png")
 
 
@@ -247,3 +258,9 @@ def test_editing_an_assertion_inside_the_manifest_is_tampering(signed, ours):
     report = read_manifest(bytes(edited), "video/mp4", ours.trust_anchors_pem())
     assert report.tampered and report.validation_state == "Invalid"
     assert "assertion.hashedURI.mismatch" in report.failure_codes
+
+
+@pytest.mark.parametrize("model_id", ["/srv/models/ltx", "./weights", "~/models/svd", "C:\\models\\svd", "data/models/tiny/v1"])
+def test_a_server_path_never_goes_into_a_manifest(clip, info, ours, model_id):
+    with pytest.raises(SigningError, match="filesystem path"):
+        sign_mp4(clip, msgspec.structs.replace(info, model_id=model_id), ours)

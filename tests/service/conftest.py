@@ -23,6 +23,28 @@ def models_dir(tmp_path_factory) -> Path:
     return directory
 
 
+@pytest.fixture(scope="session")
+def tiny_wan_dir(tmp_path_factory) -> Path:
+    """A Wan TI2V-5B-layout pipeline (one model, text and image) with tiny seeded weights."""
+    from tests.service.tiny_wan import build_tiny_wan_ti2v
+
+    return build_tiny_wan_ti2v(tmp_path_factory.mktemp("tiny-wan"))
+
+
+@pytest.fixture(scope="session")
+def tiny_hunyuan_dirs(tmp_path_factory) -> tuple[Path, Path]:
+    """HunyuanVideo 1.5 text-to-video and image-to-video pipelines with tiny seeded weights."""
+    from tests.service.tiny_hunyuan import build_tiny_hunyuan
+
+    return build_tiny_hunyuan(tmp_path_factory.mktemp("tiny-hunyuan"))
+
+
+def new_backend_settings(tiny_wan_dir: Path, tiny_hunyuan_dirs: tuple[Path, Path]) -> dict[str, str]:
+    """Settings that point wan and hunyuan at the tiny local directories."""
+    return dict(wan_model=str(tiny_wan_dir), wan_i2v_model=str(tiny_wan_dir),
+                hunyuan_model=str(tiny_hunyuan_dirs[0]), hunyuan_i2v_model=str(tiny_hunyuan_dirs[1]))
+
+
 def make_settings(data_dir: Path, models_dir: Path, **overrides):
     values = dict(
         data_dir=data_dir,

@@ -118,3 +118,126 @@ def test_an_unrelated_clip_has_no_evidence(open_page, verify_key, verify_endpoin
     assert report["verdict"] == "no_evidence"
     assert page.locator("#verdict-heading").inner_text() == "No evidence"
     assert "authentic" not in page.locator("#verify-result").inner_text().lower()
+
+
+# -- manifests from a second, foreign CA (issue 17) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def foreign_files(tmp_path_factory) -> dict[str, Path]:
+    """Files another party signed: valid but untrusted here, expired, content changed, claim changed."""
+    import datetime as dt
+    from tests.foreign_ca import change_claim, change_content, foreign_signer, sign_foreign
+
+    photo = np.asarray(Image.fromarray(photos.rocket()).resize((320, 192)))
+    frames = np.stack([np.roll(photo, shift, axis=1) for shift in range(0, 48, 4)])
+    clip = encode_mp4_bytes(frames, fps=8, crf=23, preset="veryfast")
+    elsewhere = foreign_signer("Elsewhere Labs")
+    signed = sign_foreign(clip, "video/mp4", elsewhere)
+    short_lived = foreign_signer("Old Labs", valid_for=dt.timedelta(seconds=2))
+    expired = sign_foreign(clip, "video/mp4", short_lived)
+    folder = tmp_path_factory.mktemp("foreign")
+    files = {"untrusted": signed, "content": change_content(signed), "claim": change_claim(signed), "expired": expired}
+    for name, data in files.items():
+        (folder / f"{name}.mp4").write_bytes(data)
+    short_lived.wait_until_expired()  # c2pa signs only with a valid certificate: let it expire after signing
+    return {name: folder / f"{name}.mp4" for name in files}
+
+
+def _manifest_card(page):
+    return page.locator("#evidence-manifest").locator("xpath=..")
+
+
+def _causes(page) -> dict[str, str]:
+    items = _manifest_card(page).locator("ul.causes li.failure")
+    return {items.nth(i).get_attribute("data-code"): items.nth(i).inner_text() for i in range(items.count())}
+
+
+def _content_changed_row(page) -> str:
+    return _manifest_card(page).locator("dt:has-text('Content changed after signing') + dd").inner_text()
+
+
+def test_an_untrusted_signer_says_so_and_names_the_trust_list(open_page, verify_key, verify_endpoint, foreign_files):
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, foreign_files["untrusted"])
+    assert report["verdict"] == "generated_elsewhere_ai"
+    assert page.locator("#verdict-heading").inner_text() == "AI-generated elsewhere"
+    card = _manifest_card(page)
+    assert card.locator("p.trust").get_attribute("data-state") == "untrusted"
+    causes = _causes(page)
+    assert list(causes) == report["manifest"]["failure_codes"] == ["signingCredential.untrusted"]
+    assert "only roots trusted here are this service's own root" in causes["signingCredential.untrusted"]
+    assert _content_changed_row(page).startswith("no")
+    assert "tamper" not in page.locator("#verify-result").inner_text().lower()
+
+
+def test_an_expired_certificate_is_never_described_as_tampering(open_page, verify_key, verify_endpoint, foreign_files):
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, foreign_files["expired"])
+    assert report["manifest"]["validation_state"] == "Invalid" and "signingCredential.expired" in report["manifest"]["failure_codes"]
+    assert report["verdict"] == "generated_elsewhere_ai"
+    card = _manifest_card(page)
+    assert card.locator("p.trust").get_attribute("data-state") == "credential_problem"
+    causes = _causes(page)
+    assert set(causes) == set(report["manifest"]["failure_codes"])
+    assert "expired" in causes["signingCredential.expired"] and "no trusted timestamp" in causes["signingCredential.expired"]
+    assert _content_changed_row(page).startswith("no")
+    text = page.locator("#verify-result").inner_text().lower()
+    assert "tamper" not in text and "the content or the manifest changed" not in text
+    assert "tamper" not in report["summary"].lower()
+
+
+@pytest.mark.parametrize("name, cause, code", [("content", "content_changed", "assertion.bmffHash.mismatch"),
+                                               ("claim", "claim_changed", "claimSignature.mismatch")])
+def test_a_changed_file_names_what_changed(open_page, verify_key, verify_endpoint, foreign_files, name, cause, code):
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, foreign_files[name])
+    assert report["verdict"] == "tampered" and page.locator("#verdict-heading").inner_text() == "Tampered"
+    card = _manifest_card(page)
+    assert card.locator("p.trust").get_attribute("data-state") == "changed"
+    assert card.locator(f"ul.causes li[data-code='{code}']").get_attribute("data-cause") == cause
+    other = {"content_changed": "claim_changed", "claim_changed": "content_changed"}[cause]
+    assert card.locator(f"ul.causes li[data-cause='{other}']").count() == 0
+    assert _content_changed_row(page).startswith("yes" if name == "content" else "no")
+
+
+def test_an_unmarked_clip_shows_no_detections_on_its_chart(open_page, verify_key, verify_endpoint, foreign_files):
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, foreign_files["untrusted"])
+    mark = report["watermark"]
+    assert not mark["detected"]
+    chart = page.locator("#watermark-chart svg")
+    assert chart.locator("circle").count() == len(mark["frame_scores"]) > 0
+    # a filled dot is a frame at or above the stated per-frame threshold, and none of an unmarked clip's are
+    above = sum(score >= mark["frame_threshold"] for score in mark["frame_scores"])
+    assert chart.locator("circle.pass").count() == above == 0
+    caption = page.locator("#watermark-chart figcaption").inner_text()
+    assert f"per-frame threshold {mark['frame_threshold']}" in caption and "probability below" in caption
+    decision = page.locator("#evidence-watermark").locator("xpath=..").locator(".clip-decision")
+    assert decision.get_attribute("data-detected") == "false" and "not detected" in decision.inner_text()
+
+
+def test_a_resemblance_alone_reads_as_resemblance_and_never_outranks_a_foreign_manifest(open_page, web_app, verify_key,
+                                                                                        verify_endpoint, tmp_path):
+    from tests.foreign_ca import foreign_signer, sign_foreign
+
+    photo = np.asarray(Image.fromarray(photos.coffee()).resize((384, 256)))
+    frames = np.stack([np.roll(photo, shift, axis=1) for shift in range(0, 96, 6)])
+    # registered as the service registers a generation, as if it had been made from this footage
+    web_app.runtime.provenance.fingerprints.register("lookalike-web", frames, 8.0)
+    footage = tmp_path / "footage.mp4"
+    footage.write_bytes(encode_mp4_bytes(frames, fps=8, crf=23, preset="veryfast"))
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, footage)
+    assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == "lookalike-web"
+    assert page.locator("#verdict-heading").inner_text() == "Resembles a clip generated here"
+    fingerprint_card = page.locator("#evidence-fingerprint").locator("xpath=..").inner_text()
+    assert "Resembles a clip this service generated" in fingerprint_card and "not proof" in fingerprint_card
+    assert "Frames of the generation" in fingerprint_card
+
+    signed = tmp_path / "signed-elsewhere.mp4"
+    signed.write_bytes(sign_foreign(footage.read_bytes(), "video/mp4", foreign_signer("Elsewhere Labs")))
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, signed)
+    assert report["verdict"] == "generated_elsewhere_ai" and report["fingerprint"]["matched"]
+    assert page.locator("#verdict-heading").inner_text() == "AI-generated elsewhere"
+    assert "does not outweigh" in page.locator(".verdict-summary").inner_text()

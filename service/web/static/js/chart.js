@@ -62,7 +62,7 @@
       const ty = y(threshold);
       root.append(svg("line", { x1: pad.left, x2: width - pad.right, y1: ty, y2: ty, class: "threshold" }));
       root.append(svg("text", { x: width - pad.right, y: ty - 5, "text-anchor": "end", class: "threshold-label" },
-        "threshold " + niceNumber(threshold)));
+        (options.thresholdLabel || "threshold") + " " + niceNumber(threshold)));
     }
 
     const points = scores.map((s, i) => `${x(i).toFixed(1)},${y(s).toFixed(1)}`).join(" ");

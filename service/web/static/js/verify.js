@@ -7,9 +7,13 @@
 
   const VERDICTS = {
     generated_here: { label: "Generated here", tone: "here",
-      explain: "Originframe made this. The evidence ties it to a generation in this service's records." },
+      explain: "Evidence that binds to one generation (this service's signed Content Credentials, or its watermark " +
+        "carrying that generation's identifier) ties the file to this service's records." },
+    resembles_generated_here: { label: "Resembles a clip generated here", tone: "resembles",
+      explain: "It looks like a clip this service generated, but nothing in it binds it to that generation: it may be " +
+        "a copy with its marks removed, or the real footage the clip was made from. A resemblance is not proof of where it came from." },
     generated_elsewhere_ai: { label: "AI-generated elsewhere", tone: "elsewhere",
-      explain: "Signals say an AI model made this, but not this service." },
+      explain: "Signals say an AI model made this; none of them ties it to this service." },
     tampered: { label: "Tampered", tone: "tampered",
       explain: "It carries provenance that no longer matches its content: it was changed after it was signed or marked." },
     no_evidence: { label: "No evidence", tone: "none",
@@ -18,12 +22,15 @@
   };
   const EVIDENCE = {
     watermark: "the Originframe watermark", manifest: "the Content Credentials (C2PA manifest)",
-    fingerprint: "a fingerprint match with a stored generation", reference_watermark: "the Stability AI / SDXL reference watermark",
+    fingerprint: "a fingerprint resemblance with a stored generation",
+    input_image: "a fingerprint resemblance with the input image of an image-to-video generation",
+    reference_watermark: "the Stability AI / SDXL reference watermark",
   };
-  const VALIDATION = {
-    Trusted: "The signature is valid and the signer chains to a trusted root.",
-    Valid: "The signature is valid, but the signer is not on this verifier's trust list.",
-    Invalid: "The manifest does not validate: the content or the manifest changed after signing.",
+  /* The manifest's state is worded by the server from its status codes (provenance/manifest_explanation.py),
+     so the page, the JSON report and the CLI say the same; these are only the headings. */
+  const MANIFEST_STATES = {
+    trusted: "Trusted", untrusted: "Valid, signer not trusted here", credential_problem: "Invalid credential",
+    changed: "Changed after signing", absent: "No Content Credentials",
   };
   const SOURCE_TYPES = {
     trainedAlgorithmicMedia: "Made by a trained AI model",
@@ -135,27 +142,43 @@
   }
   const notRun = () => el("p", { class: "muted", text: "This check could not run on this file." });
 
-  function manifestCard(manifest, title, id) {
+  function causesList(explanation) {
+    const causes = (explanation && explanation.causes) || [];
+    if (!causes.length) return null;
+    return el("ul", { class: "causes" }, causes.map((cause) => el("li", { "data-code": cause.code, "data-cause": cause.cause,
+      class: cause.informational ? "informational" : "failure" },
+      el("code", { text: cause.code }), " — ", cause.sentence, cause.informational ? el("span", { class: "muted", text: " (information)" }) : null)));
+  }
+
+  function contentChanged(manifest, explanation) {
+    const causes = (explanation && explanation.causes) || [];
+    if (causes.some((cause) => cause.cause === "content_changed" && !cause.informational)) return "yes — the content hash no longer matches";
+    if (manifest.content_hash_intact === true) return "no — the content hash matches";
+    return "not established by the status codes";
+  }
+
+  function manifestCard(manifest, title, id, explanation) {
     if (!manifest) return card(title, id, notRun());
     if (!manifest.present) {
       return card(title, id, el("p", { text: "No Content Credentials in the file. They are often stripped by re-encoding or uploads to social networks." }),
         manifest.error ? el("p", { class: "muted", text: manifest.error }) : null);
     }
-    const state = manifest.validation_state;
-    const codes = manifest.status_codes || [].concat(manifest.failure_codes || [], manifest.informational_codes || []);
+    const state = explanation ? explanation.state : null;
     const signer = manifest.signer || {};
     const binding = manifest.soft_binding || (manifest.soft_bindings && manifest.soft_bindings[0]) || null;
     const generation = manifest.generation || null;
-    const trust = el("p", { class: "trust trust-" + String(state || "unknown").toLowerCase() },
-      el("strong", { text: state || "Not validated" }), " — ", VALIDATION[state] || "The manifest's signature could not be validated.");
+    const trust = el("p", { class: "trust trust-" + String(state || "unknown"), "data-state": state || "unknown" },
+      el("strong", { text: MANIFEST_STATES[state] || manifest.validation_state || "Not validated" }), " — ",
+      explanation ? explanation.headline : "No explanation of this manifest's state was reported.");
     const facts = definitionList([
       ["Signer", [signer.common_name, signer.organization].filter(Boolean).join(", ") || null],
       ["Certificate issuer", signer.issuer],
       ["Signed at", O.formatTime(manifest.signed_at || manifest.signing_time)],
       ["Made with", manifest.claim_generator],
       ["Source", sourceType(manifest.digital_source_type)],
-      ["Content changed after signing", manifest.tampered ? "yes — the hashes no longer match" : "no"],
-      ["Status codes", codes.length ? el("ul", { class: "codes" }, codes.map((code) => el("li", {}, el("code", { text: code })))) : null],
+      ["C2PA validation state", manifest.validation_state],
+      ["Content changed after signing", contentChanged(manifest, explanation)],
+      ["Status codes", causesList(explanation)],
       ["Soft binding", binding ? `${binding.alg || binding.algorithm}: ${binding.value || (binding.values || []).join(", ")}` : null],
       ["Generation (claimed)", generation ? `${generation.generation_id} · ${generation.model || generation.model_id || ""}` : null],
     ]);
@@ -175,6 +198,15 @@
     if (!watermark) return card("Watermark", id, notRun());
     const detected = watermark.detected;
     const scores = Array.isArray(watermark.frame_scores) ? watermark.frame_scores.filter((s) => typeof s === "number") : [];
+    const frameRate = watermark.frame_threshold_false_positive_rate;
+    const legend = typeof frameRate === "number"
+      ? `Dashed line: per-frame threshold ${watermark.frame_threshold} — a frame of an unmarked clip reaches it with probability below ` +
+        `${formatP(frameRate)} (${watermark.frame_threshold_basis}). Filled dots are frames at or above it.`
+      : "Dashed line: per-frame threshold.";
+    const decision = el("p", { class: "clip-decision", "data-detected": String(Boolean(detected)) },
+      el("strong", { text: "Clip-level decision: " + (detected ? "detected" : "not detected") }),
+      ` — p-value ${formatP(watermark.p_value)}, needs ≤ ${formatP(watermark.threshold_p_value)}. ` +
+      "The decision pools every frame before testing; no single frame decides it.");
     return wideCard("Watermark", id, el("div", { class: "watermark-body" }, el("div", {},
       el("p", { class: detected ? "finding positive" : "finding" }, detected
         ? "Detected: the invisible Originframe watermark is present."
@@ -188,10 +220,11 @@
         ["Algorithm", watermark.algorithm],
       ]),
       el("p", { class: "hint", text: "The p-value is the chance that a clip without this watermark would score at least this high." })),
-      scores.length ? OriginframeChart.frameScoreChart({
+      el("div", { class: "chart-column" }, decision, scores.length ? OriginframeChart.frameScoreChart({
         id: "watermark-chart", scores, threshold: watermark.frame_threshold, fps: media && media.fps,
-        title: "Per-frame watermark score", caption: "Watermark score of each frame over time; the dashed line is the per-frame threshold.",
-      }) : el("p", { class: "muted", text: "No per-frame scores were reported." })));
+        thresholdLabel: typeof frameRate === "number" ? `per-frame threshold (FPR < ${formatP(frameRate)})` : null,
+        title: "Per-frame watermark score", caption: "Watermark score of each analysed frame over time. " + legend,
+      }) : el("p", { class: "muted", text: "No per-frame scores were reported." }))));
   }
 
   function referenceCard(reference, media) {
@@ -211,15 +244,20 @@
   function fingerprintCard(fingerprint) {
     const id = "evidence-fingerprint";
     if (!fingerprint) return card("Fingerprint", id, notRun());
+    const range = (span) => (Array.isArray(span) ? `${span[0].toFixed(1)}–${span[1].toFixed(1)} s` : null);
+    const finding = !fingerprint.matched ? "No resemblance with any clip this service generated."
+      : fingerprint.matched_input_image
+        ? "Resembles the input image of an image-to-video generation, not the motion the model added: it may be the footage that image came from."
+        : "Resembles a clip this service generated, frame for frame in order. A resemblance is not proof: it may be a copy with its marks removed, or the footage the clip was made from.";
     return card("Fingerprint", id,
-      el("p", { class: fingerprint.matched ? "finding positive" : "finding" }, fingerprint.matched
-        ? "Matched: the frames look like a clip this service generated."
-        : "No match with any clip this service generated."),
+      el("p", { class: fingerprint.matched ? "finding positive" : "finding" }, finding),
       definitionList([
         ["Generation", fingerprint.generation_id ? el("code", { text: fingerprint.generation_id }) : null],
         ["Distance", typeof fingerprint.distance === "number"
-          ? `${fingerprint.distance.toFixed(2)} (a match needs ≤ ${fingerprint.threshold})` : null],
-        ["Matching frames", fingerprint.matched_frames],
+          ? `${fingerprint.distance.toFixed(2)} (a resemblance needs ≤ ${fingerprint.threshold})` : null],
+        ["Matching frames", fingerprint.matched ? fingerprint.matched_frames : null],
+        ["Frames of this file", range(fingerprint.query_range_s)],
+        ["Frames of the generation", range(fingerprint.generation_range_s)],
       ]));
   }
 
@@ -266,10 +304,10 @@
       el("a", { class: "button-like", href: reportUrl, download: `verification-${report.verification_id || "report"}.json`,
         id: "report-download" }, "Download the JSON report"));
     const stored = report.stored_manifest ? manifestCard(report.stored_manifest, "Stored Content Credentials (found through the watermark)",
-      "evidence-stored-manifest") : null;
+      "evidence-stored-manifest", report.stored_manifest_explanation) : null;
     const grid = el("div", { class: "evidence" },
       watermarkCard(report.watermark, report.media),
-      manifestCard(report.manifest, "Content Credentials (C2PA)", "evidence-manifest"),
+      manifestCard(report.manifest, "Content Credentials (C2PA)", "evidence-manifest", report.manifest_explanation),
       fingerprintCard(report.fingerprint),
       generationCard(report.generation),
       stored,
