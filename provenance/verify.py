@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import av
+import cv2
 import msgspec
 import numpy as np
 
@@ -64,6 +65,8 @@ class MediaSummary(msgspec.Struct, kw_only=True):
     duration_s: float | None
     bytes: int
     sha256: str
+    frames_decoded: int = 1
+    decoding_stopped_by: str | None = None  # the DecodeBudget limit that ended decoding early, if one did
 
 
 class WatermarkEvidence(msgspec.Struct, kw_only=True):
@@ -145,53 +148,132 @@ class _Decoded:
     summary: MediaSummary
 
 
-def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
-    """Frames to analyse: a still, or up to max_frames evenly spread over the whole clip."""
+@dataclass(frozen=True)
+class DecodeBudget:
+    """What one verification may decode. Checked on every decoded frame, not only against the
+    header: a container can announce 96x96 and then deliver 8192x4096 frames, or announce one
+    frame and hold 600,000. Past a limit, decoding stops and the report says which limit."""
+
+    max_frame_pixels: int = 4096 * 4096  # one frame; larger frames are refused (422)
+    max_frames_decoded: int = 1500  # frames decoded (not only those analysed)
+    max_decoded_pixels: int = 120_000_000  # pixels decoded in all: decoding time is about proportional
+    max_duration_s: float = 600.0  # media time; later frames are not decoded
+    decode_threads: int = 2  # FFmpeg threads per verification (each holds a frame in flight)
+
+
+def _fit(frame: np.ndarray, shape: tuple[int, int] | None, max_height: int | None) -> np.ndarray:
+    """An analysis frame at most max_height tall, or resized to the first frame's shape so a clip
+    whose picture size changes mid-stream still stacks into one array."""
+    height, width = frame.shape[:2]
+    if shape is None and max_height is not None and height > max_height:
+        shape = (max_height, max(1, round(width * max_height / height)))
+    if shape is None or shape == (height, width):
+        return frame
+    return cv2.resize(frame, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+# Stability's reference mark is scale-bound and repeats over the picture in fixed blocks, so a
+# top-left crop keeps its grid: larger frames are checked on a crop of this size (the exact
+# colour conversion costs ~80 ms per megapixel).
+REFERENCE_MAX_SIZE = (1920, 1088)
+# c2pa's GIF reader walks every block (about 9 us each): 600,000 one-pixel frames cost 5 s of CPU
+GIF_MANIFEST_MAX_BLOCKS = 20_000
+
+
+def _reference_rgb(frame: av.VideoFrame) -> np.ndarray:
+    return frame_to_rgb(frame, crop=REFERENCE_MAX_SIZE)
+
+
+def _analysis_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """A frame for the watermark and the fingerprint, at most ANALYSIS_MAX_HEIGHT tall. A frame more
+    than twice that is first scaled by FFmpeg in Y'CbCr (no colour conversion, so the exact one
+    still applies), instead of converting 16 megapixels to drop three quarters of them."""
+    if frame.format.name == "yuv420p" and frame.height > 2 * ANALYSIS_MAX_HEIGHT:
+        height = ANALYSIS_MAX_HEIGHT
+        width = max(2, round(frame.width * height / frame.height) // 2 * 2)
+        small = frame.reformat(width=width, height=height, interpolation="AREA")
+        small.colorspace, small.color_range = frame.colorspace, frame.color_range
+        return frame_to_rgb(small)
+    return frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT)
+
+
+def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudget | None = None) -> _Decoded:
+    """Frames to analyse: a still, or up to max_frames evenly spread over the decoded part of a clip."""
+    budget = budget or DecodeBudget(max_frame_pixels=max_pixels)
     digest = hashlib.sha256(data).hexdigest()
     mime = detect_media_type(data)
     if mime in _STILLS:
         image = load_image(data, max_pixels=max_pixels)
         height, width = image.shape[:2]
         _check_size(width, height)
-        return _Decoded(image[None], image[None], MediaSummary(
+        reference = image[: REFERENCE_MAX_SIZE[1], : REFERENCE_MAX_SIZE[0]]
+        return _Decoded(_fit(image, None, ANALYSIS_MAX_HEIGHT)[None], reference[None], MediaSummary(
             kind="image", mime=mime, container=mime.split("/")[1], codec=None, width=width, height=height, fps=None,
             frames=1, frames_analysed=1, duration_s=None, bytes=len(data), sha256=digest))
+    stopped_by = None
     try:
         with av.open(io.BytesIO(data), "r") as container:
             if not container.streams.video:
                 raise UnreadableMedia("the file has no video stream")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
-            if stream.codec_context.width and stream.codec_context.height:  # 0x0: not known before decoding
-                _check_size(stream.codec_context.width, stream.codec_context.height)
-            if stream.codec_context.width * stream.codec_context.height > max_pixels:
-                raise UnreadableMedia(f"the video is {stream.codec_context.width}x{stream.codec_context.height}, more than "
-                                      f"the {max_pixels} pixels allowed")
+            context = stream.codec_context
+            if context is None:  # FFmpeg has no decoder for the stream's fourcc (e.g. 'zzzz' instead of 'avc1')
+                tag = getattr(stream, "codec_tag", None) or "unknown"
+                raise UnreadableMedia(f"the video's codec ({tag!s}) is not one this service can decode")
+            context.thread_type = "AUTO"
+            context.thread_count = budget.decode_threads
+            width, height = context.width, context.height
+            if width and height:  # 0x0: not known before decoding
+                _check_size(width, height)
+            if width * height > max_pixels:
+                raise UnreadableMedia(f"the video is {width}x{height}, more than the {max_pixels} pixels allowed")
             rate = stream.average_rate or stream.guessed_rate
             estimated = stream.frames or (int(float(stream.duration * stream.time_base) * float(rate))
                                           if stream.duration and rate else 0)
-            if estimated > 2 * max_frames:
+            estimated = min(estimated, budget.max_frames_decoded)
+            if estimated and width * height and estimated * width * height > budget.max_decoded_pixels:
+                # too many pixels to decode them all: key frames only, a sample the encoder spread over the clip
+                context.skip_frame = "NONKEY"
+            elif estimated > 2 * max_frames:
                 # a long clip: skip frames no other frame refers to (about half), then sample the rest
-                stream.codec_context.skip_frame = "NONREF"
+                context.skip_frame = "NONREF"
                 estimated = -(-estimated // 2)
             # convert only a sample to RGB: that conversion, not decoding, dominates on long clips
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
-            frames, reference, decoded = [], [], 0
+            frames, reference, decoded, decoded_pixels = [], [], 0, 0
+            shape = reference_shape = None
             try:
                 for frame in container.decode(stream):
-                    if decoded % stride == 0 and len(frames) < max_frames:
-                        frames.append(frame_to_rgb(frame, max_height=ANALYSIS_MAX_HEIGHT))
+                    # the size of *this* frame: a stream may change its picture size at any frame
+                    if frame.width * frame.height > max_pixels:
+                        raise UnreadableMedia(f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
+                                              "pixels allowed (the picture size changed mid-stream)")
+                    _check_size(frame.width, frame.height)
+                    if decoded % stride == 0:
+                        if len(frames) == max_frames:
+                            # more frames than announced: keep every other one and sample half as often
+                            frames, stride = frames[::2], stride * 2
+                        if decoded % stride == 0:
+                            frames.append(_fit(_analysis_rgb(frame), shape, ANALYSIS_MAX_HEIGHT))
+                            shape = frames[0].shape[:2]
                     if decoded % reference_stride == 0 and len(reference) < REFERENCE_FRAMES:
-                        reference.append(frame_to_rgb(frame))
+                        reference.append(_fit(_reference_rgb(frame), reference_shape, None))
+                        reference_shape = reference[0].shape[:2]
                     decoded += 1
+                    decoded_pixels += frame.width * frame.height
+                    stopped_by = ("max_frames_decoded" if decoded >= budget.max_frames_decoded else
+                                  "max_decoded_pixels" if decoded_pixels >= budget.max_decoded_pixels else
+                                  "max_duration_s" if frame.time is not None and frame.time >= budget.max_duration_s else None)
+                    if stopped_by:
+                        break
             except av.FFmpegError:
                 if not frames:
                     raise
                 # a clip cut short: the frames before the cut are still evidence, and so is its
                 # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
-            codec = stream.codec_context.name
+            codec = context.name
             duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
             total_frames = stream.frames or decoded
     except av.FFmpegError as error:
@@ -205,7 +287,7 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int) -> _Decoded:
     return _Decoded(array, full, MediaSummary(
         kind="video", mime=mime, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
         fps=float(rate) if rate else None, frames=total_frames, frames_analysed=len(frames), duration_s=duration,
-        bytes=len(data), sha256=digest))
+        bytes=len(data), sha256=digest, frames_decoded=decoded, decoding_stopped_by=stopped_by))
 
 
 def _check_size(width: int, height: int, analysed_width: int | None = None, analysed_height: int | None = None) -> None:
@@ -278,6 +360,7 @@ def verify_clip(
     max_frames: int = 48,
     max_pixels: int = 4096 * 4096,
     trust: TrustConfiguration | None = None,
+    budget: DecodeBudget | None = None,
 ) -> VerificationReport:
     """Check a clip or still against every binding and give one verdict with its evidence.
 
@@ -297,7 +380,7 @@ def verify_clip(
             timings[name] = round((time.perf_counter() - moment) * 1000, 1)
 
     try:
-        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels))
+        decoded = timed("decode", lambda: _decode(data, max_frames=max_frames, max_pixels=max_pixels, budget=budget))
     except UnreadableMedia as undecodable:
         # an inserted box or a cut can break decoding while the manifest, whose hash then fails,
         # still says what the file was: that is evidence, not a reason to refuse the file. Only
@@ -308,10 +391,15 @@ def verify_clip(
         explanation = explain_manifest(altered, trust_list(trust_anchors_pem, own_roots_pem, trust))
         return _undecodable_but_tampered(data, altered, explanation, undecodable, started, timings)
     manifest, manifest_error = None, None
-    try:
-        manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
-    except ManifestError as error:
-        manifest_error = str(error)
+    gif_blocks = data.count(b"\x21\xf9\x04") if decoded.summary.mime == "image/gif" else 0  # graphic control blocks
+    if gif_blocks > GIF_MANIFEST_MAX_BLOCKS:
+        manifest_error = (f"not read: the GIF has about {gif_blocks} frames, more than the {GIF_MANIFEST_MAX_BLOCKS} "
+                          "whose Content Credentials this service reads")
+    else:
+        try:
+            manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
+        except ManifestError as error:
+            manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
     reference = timed("reference_watermark", lambda: _reference_evidence(decoded.reference_frames))
     fingerprint = None

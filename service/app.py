@@ -7,10 +7,14 @@ from typing import AsyncIterator
 
 import anyio
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
+from service.api.bodies import BoundedRequest
+from service.api.limits import FailedAuthThrottle, StreamSlots, close_stores, rate_limit_middleware, rate_limit_stores
 from service.api.generations import GenerationController
 from service.api.health import health, metrics
 from service.api.audit import AuditController
@@ -38,16 +42,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             yield
         finally:
             await anyio.to_thread.run_sync(active.stop)
+            await close_stores(stores)
 
+    limits = rate_limit_middleware(settings)
+    stores = rate_limit_stores(settings)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
         route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
                         KeyController, verify, health, metrics, web_router],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, *limits],
+        stores=stores,
+        state=State({"auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
+                     "event_streams": StreamSlots(settings.max_event_streams_per_key)}),
+        request_class=BoundedRequest,
         request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
-        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema"),
+        # the document only (JSON and YAML): Litestar's HTML viewers load their scripts from a CDN
+        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema",
+                                     render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()]),
         logging_config=None,
         debug=False,
     )

@@ -12,15 +12,26 @@ import hashlib
 import io
 import json
 import logging
+import threading
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any, Iterator
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from safety.audit import GENESIS_HASH, ChainReport, canonical_json, seal_record, verify_chain
+from safety.audit_checkpoints import (
+    Checkpoint,
+    CheckpointFile,
+    check_against_checkpoints,
+    load_or_create_signing_key,
+    sign_checkpoint,
+)
 from service.db import Database, Decision, Generation, utcnow
 from service.errors import InvalidRequest
 
@@ -42,10 +53,39 @@ def prompt_digest(prompt: str | None) -> str | None:
     return hashlib.sha256(prompt.encode()).hexdigest() if prompt else None
 
 
+class HeadCheckpoints:
+    """Signs the chain head after every append and keeps the checkpoints outside the database.
+
+    The key is created on first use (like the development C2PA credentials), never at import."""
+
+    def __init__(self, key_path: Path, file_path: Path) -> None:
+        self.key_path = key_path
+        self.file = CheckpointFile(file_path)
+        self._key: Ed25519PrivateKey | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def key(self) -> Ed25519PrivateKey:
+        with self._lock:
+            if self._key is None:
+                self._key = load_or_create_signing_key(self.key_path)
+            return self._key
+
+    def record(self, sequence: int, record_hash: str) -> Checkpoint:
+        checkpoint = sign_checkpoint(self.key, sequence=sequence, record_hash=record_hash, created_at=utcnow().isoformat())
+        self.file.append(checkpoint)
+        return checkpoint
+
+    def public_key_pem(self) -> str:
+        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                  serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 class AuditLog:
-    def __init__(self, db: Database, *, store_prompts: bool) -> None:
+    def __init__(self, db: Database, *, store_prompts: bool, checkpoints: HeadCheckpoints | None = None) -> None:
         self.db = db
         self.store_prompts = store_prompts
+        self.checkpoints = checkpoints
 
     def append(
         self,
@@ -97,10 +137,29 @@ class AuditLog:
                         body=canonical_json(sealed).decode(), previous_hash=previous, record_hash=sealed["record_hash"],
                     ))
                 logger.info("audit head %d %s", sequence, sealed["record_hash"])
+                self._checkpoint(sequence, sealed["record_hash"])
                 return AppendedDecision(decision_id, sequence, sealed["record_hash"])
             except IntegrityError:
                 continue  # another writer took this sequence number; read the new head and retry
         raise RuntimeError("could not append to the decision log: too much contention")
+
+    def _checkpoint(self, sequence: int, record_hash: str) -> None:
+        if self.checkpoints is None:
+            return
+        try:
+            self.checkpoints.record(sequence, record_hash)
+        except OSError:
+            # the decision is committed; a missing checkpoint only widens the unanchored tail,
+            # which `audit verify` reports
+            logger.exception("could not write the audit checkpoint of record %d", sequence)
+
+    def read_checkpoints(self) -> dict[str, Any]:
+        """The signed checkpoints and the public key that checks them (for export and auditors)."""
+        if self.checkpoints is None:
+            return {"enabled": False, "public_key_pem": None, "checkpoints": [], "malformed_lines": 0}
+        checkpoints, malformed = self.checkpoints.file.read()
+        return {"enabled": True, "public_key_pem": self.checkpoints.public_key_pem(),
+                "checkpoints": [asdict(c) for c in checkpoints], "malformed_lines": malformed}
 
     # reading ------------------------------------------------------------------------------
 
@@ -188,8 +247,13 @@ class AuditLog:
     # integrity ----------------------------------------------------------------------------
 
     def verify(self, *, expected_head: str | None = None) -> dict[str, Any]:
-        """Walk the whole chain; report the first edited, deleted, inserted or reordered record."""
+        """Walk the whole chain; report the first edited, deleted, inserted or reordered record,
+        then hold the chain against the signed checkpoints (a cut tail, an emptied table, a
+        re-sealed chain)."""
+        # checkpoints first: any written while the rows are read point at rows that exist
+        checkpoints, malformed = self.checkpoints.file.read() if self.checkpoints else ([], 0)
         records: list[dict[str, Any]] = []
+        hashes: dict[int, str] = {}
         mismatch: dict[str, Any] | None = None
         with self.db.session() as session:
             for position, row in enumerate(session.scalars(select(Decision).order_by(Decision.sequence)).yield_per(1000)):
@@ -198,17 +262,9 @@ class AuditLog:
                 except ValueError:
                     body = {"sequence": row.sequence}
                 records.append(body)
+                hashes[row.sequence] = row.record_hash
                 if mismatch is None:
-                    column_values = {"id": row.id, "kind": row.kind, "decision": row.decision, "api_key_id": row.api_key_id,
-                                     "generation_id": row.generation_id, "policy_version": row.policy_version,
-                                     "record_hash": row.record_hash, "previous_hash": row.previous_hash}
-                    differs = [name for name, value in column_values.items() if body.get(name) != value]
-                    if body.get("sequence") != row.sequence:
-                        differs.append("sequence")
-                    if sorted(body.get("categories") or []) != [c for c in row.categories.split(",") if c]:
-                        differs.append("categories")
-                    if row.prompt is not None and prompt_digest(row.prompt) != body.get("prompt_sha256"):
-                        differs.append("prompt")
+                    differs = _column_mismatches(row, body)
                     if differs:
                         mismatch = {"position": position, "sequence": row.sequence, "columns": differs}
         report: ChainReport = verify_chain(records, expected_head=expected_head)
@@ -217,6 +273,15 @@ class AuditLog:
             result.update(ok=False, first_bad_position=mismatch["position"], first_bad_sequence=mismatch["sequence"],
                           problem="edited", detail=f"record {mismatch['sequence']}: column(s) {', '.join(mismatch['columns'])} "
                                                    "no longer match the sealed record")
+        result["checkpoints"] = None
+        if self.checkpoints is not None:
+            anchored = check_against_checkpoints(hashes, checkpoints, self.checkpoints.key.public_key())
+            result["checkpoints"] = {"checked": anchored.checkpoints, "latest_sequence": anchored.latest_sequence,
+                                     "unanchored_records": anchored.unanchored_records, "malformed_lines": malformed,
+                                     "file": str(self.checkpoints.file.path)}
+            if result["ok"] and not anchored.ok:
+                result.update(ok=False, first_bad_position=None, first_bad_sequence=anchored.first_bad_sequence,
+                              problem=anchored.problem, detail=anchored.detail)
         return result
 
     # retention -----------------------------------------------------------------------------
@@ -239,3 +304,34 @@ class AuditLog:
     def count(self) -> int:
         with self.db.session() as session:
             return session.scalar(select(func.count()).select_from(Decision)) or 0
+
+
+def _column_mismatches(row: Decision, body: dict[str, Any]) -> list[str]:
+    """Columns that filter or export a record but are not what its sealed body says."""
+    column_values = {"id": row.id, "kind": row.kind, "decision": row.decision, "api_key_id": row.api_key_id,
+                     "generation_id": row.generation_id, "policy_version": row.policy_version,
+                     "record_hash": row.record_hash, "previous_hash": row.previous_hash}
+    differs = [name for name, value in column_values.items() if body.get(name) != value]
+    if body.get("sequence") != row.sequence:
+        differs.append("sequence")
+    if sorted(body.get("categories") or []) != [c for c in row.categories.split(",") if c]:
+        differs.append("categories")
+    if row.prompt is not None and prompt_digest(row.prompt) != body.get("prompt_sha256"):
+        differs.append("prompt")
+    if _as_utc(row.created_at) != _parse_time(body.get("created_at")):
+        differs.append("created_at")  # a back-dated row would drop out of time-filtered queries and exports
+    return differs
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    # SQLite hands back naive datetimes; the service writes UTC only
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    try:
+        return _as_utc(datetime.fromisoformat(value)) if isinstance(value, str) else None
+    except ValueError:
+        return None

@@ -61,7 +61,8 @@ def worker(threads: int | None) -> None:
     _logging()
     runtime = _runtime()
     runtime.start(consume=False)
-    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False)
+    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False,
+                                      on_stop=runtime.runner.stopping.set, grace_s=runtime.settings.worker_shutdown_grace_s)
     click.echo(f"worker {runtime.worker_id} consuming {runtime.queue.kind} ({runtime.settings.queue_name})")
     try:
         consumer.run()
@@ -346,10 +347,13 @@ def audit_verify(expected_head: str | None) -> None:
     runtime.db.migrate()
     report = runtime.audit.verify(expected_head=expected_head)
     if report["ok"]:
-        click.echo(f"ok: {report['checked']} records, head {report['head_hash']}")
+        anchored = report.get("checkpoints")
+        against = (f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
+                   "record(s) newer than the latest" if anchored else "; no checkpoints configured")
+        click.echo(f"ok: {report['checked']} records, head {report['head_hash']}{against}")
         return
-    click.echo(f"BROKEN at record {report['first_bad_sequence']} (position {report['first_bad_position']}): "
-               f"{report['problem']} - {report['detail']}", err=True)
+    where = f" (position {report['first_bad_position']})" if report["first_bad_position"] is not None else ""
+    click.echo(f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True)
     sys.exit(1)
 
 
@@ -358,12 +362,18 @@ def audit_verify(expected_head: str | None) -> None:
 @click.option("--decision", default=None)
 @click.option("--category", default=None)
 @click.option("-o", "--output", type=click.File("w"), default="-")
-def audit_export(fmt: str, decision: str | None, category: str | None, output) -> None:
-    """Write the decision log (optionally filtered) as JSONL or CSV."""
+@click.option("--checkpoints", "checkpoints_to", type=click.File("w"), default=None,
+              help="Also write the signed head checkpoints and their public key (JSON) to this file.")
+def audit_export(fmt: str, decision: str | None, category: str | None, output, checkpoints_to) -> None:
+    """Write the decision log (optionally filtered) as JSONL or CSV, and optionally its checkpoints."""
     runtime = _runtime()
     runtime.db.migrate()
     for line in runtime.audit.export(fmt, decision=decision, category=category):
         output.write(line)
+    if checkpoints_to is not None:
+        import json as json_module
+
+        json_module.dump(runtime.audit.read_checkpoints(), checkpoints_to, indent=2)
 
 
 @main.command()

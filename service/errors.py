@@ -81,6 +81,24 @@ class TooManyRequests(ServiceError):
         return {"Retry-After": str(self.extensions["retry_after_s"])}
 
 
+class RateLimited(TooManyRequests):
+    """A request-rate limit (per key or address and route class) or the open-stream limit."""
+
+    title = "Too many requests"
+
+
+class ServerBusy(ServiceError):
+    """Every slot for this kind of heavy work is taken; the caller should come back later."""
+
+    status, type, title = 503, "busy", "The server is busy with other requests of this kind"
+
+    def __init__(self, detail: str, *, retry_after_s: int, **extensions: Any) -> None:
+        super().__init__(detail, retry_after_s=retry_after_s, **extensions)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.extensions["retry_after_s"])}
+
+
 class RequestBlocked(ServiceError):
     """The safety policy refused the request (body names categories and the decision, never thresholds)."""
 
@@ -182,6 +200,9 @@ __all__ = [
     "NotFound",
     "Conflict",
     "RequestBlocked",
+    "RateLimited",
+    "ServerBusy",
+    "TooManyRequests",
     "ModelUnavailable",
     "exception_handlers",
     "problem",

@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 
 from provenance.media import load_image
 from service.db import ApiKey, Generation, utcnow
+from service.json_bodies import decode_json
 from service.errors import Conflict, InvalidRequest, ModelUnavailable, NotFound, PayloadTooLarge
 from service.generation import KNOWN_MODELS, GenerationInput
 from service.generation.contract import frames_rule_step
@@ -51,12 +52,7 @@ _RANGES = {"motion_bucket_id": (0, 255), "noise_aug_strength": (0.0, 1.0), "guid
 def parse_json_request(body: bytes) -> GenerationRequest:
     if not body.strip():
         raise InvalidRequest("the request body is empty; send a JSON object with at least a prompt or an image")
-    try:
-        return msgspec.json.decode(body, type=GenerationRequest)
-    except msgspec.ValidationError as error:
-        raise InvalidRequest(f"invalid field: {error}") from None
-    except msgspec.DecodeError as error:
-        raise InvalidRequest(f"the body is not valid JSON: {error}") from None
+    return decode_json(body, GenerationRequest)
 
 
 def parse_form_request(fields: dict[str, str]) -> GenerationRequest:
@@ -260,6 +256,12 @@ def _is_uuid(value: str) -> bool:
         return False
 
 
+def require_control(generation: Generation, caller) -> None:
+    """Changing a generation is for its owner or an admin: auditors may read every tenant's, not act on them."""
+    if generation.api_key_id != caller.key_id and not caller.has("admin"):
+        raise NotFound(f"no generation {generation.id}")
+
+
 def request_cancel(session, generation: Generation) -> Generation:
     if generation.status in FINAL_STATES:
         raise Conflict(f"generation {generation.id} is already {generation.status}", generation_status=generation.status)
@@ -285,6 +287,8 @@ def list_owned(session, caller, *, limit: int, cursor: str | None, status: str |
         query = query.where(Generation.status == status)
     if cursor:
         anchor = session.get(Generation, cursor) if _is_uuid(cursor) else None
+        if anchor is not None and anchor.api_key_id != caller.key_id and not (all_keys and caller.has("audit")):
+            anchor = None  # another tenant's id reads as unknown: 200 vs 422 must not tell that it exists
         if anchor is None:
             raise InvalidRequest("unknown cursor", field="cursor")
         query = query.where(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import uuid
 from pathlib import Path
@@ -14,15 +15,19 @@ import msgspec
 from sqlalchemy import select
 
 from provenance.credentials import SigningCredentials
+from provenance.errors import ProvenanceError, UnreadableMedia
 from provenance.fingerprint import FINGERPRINT_ALGORITHM, FingerprintIndex, compute_fingerprint
 from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
 from provenance.manifest_explanation import explain_manifest, trust_list
 from provenance.trust import TrustConfiguration
 from provenance.verdict import Verdict
-from provenance.verify import VerificationReport, verify_clip
+from provenance.verify import DecodeBudget, VerificationReport, verify_clip
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from service import __version__
 from service.db import Database, FingerprintRecord, Generation, Verification
+from service.errors import ServerBusy, ServiceError
+
+logger = logging.getLogger("originframe.provenance")
 
 
 def load_credentials(settings) -> SigningCredentials:
@@ -103,6 +108,9 @@ class ProvenanceService:
         self._trust: TrustConfiguration | None = None
         self._lock = threading.Lock()
         self.fingerprints = FingerprintRegistry(db)
+        # a verification holds up to a few hundred MB and a core or two: bound how many run at once,
+        # so that uploads cannot starve the API process (the rest of the request waits, then 503)
+        self._verify_slots = threading.BoundedSemaphore(max(1, settings.verify_concurrency))
 
     @property
     def credentials(self) -> SigningCredentials:
@@ -168,7 +176,24 @@ class ProvenanceService:
 
     def verify(self, data: bytes, *, caller=None) -> dict[str, Any]:
         """Verify an upload, log who asked and what was found, and add what the caller may see."""
-        report: VerificationReport = verify_clip(
+        if not self._verify_slots.acquire(timeout=self.settings.verify_queue_timeout_s):
+            raise ServerBusy(f"{self.settings.verify_concurrency} verification(s) are already running; try again shortly",
+                             retry_after_s=max(1, round(self.settings.verify_queue_timeout_s)))
+        try:
+            report = self._verify_clip(data)
+        except (ProvenanceError, ServiceError):
+            raise
+        except Exception as error:
+            # a backstop, not the fix: every known cause is refused by name in the decoder; an upload
+            # that still trips a library is the caller's bad file (422), while the log keeps the trace
+            logger.exception("verification of a %d-byte upload failed unexpectedly", len(data))
+            raise UnreadableMedia(f"the file could not be processed ({type(error).__name__})") from error
+        finally:
+            self._verify_slots.release()
+        return self._record(report, caller)
+
+    def _verify_clip(self, data: bytes) -> VerificationReport:
+        return verify_clip(
             data,
             keyring=self._keyring(),
             trust_anchors_pem=self.trust_anchors(),
@@ -177,8 +202,14 @@ class ProvenanceService:
             watermark_lookup=self._watermark_lookup,
             max_frames=self.settings.verify_max_frames,
             max_pixels=self.settings.max_image_pixels,
+            budget=DecodeBudget(max_frame_pixels=self.settings.max_image_pixels,
+                                max_frames_decoded=self.settings.verify_max_decoded_frames,
+                                max_decoded_pixels=self.settings.verify_max_decoded_pixels,
+                                max_duration_s=self.settings.verify_max_duration_s),
             trust=self.trust,
         )
+
+    def _record(self, report: VerificationReport, caller) -> dict[str, Any]:
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
         # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
@@ -187,6 +218,8 @@ class ProvenanceService:
         body["stored_manifest"] = msgspec.to_builtins(stored) if stored is not None else None
         body["stored_manifest_explanation"] = msgspec.to_builtins(explain_manifest(
             stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
+        if body.get("fingerprint") and not (caller is not None and caller.has("audit")):
+            body["fingerprint"]["registered_clips"] = None  # how many clips this service made is not every caller's business
         with self.db.session() as session:
             session.add(Verification(
                 id=body["verification_id"], api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,

@@ -7,13 +7,14 @@ import logging
 import secrets
 import threading
 import uuid
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from sqlalchemy.exc import IntegrityError
 
 from service import generations
-from service.audit import AuditLog
+from service.audit import AuditLog, HeadCheckpoints
 from service.db import Database, Generation
 from service.errors import Conflict, RequestBlocked, TooManyRequests
 from service.generation import create_backends, quiet_libraries
@@ -26,7 +27,7 @@ from service.screening import ScreeningService, build_screener
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from provenance.watermark import IDENTIFIER_BITS, Keyring, embed_watermark
 from service.settings import Settings
-from service.storage import LocalStorage
+from service.storage import LocalStorage, make_private
 
 logger = logging.getLogger("originframe")
 
@@ -40,7 +41,8 @@ class Runtime:
         self.db = Database(settings.resolved_database_url)
         self.storage = LocalStorage(settings.resolved_storage_dir)
         self.backends = create_backends(settings)
-        self.audit = AuditLog(self.db, store_prompts=settings.store_prompts)
+        self.audit = AuditLog(self.db, store_prompts=settings.store_prompts, checkpoints=HeadCheckpoints(
+            settings.resolved_audit_checkpoint_key, settings.resolved_audit_checkpoints_path))
         self.screening = ScreeningService(build_screener(settings), self.audit, settings)
         self.pipeline = GenerationPipeline(
             self.backends,
@@ -71,7 +73,11 @@ class Runtime:
             if self._started:
                 return
             self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+            for database_file in self._sqlite_files():
+                make_private(database_file)
             self.db.migrate()
+            if self.audit.checkpoints is not None:
+                _ = self.audit.checkpoints.key  # created on first start, like the development credentials
             import torch
 
             torch.set_num_threads(self.settings.torch_threads)
@@ -93,6 +99,14 @@ class Runtime:
                 self._consumer = None
             self.reaper.stop()
             self._started = False
+
+    def _sqlite_files(self) -> list[Path]:
+        files = []
+        if self.db.is_sqlite and self.db.engine.url.database not in (None, "", ":memory:"):
+            files.append(Path(self.db.engine.url.database))
+        if not self.settings.queue_url:  # Huey on SQLite
+            files.append(self.settings.data_dir / "queue.db")
+        return files
 
     @property
     def consuming(self) -> bool:

@@ -47,6 +47,13 @@ class Settings:
     max_steps: int = _setting(100, "Most denoising steps one generation may request.")
     max_fps: int = _setting(60, "Highest frame rate.")
     max_prompt_chars: int = _setting(2000, "Longest prompt, characters.")
+    rate_limit_generate_per_minute: int = _setting(30, "POST /v1/generations per minute per API key; more are answered 429 with Retry-After (0: no limit).")
+    rate_limit_verify_per_minute: int = _setting(30, "POST /v1/verify per minute per API key, or per client address when verify is open (0: no limit).")
+    rate_limit_api_per_minute: int = _setting(1200, "Other /v1 requests per minute per API key, or per client address without one (0: no limit).")
+    rate_limit_auth_failures_per_minute: int = _setting(20, "Failed authentications per minute per client address before it is answered 429 (0: no limit).")
+    rate_limit_url: str = _setting("", "Redis URL for the rate-limit counts (shared by a fleet); empty means the queue's Redis if it has one, else in-process.")
+    max_event_streams_per_key: int = _setting(4, "Progress streams (SSE) one API key may hold open per API process (0: no limit).")
+    events_max_duration_s: float = _setting(3600.0, "A progress stream ends with a 'timeout' event after this long.")
     max_active_generations_per_key: int = _setting(
         8, "Queued + running generations one API key may have at once; more are answered 429 (0: no limit).")
 
@@ -98,6 +105,15 @@ class Settings:
     c2pa_thumbnails: bool = _setting(False, "Embed ingredient thumbnails in manifests (about 100 KB more per clip).")
     verify_open: bool = _setting(False, "Let anyone call POST /v1/verify without an API key.")
     verify_max_frames: int = _setting(48, "Frames sampled (evenly over the clip) for watermark and fingerprint checks.")
+    verify_max_decoded_frames: int = _setting(1500, "Most frames one verification decodes (checked per frame); later frames are not looked at.")
+    verify_max_decoded_pixels: int = _setting(120_000_000, "Most pixels one verification decodes in all frames together (about 1-2 s of CPU).")
+    verify_max_duration_s: float = _setting(600.0, "Media time one verification decodes, seconds; later frames are not looked at.")
+    verify_concurrency: int = _setting(2, "Verifications decoded at once per API process; more wait (see verify_queue_timeout_s).")
+    verify_queue_timeout_s: float = _setting(10.0, "How long a verification waits for a free slot before 503 with Retry-After.")
+
+    # audit log
+    audit_checkpoint_key: str = _setting("", "Ed25519 private key (PEM) that signs checkpoints of the decision log's head; empty means data_dir/keys/audit/checkpoint.key, created on first start. Keep it out of the database's reach.")
+    audit_checkpoints_path: str = _setting("", "Append-only file of signed head checkpoints (outside the database); empty means data_dir/audit/checkpoints.jsonl.")
 
     # output encoding
     encode_crf: int = _setting(18, "H.264 CRF of generated clips (lower is better quality).")
@@ -106,6 +122,7 @@ class Settings:
     # jobs
     lease_seconds: float = _setting(30.0, "A running job's lease; a worker renews it while alive.")
     max_attempts: int = _setting(2, "Attempts per job when workers die mid-job (then failed with reason).")
+    worker_shutdown_grace_s: float = _setting(30.0, "On SIGTERM a worker hands its running job back (re-queued, no attempt spent) and waits this long for it before exiting.")
     reaper_interval_s: float = _setting(5.0, "How often expired leases are looked for.")
     events_poll_s: float = _setting(0.5, "How often the progress stream looks for changes.")
 
@@ -128,6 +145,14 @@ class Settings:
     @property
     def resolved_c2pa_dir(self) -> Path:
         return Path(self.c2pa_dir) if self.c2pa_dir else self.data_dir / "keys" / "c2pa"
+
+    @property
+    def resolved_audit_checkpoint_key(self) -> Path:
+        return Path(self.audit_checkpoint_key) if self.audit_checkpoint_key else self.data_dir / "keys" / "audit" / "checkpoint.key"
+
+    @property
+    def resolved_audit_checkpoints_path(self) -> Path:
+        return Path(self.audit_checkpoints_path) if self.audit_checkpoints_path else self.data_dir / "audit" / "checkpoints.jsonl"
 
     @property
     def resolved_models_dir(self) -> Path:

@@ -11,6 +11,16 @@ from typing import Protocol
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
 
+def make_private(path: Path) -> None:
+    """Create `path` (if missing) readable and writable by its owner only, or narrow it to that.
+
+    SQLite files hold prompts, key hashes and the decision log; SQLite gives its -wal and -shm
+    files the database file's mode, so narrowing the database file before first use covers them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+
+
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from service.api.common import blocking, json_response, provide_caller, runtime_of
+from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.auth import Caller
 from service.errors import InvalidRequest, NotFound
 
@@ -32,6 +32,7 @@ def _time(value: str | None, name: str) -> datetime | None:
 class AuditController(Controller):
     path = "/v1/audit"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["audit"]
 
     @staticmethod
@@ -52,7 +53,7 @@ class AuditController(Controller):
         api_key: Annotated[str | None, Query(description="the deciding request's API key id")] = None,
         policy_version: Annotated[str | None, Query()] = None,
         generation_id: Annotated[str | None, Query()] = None,
-        cursor: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+        cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         format: Annotated[str, Query(description="json | jsonl | csv")] = "json",
     ) -> Response:
@@ -87,3 +88,8 @@ class AuditController(Controller):
                      expected_head: Annotated[str | None, Query(description="a record_hash you kept elsewhere")] = None) -> Response:
         caller.require("audit")
         return json_response(await blocking(runtime_of(request).audit.verify, expected_head=expected_head))
+
+    @get("/checkpoints", summary="Signed checkpoints of the chain head (kept outside the database) and their public key")
+    async def checkpoints(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+        caller.require("audit")
+        return json_response(await blocking(runtime_of(request).audit.read_checkpoints))

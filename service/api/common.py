@@ -7,14 +7,17 @@ from typing import Any, Callable, TypeVar
 
 import anyio
 from litestar import Request, Response
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
 
 from service.auth import Caller, authenticate
+from service.errors import Unauthorized
 from service.runtime import Runtime
 
 T = TypeVar("T")
 
 
-def runtime_of(request: Request) -> Runtime:
+def runtime_of(request: ASGIConnection) -> Runtime:
     return request.app.state.runtime
 
 
@@ -23,15 +26,36 @@ async def blocking(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
 
 
-def presented_key(request: Request) -> str | None:
+def presented_key(request: ASGIConnection) -> str | None:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
     return request.headers.get("x-api-key")
 
 
+async def authenticate_connection(connection: ASGIConnection) -> Caller:
+    """The caller behind the presented key; an address with too many failures is answered 429
+    before its key is looked up."""
+    throttle = connection.app.state.auth_throttle
+    await throttle.check(connection)
+    try:
+        return await blocking(authenticate, runtime_of(connection).db, presented_key(connection))
+    except Unauthorized:
+        await throttle.failed(connection)
+        raise
+
+
+async def authenticated(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Guard: the key is checked before Litestar reads or decodes the body, so an anonymous
+    caller cannot make the server parse (or log) anything it sends."""
+    connection.state.caller = await authenticate_connection(connection)
+
+
 async def provide_caller(request: Request) -> Caller:
-    return await blocking(authenticate, runtime_of(request).db, presented_key(request))
+    caller = request.state.get("caller")
+    if caller is None:  # a route without the guard
+        caller = request.state.caller = await authenticate_connection(request)
+    return caller
 
 
 def base_url(request: Request) -> str:

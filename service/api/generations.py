@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import enum
 import json
 from typing import Annotated, Any, AsyncIterator
 
@@ -13,11 +14,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from service import generations
-from service.api.common import base_url, blocking, json_response, provide_caller, runtime_of
+from service.api.common import authenticated, base_url, blocking, json_response, provide_caller, runtime_of
+from service.api.openapi_bodies import documented_body, struct_schema, with_file
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from service.jobs.leases import FINAL_STATES
+from service.jobs.leases import FINAL_STATES, REVIEW
 
 _IDEMPOTENCY_MAX = 200
 
@@ -51,14 +53,34 @@ async def _read_request(request: Request, max_bytes: int) -> tuple[generations.G
     raise UnsupportedMediaType(f"send application/json or multipart/form-data (or a urlencoded form), not {content_type}")
 
 
+class StreamEvent(enum.Enum):
+    """Event names of the progress stream; every one but `progress` is the last the stream sends."""
+
+    PROGRESS = "progress"
+    END = "end"  # the generation reached a final state
+    REVIEW = "review"  # held for a human decision, which may take days: poll, or reconnect later
+    TIMEOUT = "timeout"  # the stream was open for events_max_duration_s
+
+
+def _stream_event(status: str) -> StreamEvent:
+    if status in FINAL_STATES:
+        return StreamEvent.END
+    return StreamEvent.REVIEW if status == REVIEW else StreamEvent.PROGRESS
+
+
 class GenerationController(Controller):
     path = "/v1/generations"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["generations"]
 
     @post(
         "/",
         status_code=202,
+        operation_class=documented_body({
+            "application/json": struct_schema(generations.GenerationRequest),
+            "multipart/form-data": with_file(struct_schema(generations.GenerationRequest), "image"),
+        }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"),
         summary="Request a clip from a prompt and/or an image",
         description=(
             "JSON body (GenerationRequest; the image as base64 or a data: URL) or multipart/form-data (an 'image' file "
@@ -118,6 +140,7 @@ class GenerationController(Controller):
         def cancel() -> dict[str, Any]:
             with runtime.db.session() as session:
                 generation = generations.get_owned(session, generation_id, caller)
+                generations.require_control(generation, caller)
                 return generations.view(generations.request_cancel(session, generation), base_url(request))
 
         return json_response(await blocking(cancel), status_code=202)
@@ -149,24 +172,35 @@ class GenerationController(Controller):
                 return generations.view(generations.get_owned(session, generation_id, caller), base)
 
         first = await blocking(snapshot)  # 404 before the stream starts, not inside it
+        slot = request.app.state.event_streams.hold(caller.key_id)
+        slot.__enter__()  # 429 here, before the stream starts, when the key has too many open
+        poll, limit_s = runtime.settings.events_poll_s, runtime.settings.events_max_duration_s
 
         async def stream() -> AsyncIterator[ServerSentEventMessage]:
-            current, last_sent, sequence, idle = first, None, 0, 0.0
-            while True:
-                state = (current["status"], current["progress"])
-                if state != last_sent:
-                    sequence += 1
-                    last_sent = state
-                    event = "end" if current["status"] in FINAL_STATES else "progress"
-                    yield ServerSentEventMessage(data=json.dumps(current), event=event, id=sequence)
-                    idle = 0.0
-                    if event == "end":
+            current, last_sent, sequence, idle, elapsed = first, None, 0, 0.0, 0.0
+            try:
+                while True:
+                    state = (current["status"], current["progress"])
+                    if state != last_sent:
+                        sequence += 1
+                        last_sent = state
+                        event = _stream_event(current["status"])
+                        yield ServerSentEventMessage(data=json.dumps(current), event=event.value, id=sequence)
+                        idle = 0.0
+                        if event is not StreamEvent.PROGRESS:
+                            return
+                    elif elapsed >= limit_s:
+                        sequence += 1
+                        yield ServerSentEventMessage(data=json.dumps(current), event=StreamEvent.TIMEOUT.value, id=sequence)
                         return
-                elif idle >= 15.0:
-                    yield ServerSentEventMessage(comment="keep-alive")
-                    idle = 0.0
-                await asyncio.sleep(runtime.settings.events_poll_s)
-                idle += runtime.settings.events_poll_s
-                current = await blocking(snapshot)
+                    elif idle >= 15.0:
+                        yield ServerSentEventMessage(comment="keep-alive")
+                        idle = 0.0
+                    await asyncio.sleep(poll)
+                    idle += poll
+                    elapsed += poll
+                    current = await blocking(snapshot)
+            finally:
+                slot.__exit__(None, None, None)
 
         return ServerSentEvent(stream())

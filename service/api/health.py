@@ -2,18 +2,48 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from litestar import Request, Response, get
 
 from service import __version__, generations
-from service.api.common import blocking, json_response, runtime_of
+from service.api.common import blocking, json_response, presented_key, runtime_of
+from service.auth import authenticate
+from service.errors import Unauthorized
 from service.metrics import render
 
 
-@get("/health", summary="Readiness of database, queue and models; which backends and signals are active", tags=["operations"])
+# an absolute path of two or more parts (POSIX or Windows), wherever it appears in a string
+_PATH = re.compile(r"(?<![\w.\-])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'\"]+){2,}[\\/]?")
+
+
+def public_view(value: Any) -> Any:
+    """The report without what only an operator needs: file-system paths (storage, model
+    directories, key files, error messages) and the count of clips generated here."""
+    if isinstance(value, dict):
+        return {key: public_view(item) for key, item in value.items() if key != "fingerprints"}
+    if isinstance(value, list):
+        return [public_view(item) for item in value]
+    if isinstance(value, str):
+        return _PATH.sub("<path>", value)
+    return value
+
+
+@get("/health", summary="Readiness of database, queue and models; which backends and signals are active "
+                        "(paths and counts only with an admin key)", tags=["operations"])
 async def health(request: Request) -> Response:
-    report = await blocking(runtime_of(request).health)
+    runtime = runtime_of(request)
+    report = await blocking(runtime.health)
     report = {"service": "originframe", "version": __version__, **report}
-    return json_response(report, status_code=200 if report["ready"] else 503)
+    secret = presented_key(request)
+    operator = False
+    if secret:
+        try:
+            operator = (await blocking(authenticate, runtime.db, secret)).has("admin")
+        except Unauthorized:
+            operator = False
+    return json_response(report if operator else public_view(report), status_code=200 if report["ready"] else 503)
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True)

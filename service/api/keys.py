@@ -8,7 +8,7 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
 
 from service import auth
-from service.api.common import blocking, json_response, provide_caller, runtime_of
+from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.auth import Caller
 
 
@@ -20,6 +20,7 @@ class KeyRequest(msgspec.Struct, forbid_unknown_fields=True):
 class KeyController(Controller):
     path = "/v1/keys"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["keys"]
 
     @post("/", status_code=201, summary="Create an API key (the secret is shown only in this response)")

@@ -11,8 +11,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from provenance.media import load_image
 from service import reviews
-from service.api.common import blocking, json_response, provide_caller, runtime_of
+from service.json_bodies import decode_json
+from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.api.generations import read_upload_form
+from service.api.openapi_bodies import documented_body, struct_schema, with_file
 from service.api.ranges import file_response
 from service.auth import Caller
 from service.errors import Forbidden, InvalidRequest, NotFound
@@ -39,9 +41,14 @@ def _require_reviewer(caller: Caller) -> None:
 class ScreeningController(Controller):
     path = "/v1/screenings"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
-    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)")
+    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)",
+          operation_class=documented_body({
+              "application/json": struct_schema(ScreeningRequest),
+              "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
+          }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"))
     async def screen(self, request: Request, caller: NamedDependency[Caller]) -> Response:
         if not (caller.has("generate") or caller.has("audit")):
             raise Forbidden("screenings need the 'generate' or 'audit' scope", required_scope="generate")
@@ -50,12 +57,12 @@ class ScreeningController(Controller):
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
             fields, image_bytes = await read_upload_form(request, limit)
-            body = msgspec.convert(fields, ScreeningRequest, strict=False)
-        else:
             try:
-                body = msgspec.json.decode(await request.body() or b"{}", type=ScreeningRequest)
-            except (msgspec.ValidationError, msgspec.DecodeError) as error:
-                raise InvalidRequest(f"invalid body: {error}") from None
+                body = msgspec.convert(fields, ScreeningRequest, strict=False)
+            except msgspec.ValidationError as error:
+                raise InvalidRequest(f"invalid form field: {error}") from None
+        else:
+            body = decode_json(await request.body() or b"{}", ScreeningRequest)
             image_bytes = decode_base64_image(body.image, limit) if body.image else None
 
         def run() -> dict[str, Any]:
@@ -76,6 +83,7 @@ class ScreeningController(Controller):
 class ReviewController(Controller):
     path = "/v1/reviews"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
     @get("/", summary="Generations held for a human decision, oldest first")
@@ -118,6 +126,7 @@ class ReviewController(Controller):
 class PolicyController(Controller):
     path = "/v1/admin/policy"
     dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
     tags = ["safety"]
 
     @get("/", summary="The policy in force: version, categories, signals (admin)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 
-from service.api.common import blocking, json_response, presented_key, runtime_of
-from service.auth import authenticate
+from service.api.openapi_bodies import BINARY, documented_body
+from service.api.common import authenticate_connection, blocking, json_response, presented_key, runtime_of
 from service.errors import InvalidRequest, PayloadTooLarge
 from service.metrics import VERIFICATIONS
 
@@ -33,6 +33,10 @@ async def _upload(request: Request, limit: int) -> bytes:
 
 
 @post("/v1/verify", status_code=200, tags=["verify"],
+      operation_class=documented_body({
+          "multipart/form-data": {"type": "object", "required": ["file"], "properties": {"file": BINARY}},
+          "application/octet-stream": BINARY, "video/mp4": BINARY, "image/png": BINARY, "image/jpeg": BINARY,
+      }, description=f"The clip or still ({_ACCEPTED}): a multipart file part named 'file', or the raw bytes"),
       summary="Was this clip generated here? C2PA manifest, watermark, Stability mark and fingerprint, one verdict",
       description=f"Multipart upload (part 'file') or raw body of {_ACCEPTED}. Scope 'verify' (or open when "
                   "ORIGINFRAME_VERIFY_OPEN=true). The matched generation is shown in full only to its owner or an auditor.")
@@ -41,7 +45,7 @@ async def verify(request: Request) -> Response:
     secret = presented_key(request)
     caller = None
     if secret or not runtime.settings.verify_open:
-        caller = await blocking(authenticate, runtime.db, secret)
+        caller = await authenticate_connection(request)
         caller.require("verify")
     data = await _upload(request, runtime.settings.max_upload_bytes)
     report = await blocking(runtime.provenance.verify, data, caller=caller)

@@ -8,6 +8,7 @@ compare-and-set, and recover_queued() re-sends ids the queue no longer holds.
 from __future__ import annotations
 
 import logging
+import signal
 from datetime import timedelta
 from typing import Callable
 
@@ -63,13 +64,34 @@ class JobQueue:
     def ping(self) -> None:
         self.huey.pending_count()
 
-    def consumer(self, threads: int, *, embedded: bool) -> Consumer:
+    def consumer(self, threads: int, *, embedded: bool, on_stop: Callable[[], None] | None = None,
+                 grace_s: float | None = None) -> Consumer:
         options = dict(workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5,
                        max_delay=1.0, check_worker_health=True)
-        return (_EmbeddedConsumer if embedded else Consumer)(self.huey, **options)
+        if embedded:
+            return _EmbeddedConsumer(self.huey, **options)
+        return _WorkerConsumer(self.huey, on_stop=on_stop or (lambda: None), shutdown_timeout=grace_s, **options)
 
     def flush(self) -> None:
         self.huey.flush()
+
+
+class _WorkerConsumer(Consumer):
+    """`originframe worker`: SIGTERM (what orchestrators send on a rolling deploy) and SIGINT stop
+    it gracefully. It stops taking jobs, `on_stop` tells the running job to hand itself back at its
+    next step (re-queued, the attempt not spent), the job threads are joined (up to the grace
+    period) and the process exits 0. Huey's default (SIGTERM interrupts the threads mid-job)
+    aborted the process and left the job running until its lease ran out, an attempt spent."""
+
+    def __init__(self, huey: Huey, *, on_stop: Callable[[], None], **options) -> None:
+        super().__init__(huey, graceful_signal="TERM", **options)
+        self._signal_actions[signal.SIGINT] = (False, True)
+        self._on_stop = on_stop
+
+    def _handle_signal(self, signum, frame) -> None:
+        super()._handle_signal(signum, frame)
+        if not self._restart:
+            self._on_stop()
 
 
 class _EmbeddedConsumer(Consumer):

@@ -121,3 +121,86 @@ def test_screening_records_chain(screener):
         records.append(seal_record(body, sequence=i, previous_hash=prev))
         prev = records[-1]["record_hash"]
     assert verify_chain(json.loads(json.dumps(records))).ok
+
+
+# signed checkpoints of the head -------------------------------------------------------------
+
+def _checkpointed(n=6):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from safety.audit_checkpoints import sign_checkpoint
+
+    key = Ed25519PrivateKey.generate()
+    chain = build_chain(n)
+    checkpoints = [sign_checkpoint(key, sequence=r["sequence"], record_hash=r["record_hash"], created_at=r["created_at"])
+                   for r in chain]
+    return key, chain, checkpoints
+
+
+def _hashes(chain):
+    return {r["sequence"]: r["record_hash"] for r in chain}
+
+
+def test_checkpoints_pin_the_head_against_truncation_and_emptying():
+    from safety.audit_checkpoints import check_against_checkpoints
+
+    key, chain, checkpoints = _checkpointed()
+    assert check_against_checkpoints(_hashes(chain), checkpoints, key.public_key()).ok
+    cut = check_against_checkpoints(_hashes(chain[:-2]), checkpoints, key.public_key())
+    assert not cut.ok and cut.problem == "truncated" and cut.first_bad_sequence == 4
+    emptied = check_against_checkpoints({}, checkpoints, key.public_key())
+    assert not emptied.ok and emptied.problem == "truncated" and emptied.first_bad_sequence == 0
+    # records newer than the latest checkpoint are reported, not hidden
+    early = check_against_checkpoints(_hashes(chain), checkpoints[:3], key.public_key())
+    assert early.ok and early.latest_sequence == 2 and early.unanchored_records == 3
+
+
+def test_a_resealed_chain_is_internally_consistent_but_not_with_its_checkpoints():
+    from safety.audit_checkpoints import check_against_checkpoints
+
+    key, chain, checkpoints = _checkpointed()
+    forged, previous = [], GENESIS_HASH
+    for record in chain:  # an insider edits record 1 and re-seals everything after it
+        body = {k: v for k, v in record.items() if k not in ("sequence", "previous_hash", "record_hash")}
+        if record["sequence"] == 1:
+            body["decision"] = "allow"
+        forged.append(seal_record(body, sequence=record["sequence"], previous_hash=previous))
+        previous = forged[-1]["record_hash"]
+    assert verify_chain(forged).ok
+    report = check_against_checkpoints(_hashes(forged), checkpoints, key.public_key())
+    assert not report.ok and report.problem == "resealed" and report.first_bad_sequence == 1
+
+
+def test_checkpoints_signed_by_another_key_or_edited_are_forgeries():
+    from dataclasses import replace
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from safety.audit_checkpoints import check_against_checkpoints, sign_checkpoint, verify_signature
+
+    key, chain, checkpoints = _checkpointed()
+    assert all(verify_signature(c, key.public_key()) for c in checkpoints)
+    moved = replace(checkpoints[-1], sequence=2)  # an old signature reused for another position
+    assert not verify_signature(moved, key.public_key())
+    other = sign_checkpoint(Ed25519PrivateKey.generate(), sequence=2, record_hash=chain[2]["record_hash"], created_at="x")
+    for bad in (moved, other):
+        report = check_against_checkpoints(_hashes(chain), [*checkpoints, bad], key.public_key())
+        assert not report.ok and report.problem == "forged_checkpoint"
+
+
+def test_checkpoint_file_is_append_only_lines_and_the_key_file_is_private(tmp_path):
+    import stat
+
+    from safety.audit_checkpoints import CheckpointFile, load_or_create_signing_key, sign_checkpoint
+
+    key = load_or_create_signing_key(tmp_path / "keys" / "checkpoint.key")
+    assert stat.S_IMODE((tmp_path / "keys" / "checkpoint.key").stat().st_mode) == 0o600
+    again = load_or_create_signing_key(tmp_path / "keys" / "checkpoint.key")
+    assert again.public_key().public_bytes_raw() == key.public_key().public_bytes_raw()
+    store = CheckpointFile(tmp_path / "audit" / "checkpoints.jsonl")
+    for sequence in range(3):
+        store.append(sign_checkpoint(key, sequence=sequence, record_hash="ab" * 32, created_at="2026-12-01T00:00:00+00:00"))
+    with (tmp_path / "audit" / "checkpoints.jsonl").open("a") as file:
+        file.write('{"torn": \n')
+    checkpoints, malformed = store.read()
+    assert [c.sequence for c in checkpoints] == [0, 1, 2] and malformed == 1

@@ -53,6 +53,11 @@ def make_settings(data_dir: Path, models_dir: Path, **overrides):
         reaper_interval_s=0.5,
         events_poll_s=0.05,
         encode_preset="ultrafast",
+        # tests poll at 20 Hz with one key; the limits have their own tests (test_hardening_limits.py)
+        rate_limit_api_per_minute=0,
+        rate_limit_generate_per_minute=0,
+        rate_limit_verify_per_minute=0,
+        rate_limit_auth_failures_per_minute=0,
     )
     values.update(overrides)
     return load_settings(environ={}, **values)

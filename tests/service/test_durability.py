@@ -119,3 +119,28 @@ def test_sigkilled_worker_job_fails_with_reason_when_attempts_are_spent(app_fact
     finally:
         worker.kill()
         worker.wait()
+
+
+def test_sigterm_on_a_worker_mid_job_requeues_the_job_without_spending_an_attempt(app_factory, deployment):
+    """A rolling deploy: SIGTERM stops the worker cleanly, and the job it held runs once more, elsewhere."""
+    settings = deployment(max_attempts=1)  # with one attempt, a spent attempt would fail the job
+    client = app_factory(settings)
+    headers = key_for(client, "generate")
+    workers = [start_worker(settings)]
+    try:
+        generation = client.post("/v1/generations", json=SLOW_JOB, headers=headers).json()
+        deadline = time.monotonic() + 240  # a worker process starts in seconds on a quiet box, minutes on a busy one
+        while client.get(f"/v1/generations/{generation['id']}", headers=headers).json()["progress"]["step"] < 2:
+            assert workers[0].poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        workers[0].send_signal(signal.SIGTERM)
+        assert workers[0].wait(timeout=60) == 0, workers[0].stderr.read().decode()[-3000:]
+        handed_back = client.get(f"/v1/generations/{generation['id']}", headers=headers).json()
+        assert handed_back["status"] == "queued" and handed_back["attempts"] == 0, handed_back
+        workers.append(start_worker(settings))
+        done = wait_for(client, generation["id"], headers, timeout=180)
+        assert done["status"] == "succeeded" and done["attempts"] == 1, done
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()

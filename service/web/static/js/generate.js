@@ -102,12 +102,18 @@
     for (let attempt = 0; attempt < 20 && current && current.id === id; attempt += 1) {
       try {
         await OriginframeEvents.readEvents(`/v1/generations/${encodeURIComponent(id)}/events`, (message) => {
-          if (message.event !== "progress" && message.event !== "end") return;
+          if (!["progress", "end", "review"].includes(message.event)) return;
           last = JSON.parse(message.data);
           setProgress(last);
           if (last.status === "review") showReview(last);
         }, controller.signal);
         if (last && FINAL.has(last.status)) return finish(last);
+        if (last && last.status === "review") {
+          // the stream ends while a person decides (that may take days): look again now and then
+          await new Promise((resolve) => setTimeout(resolve, 10000));
+          attempt -= 1;
+          continue;
+        }
       } catch (error) {
         if (error && error.name === "AbortError") return;
         if (error instanceof O.ApiProblem && error.problem.status >= 400 && error.problem.status < 500) {
