@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from provenance.watermark import analysis, ecc, sync
+from provenance.watermark import analysis, ecc, lattice, sync
+from provenance.watermark.region import content_region
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
-from provenance.watermark.residuals import PROFILES, AlignedResiduals, ClipResiduals
+from provenance.watermark.residuals import PROFILES, AffineAligned, AlignedResiduals, ClipResiduals
 from provenance.watermark.stats import binomial_tail
 
 ALGORITHM = "originframe.wm.v1"
@@ -40,8 +41,25 @@ SYNC_CANDIDATES = 2  # pilot peaks decoded per scale
 EXACT_PILOT_Z = 6.0
 EXACT_DECODES = 2
 LIST_SIZE = 8
-MAX_HYPOTHESES_PER_KEY = len(PROFILES) * (
-    LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE
+# Then the lattice search (lattice.py): for each of the LATTICE_CANDIDATES rotations and
+# periods the clip's spectrum shows, the SYNC_CANDIDATES best of the eight orientations
+# (quarter turns, mirror) and their shifts are decoded quickly; the AFFINE_EXACT_DECODES
+# strongest of those whose pilot stands out (AFFINE_PILOT_Z) again from the frames, with the list.
+AFFINE_PILOT_Z = 5.0
+# Lattices whose spectral evidence is below this are not sampled (unmarked content scores
+# 1-3); the registration looks at LATTICE_FRAMES frames, evenly spaced, the decodes at all.
+LATTICE_MIN_SCORE = 3.5
+LATTICE_FRAMES = 16
+AFFINE_EXACT_DECODES = 2
+LATTICE_HYPOTHESES = lattice.LATTICE_CANDIDATES * SYNC_CANDIDATES + AFFINE_EXACT_DECODES * LIST_SIZE
+# A frame that shows more than the clip (bars, a blurred copy behind it, a border): the
+# content region (region.py), when one is found, is decoded as a whole picture on the clip
+# grid: the nominal registration with the list, and the pilot's two peaks.
+REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+MAX_HYPOTHESES_PER_KEY = (
+    len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
+    + REGION_HYPOTHESES
+    + LATTICE_HYPOTHESES
 )
 
 
@@ -65,6 +83,8 @@ class WatermarkDetection(msgspec.Struct, kw_only=True):
     shift: tuple[float, float] | None
     mirrored: bool | None
     sync_score: float  # pilot correlation of the best registration, in standard deviations
+    rotation: float | None = None  # degrees, anticlockwise as displayed, when found by the lattice search
+    content_region: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) pixels, when the clip filled only part of the frame
 
 
 def _as_clip(frames: np.ndarray) -> np.ndarray:
@@ -88,12 +108,12 @@ def _frame_indices(count: int) -> list[int]:
 @dataclass
 class _Decode:
     profile: str
-    registration: sync.Registration
+    registration: sync.Registration | sync.AffineRegistration
     key: WatermarkKey
     identifier: int | None
     symbols: np.ndarray
     agreements: int
-    aligned: AlignedResiduals | None
+    aligned: AlignedResiduals | AffineAligned | None
 
 
 def _decode_values(
@@ -214,6 +234,7 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
         candidate = strongest[profile]
         if candidate.registration.pilot_z < EXACT_PILOT_Z:
             continue
+        assert isinstance(candidate.registration, sync.Registration)
         registration, key, layout = candidate.registration, candidate.key, layout_for(candidate.key)
         aligned = clip.exact(profile, registration)
         tried += LIST_SIZE
@@ -226,9 +247,62 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
             decoded = _exact_decode(clip, profile, registration, key, layout, aligned, weights)
             if decoded.identifier is not None:
                 return finish(decoded, True)
+    region = content_region(clip.luma)
+    if region is not None:
+        inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
+        residuals = inner.picture_residuals("clip")
+        mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+        for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
+            tried += list_size
+            decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
+            if decoded.identifier is not None:
+                decoded.aligned = inner.exact("clip", registration)
+                found = finish(decoded, True)
+                found.content_region = (region.top, region.bottom, region.left, region.right)
+                return found
+    decoded, tried = _lattice_search(clip, keys, tried)
+    if decoded is not None:
+        return finish(decoded, True)
     best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
+    assert isinstance(best.registration, sync.Registration)
     best.aligned = clip.interpolated(best.profile, best.registration)
     return finish(best, False)
+
+
+def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+    """Rotation, scale, quarter turns, mirrors and any placement in the frame: the lattices the
+    spectrum shows, each sampled from the frames on its own grid, registered against each
+    key's pilot (orientation and shift), decoded."""
+    residuals = clip.picture_residuals("clip")
+    mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+    strongest: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]] = []
+    for found in lattice.find_lattices(mean):
+        if found.score < LATTICE_MIN_SCORE:
+            continue
+        base = sync.lattice_registration(found)
+        sampled = clip.exact_affine(base, LATTICE_FRAMES)
+        for key in keys:
+            layout = layout_for(key)
+            for pilot_z, inner in sync.register_orientations(sampled.mean(), sampled.mask, layout, SYNC_CANDIDATES):
+                # sampled again from the frames at the registration's fractional shift: the
+                # pilot's finest detail is lost to interpolation between tile-grid samples
+                registration = sync.compose(base, inner, pilot_z)
+                aligned = clip.exact_affine(registration, LATTICE_FRAMES)
+                tried += 1
+                identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout)
+                if identifier is not None:
+                    return _Decode("clip", registration, key, identifier, symbols, agreements, clip.exact_affine(registration)), tried
+                strongest.append((registration, key, layout))
+    strongest.sort(key=lambda item: -item[0].pilot_z)
+    for registration, key, layout in strongest[:AFFINE_EXACT_DECODES]:
+        if registration.pilot_z < AFFINE_PILOT_Z:
+            break
+        tried += LIST_SIZE
+        aligned = clip.exact_affine(registration)
+        identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
+        if identifier is not None:
+            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+    return None, tried
 
 
 def _result(
@@ -268,6 +342,7 @@ def _result(
         shift=(round(registration.shift[0], 2), round(registration.shift[1], 2)) if detected else None,
         mirrored=registration.mirrored if detected else None,
         sync_score=round(registration.pilot_z, 2),
+        rotation=round(registration.angle, 2) if detected and isinstance(registration, sync.AffineRegistration) else None,
     )
 
 

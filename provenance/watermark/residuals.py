@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from provenance.watermark import analysis, sync
@@ -41,6 +42,36 @@ class AlignedResiduals:
         return weights if weights.sum() > 0 and len(weights) > 1 else None
 
 
+@dataclass
+class AffineAligned:
+    """Residuals on the tile grid of an affine registration (tile origin at the grid origin),
+    with the mask of samples that came from inside the frame; same use as AlignedResiduals."""
+
+    residuals: list[np.ndarray]
+    mask: np.ndarray
+
+    def tile(self, mirrored: bool = False, frames: slice = slice(None), weights: np.ndarray | None = None) -> np.ndarray:
+        # `mirrored` is part of the registration's matrix already
+        chosen = self.residuals[frames]
+        if weights is not None:
+            combined = np.tensordot(weights / weights.sum(), np.stack(chosen), axes=1).astype(np.float32)
+        else:
+            combined = np.mean(chosen, axis=0) if len(chosen) > 1 else chosen[0]
+        return sync.fold_masked(combined, self.mask)
+
+    def pilot_weights(self, mirrored: bool, pilot: np.ndarray) -> np.ndarray | None:
+        return AlignedResiduals.pilot_weights(self, mirrored, pilot)  # type: ignore[arg-type]
+
+    def mean(self) -> np.ndarray:
+        return np.mean(self.residuals, axis=0) if len(self.residuals) > 1 else self.residuals[0]
+
+    def reindexed(self, matrix: np.ndarray) -> AffineAligned:
+        """The same samples on another tile grid (`matrix`: new tile coordinates -> this grid)."""
+        warped, inside = sync.warp_to_tile(self.mean() * self.mask, matrix)
+        weights, _ = sync.warp_to_tile(self.mask, matrix)
+        return AffineAligned([warped], weights * inside)
+
+
 def _split(shift: tuple[float, float]) -> tuple[tuple[int, int], tuple[float, float]]:
     """Whole samples (rows, columns) and the fractional (x, y) remainder of a tile origin."""
     whole_x, whole_y = int(np.floor(shift[0])), int(np.floor(shift[1]))
@@ -54,6 +85,15 @@ class ClipResiduals:
         self.height, self.width = clip.shape[1:3]
         self.luma = [analysis.luma(np.ascontiguousarray(clip[i])) for i in indices]
         self._picture: dict[str, list[np.ndarray]] = {}
+
+    @classmethod
+    def from_luma(cls, lumas: list[np.ndarray]) -> ClipResiduals:
+        """A clip given by its analysed frames' luma (a region cut out of a larger frame)."""
+        self = cls.__new__(cls)
+        self.height, self.width = lumas[0].shape
+        self.luma = [np.ascontiguousarray(y) for y in lumas]
+        self._picture = {}
+        return self
 
     def picture_residuals(self, profile: str) -> list[np.ndarray]:
         if profile not in self._picture:
@@ -72,6 +112,28 @@ class ClipResiduals:
         scale = registration.scale
         residuals = self.picture_residuals(profile) if residuals is None else residuals
         return AlignedResiduals([sync.resample(r, scale, (fx * scale, fy * scale)) for r in residuals], roll)
+
+    def exact_affine(self, registration: sync.AffineRegistration, frames: int | None = None) -> AffineAligned:
+        """Residuals re-sampled from the frames on the registration's tile grid (clip profile)."""
+        step = analysis.picture_step(self.height, self.width, analysis.CLIP_GRID)
+        matrix = np.asarray(registration.matrix) * step
+        matrix[:, 2] += step - 0.5
+        # box-average first by the whole part of the spacing, the anti-alias filter
+        factor = max(int(step * registration.scale), 1)
+        if factor > 1:
+            matrix = matrix / factor
+            matrix[:, 2] -= (factor - 1) / (2 * factor)
+        out, inside = [], None
+        lumas = self.luma
+        if frames is not None and len(lumas) > frames:
+            lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, frames).round()]
+        for y in lumas:
+            if factor > 1:
+                h, w = y.shape[0] // factor * factor, y.shape[1] // factor * factor
+                y = cv2.resize(y[:h, :w], (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+            warped, inside = sync.warp_to_tile(y, matrix)
+            out.append(analysis.whiten(warped) * inside)
+        return AffineAligned(out, sync.erode_mask(inside))
 
     def exact(self, profile: str, registration: sync.Registration) -> AlignedResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than
