@@ -287,18 +287,18 @@ def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -
                 # sampled again from the frames at the registration's fractional shift: the
                 # pilot's finest detail is lost to interpolation between tile-grid samples
                 registration = sync.compose(base, inner, pilot_z)
-                aligned = clip.exact_affine(registration, LATTICE_FRAMES)
+                aligned = clip.exact_affine(registration, LATTICE_FRAMES).block_weighted(layout.pilot)
                 tried += 1
                 identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout)
                 if identifier is not None:
-                    return _Decode("clip", registration, key, identifier, symbols, agreements, clip.exact_affine(registration)), tried
+                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
                 strongest.append((registration, key, layout))
     strongest.sort(key=lambda item: -item[0].pilot_z)
     for registration, key, layout in strongest[:AFFINE_EXACT_DECODES]:
         if registration.pilot_z < AFFINE_PILOT_Z:
             break
         tried += LIST_SIZE
-        aligned = clip.exact_affine(registration)
+        aligned = clip.exact_affine(registration).block_weighted(layout.pilot)
         identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
         if identifier is not None:
             return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried

@@ -11,6 +11,7 @@ import numpy as np
 from provenance.watermark import analysis, sync
 
 PROFILES = {"clip": analysis.CLIP_GRID, "still": analysis.STILL_GRID}
+REGION_GAIN = 0.3
 
 
 @dataclass
@@ -65,11 +66,31 @@ class AffineAligned:
     def mean(self) -> np.ndarray:
         return np.mean(self.residuals, axis=0) if len(self.residuals) > 1 else self.residuals[0]
 
-    def reindexed(self, matrix: np.ndarray) -> AffineAligned:
-        """The same samples on another tile grid (`matrix`: new tile coordinates -> this grid)."""
-        warped, inside = sync.warp_to_tile(self.mean() * self.mask, matrix)
-        weights, _ = sync.warp_to_tile(self.mask, matrix)
-        return AffineAligned([warped], weights * inside)
+    def block_weighted(self, pilot: np.ndarray) -> AffineAligned:
+        """The same residuals restricted to the tile-sized blocks where the pilot is: each
+        block's pilot gain, smoothed over its neighbours, must reach REGION_GAIN of the best.
+        Blocks outside the clip (bars, the footage around a picture-in-picture, a rotation's
+        black corners) and their edges drop out; a clip that fills the frame keeps nearly
+        all. Pilot samples only, so under the null the choice knows nothing of the payload."""
+        mean = self.mean() * self.mask
+        rows, cols = mean.shape[0] // analysis.PERIOD, mean.shape[1] // analysis.PERIOD
+        if rows * cols < 2:
+            return self
+        gains = np.zeros((rows, cols), np.float32)
+        norm = float(np.sum(pilot * pilot))
+        for row in range(rows):
+            for col in range(cols):
+                cell = (slice(row * analysis.PERIOD, (row + 1) * analysis.PERIOD), slice(col * analysis.PERIOD, (col + 1) * analysis.PERIOD))
+                inside = float(self.mask[cell].mean())
+                if inside > 0.25:
+                    gains[row, col] = float(np.sum(analysis.sample_values(mean[cell] / inside) * pilot)) / norm
+        smooth = cv2.blur(gains, (3, 3), borderType=cv2.BORDER_CONSTANT)
+        if smooth.max() <= 0:
+            return self
+        keep = (smooth >= REGION_GAIN * smooth.max()).astype(np.float32)
+        weights = np.zeros_like(self.mask)
+        weights[: rows * analysis.PERIOD, : cols * analysis.PERIOD] = np.kron(keep, np.ones((analysis.PERIOD, analysis.PERIOD), np.float32))
+        return AffineAligned(self.residuals, self.mask * weights)
 
 
 def _split(shift: tuple[float, float]) -> tuple[tuple[int, int], tuple[float, float]]:
@@ -119,7 +140,7 @@ class ClipResiduals:
         matrix = np.asarray(registration.matrix) * step
         matrix[:, 2] += step - 0.5
         # box-average first by the whole part of the spacing, the anti-alias filter
-        factor = max(int(step * registration.scale), 1)
+        factor = max(int(step * registration.scale + 1e-6), 1)
         if factor > 1:
             matrix = matrix / factor
             matrix[:, 2] -= (factor - 1) / (2 * factor)
