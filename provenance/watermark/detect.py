@@ -56,11 +56,36 @@ LATTICE_HYPOTHESES = lattice.LATTICE_CANDIDATES * SYNC_CANDIDATES + AFFINE_EXACT
 # content region (region.py), when one is found, is decoded as a whole picture on the clip
 # grid: the nominal registration with the list, and the pilot's two peaks.
 REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+# A video longer than a clip (a compilation, an intro, a stream recording) dilutes a marked
+# stretch in the whole-video average. When the whole video does not verify, it is searched
+# in at most MAX_WINDOWS overlapping windows of the analysed frames (half-window hop), each
+# decoded as a whole picture (the nominal registration with the list, and the pilot's two
+# peaks): WINDOW_HYPOTHESES per window.
+MAX_WINDOWS = 15
+MIN_WINDOW_FRAMES = 6
+WINDOW_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
 MAX_HYPOTHESES_PER_KEY = (
     len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
     + REGION_HYPOTHESES
     + LATTICE_HYPOTHESES
+    + MAX_WINDOWS * WINDOW_HYPOTHESES
 )
+# A frame belongs to a marked segment when its correlation with the decoded template reaches
+# this many standard deviations (unmarked frames: 0 +- 1-3, marked: 5-20). Descriptive only:
+# the segment's evidence is the decode that found it.
+SEGMENT_FRAME_SCORE = 3.0
+
+
+class WatermarkSegment(msgspec.Struct, kw_only=True):
+    """A stretch of the suspect video that carries one identifier."""
+
+    start_frame: int  # first and last frame (indices into the suspect video) of the stretch
+    end_frame: int
+    start_s: float | None  # the same in seconds, when the frame rate is known
+    end_s: float | None
+    identifier: int
+    key_id: int
+    p_value: float
 
 
 class WatermarkDetection(msgspec.Struct, kw_only=True):
@@ -85,6 +110,7 @@ class WatermarkDetection(msgspec.Struct, kw_only=True):
     sync_score: float  # pilot correlation of the best registration, in standard deviations
     rotation: float | None = None  # degrees, anticlockwise as displayed, when found by the lattice search
     content_region: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) pixels, when the clip filled only part of the frame
+    segments: list[WatermarkSegment] = msgspec.field(default_factory=list)  # which time ranges carry which identifier
 
 
 def _as_clip(frames: np.ndarray) -> np.ndarray:
@@ -195,14 +221,99 @@ def _registrations(mean: np.ndarray, keys: list[WatermarkKey], stage: str):
                 yield key, layout, registration, 1
 
 
-def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection:
+def detect_watermark(frames: np.ndarray, keyring: Keyring, fps: float | None = None) -> WatermarkDetection:
     """Look for an Originframe watermark under any key in `keyring`, in a clip (T, H, W, 3) or image (H, W, 3).
 
     Long clips are sampled: at most MAX_ANALYSED_FRAMES evenly spaced frames are analysed
-    (`frame_indices` says which)."""
+    (`frame_indices` says which). `segments` says which stretches carry the mark (in seconds
+    too when `fps` is given); a video whose whole does not verify is searched in windows."""
     array = _as_clip(frames)
     indices = _frame_indices(array.shape[0])
     clip = ClipResiduals(array, indices)
+    result = _search(array, indices, clip, keyring)
+    if not result.detected:
+        result = _window_search(array, indices, clip, keyring, result, fps)
+    if result.detected and not result.segments:
+        result.segments = _segments(result, indices, fps)
+    return result
+
+
+def _segments(result: WatermarkDetection, indices: list[int], fps: float | None, within: tuple[int, int] | None = None) -> list[WatermarkSegment]:
+    """Runs of analysed frames whose score reaches SEGMENT_FRAME_SCORE (gaps of one frame
+    bridged), as stretches of the video; `within` (analysed positions) limits where."""
+    assert result.identifier is not None and result.key_id is not None
+    low, high = within if within is not None else (0, len(indices) - 1)
+    marked = [low <= i <= high and score >= SEGMENT_FRAME_SCORE for i, score in enumerate(result.frame_scores)]
+    if len(indices) == 1 or not any(marked):
+        marked = [low <= i <= high for i in range(len(indices))]
+    runs: list[tuple[int, int]] = []
+    for position, flag in enumerate(marked):
+        if not flag:
+            continue
+        if runs and position - runs[-1][1] <= 2:
+            runs[-1] = (runs[-1][0], position)
+        else:
+            runs.append((position, position))
+    segments = []
+    for first, last in runs:
+        # a stretch reaches halfway to the neighbouring analysed frames it does not include
+        start = indices[first] if first == 0 else (indices[first - 1] + indices[first] + 1) // 2
+        end = indices[last] if last == len(indices) - 1 else (indices[last] + indices[last + 1]) // 2
+        segments.append(
+            WatermarkSegment(
+                start_frame=start,
+                end_frame=end,
+                start_s=round(start / fps, 3) if fps else None,
+                end_s=round((end + 1) / fps, 3) if fps else None,
+                identifier=result.identifier,
+                key_id=result.key_id,
+                p_value=result.p_value,
+            )
+        )
+    return segments
+
+
+def _window_search(
+    array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring: Keyring, whole: WatermarkDetection, fps: float | None = None
+) -> WatermarkDetection:
+    count = len(indices)
+    if count < 2 * MIN_WINDOW_FRAMES:
+        return whole
+    length = max(MIN_WINDOW_FRAMES, -(-2 * count // (MAX_WINDOWS + 1)))
+    hop = max(length // 2, 1)
+    starts = list(range(0, count - length + 1, hop))[:MAX_WINDOWS]
+    tried = whole.hypotheses_tried
+    residuals = clip.picture_residuals("clip")
+    for start in starts:
+        window = residuals[start : start + length]
+        mean = np.mean(window, axis=0)
+        sub = ClipResiduals.from_luma(clip.luma[start : start + length])
+        sub._picture["clip"] = window
+        for key, layout, registration, list_size in _registrations(mean, keyring.keys, "picture"):
+            tried += list_size
+            decoded = _quick_decode(sub, mean, "clip", registration, key, layout, list_size)
+            if decoded.identifier is None:
+                continue
+            # scores over the whole video at the window's registration, to find the stretch
+            decoded.aligned = clip.exact("clip", registration)
+            bound = len(keyring) * MAX_HYPOTHESES_PER_KEY * 2.0**-CHECK_BITS
+            found = _result(decoded, indices, array.shape[0], tried, bound, keyring, True)
+            found.segments = _segments(found, indices, fps, within=_grow(found.frame_scores, start, start + length - 1))
+            return found
+    whole.hypotheses_tried = tried
+    return whole
+
+
+def _grow(scores: list[float], first: int, last: int) -> tuple[int, int]:
+    """The window, widened over neighbouring frames that still score as marked."""
+    while first > 0 and scores[first - 1] >= SEGMENT_FRAME_SCORE:
+        first -= 1
+    while last < len(scores) - 1 and scores[last + 1] >= SEGMENT_FRAME_SCORE:
+        last += 1
+    return first, last
+
+
+def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring: Keyring) -> WatermarkDetection:
     keys = keyring.keys
     bound = len(keys) * MAX_HYPOTHESES_PER_KEY * 2.0**-CHECK_BITS
     tried = 0
