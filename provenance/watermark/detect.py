@@ -323,14 +323,13 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
         return _result(decoded, indices, array.shape[0], tried, bound, keyring, detected)
 
     # A single frame is likelier a marked still, a clip likelier a marked clip; both are tried,
-    # cheap whole-picture hypotheses first. The scale search runs on the clip grid, and on the
-    # still grid for single frames only.
+    # cheap whole-picture hypotheses first, then the scale sweep on both grids.
     profiles = ["still", "clip"] if single else ["clip", "still"]
     strongest: dict[str, _Decode] = {}
     for stage in ("picture", "search"):
         for profile in profiles:
-            if stage == "search" and not (single or profile == "clip"):
-                continue
+            # the scale sweep runs on both grids: the still grid is twice as fine, so on it a
+            # clip shown at about half the frame's size (picture-in-picture) is near scale 1
             residuals = clip.picture_residuals(profile)
             mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
             for key, layout, registration, list_size in _registrations(mean, keys, stage):

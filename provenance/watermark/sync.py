@@ -18,12 +18,13 @@ from provenance.watermark import analysis
 from provenance.watermark.analysis import PERIOD
 from provenance.watermark.layout import TileLayout
 
-# Tile scales searched: a centre crop to 70 % shows the tile 1/0.7 larger; below 1, a frame
+# Tile scales searched: a crop to 60 % of each side shows the tile 1/0.6 larger; below 1, a frame
 # that shows more than the marked picture (padding, picture in picture).
-MIN_SCALE = 0.85
-MAX_SCALE = 1.45
+MIN_SCALE = 0.75
+MAX_SCALE = 1.8
 COARSE_RATIO = 1.01
-FINE_STEP = 0.002
+FINE_STEP = 0.001
+FINE_STEPS = 6  # either side of a coarse peak
 SCALE_CANDIDATES = 2
 
 
@@ -93,10 +94,18 @@ def scale_search(residual: np.ndarray, layout: TileLayout) -> list[float]:
     for index in _curve_peaks(strength):
         if abs(coarse[index] - 1.0) < 0.01:
             continue
-        fine = coarse[index] * (1.0 + FINE_STEP * np.arange(-3, 4))
+        fine = coarse[index] * (1.0 + FINE_STEP * np.arange(-FINE_STEPS, FINE_STEPS + 1))
         fine_strength = np.array([_peak_z(residual, scale, spectra) for scale in fine])
-        best = _curve_peaks(fine_strength)
-        found.append(float(fine[best[0]] if best else coarse[index]))
+        smooth = np.convolve(np.pad(fine_strength, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+        best = int(np.argmax(smooth))
+        if 0 < best < len(fine) - 1:
+            # the vertex of a parabola through the peak: the tile's scale to a fraction of a step
+            left, centre, right = smooth[best - 1 : best + 2]
+            curvature = left - 2 * centre + right
+            offset = float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
+            found.append(float(coarse[index] * (1.0 + FINE_STEP * (best - FINE_STEPS + offset))))
+        else:
+            found.append(float(fine[best]))
         if len(found) == SCALE_CANDIDATES:
             break
     return found
