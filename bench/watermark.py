@@ -210,6 +210,40 @@ REPOST_TRANSFORMS = {
     ),
 }
 TRANSFORMS.update(REPOST_TRANSFORMS)
+
+# Meta's VideoSeal validation attacks (videoseal/augmentation, get_validation_augs(is_video=True)),
+# as we read them: crops keep that fraction of each side and are resized back; "perspective
+# 0.5" is torchvision's distortion scale (corners move up to a quarter of the side); hue 0.25
+# is a quarter turn. Non-codec rows are then H.264 CRF 23, like every other row here.
+VIDEOSEAL_TRANSFORMS = {
+    "VideoSeal: horizontal flip": lambda f, fps, s: roundtrip(attacks.horizontal_flip(f), fps),
+    "VideoSeal: rotate 10": lambda f, fps, s: roundtrip(attacks.rotate(f, 10.0), fps),
+    "VideoSeal: rotate 90": lambda f, fps, s: roundtrip(attacks.rotate_quarter(f, 1), fps),
+    "VideoSeal: resized crop 0.71": lambda f, fps, s: roundtrip(attacks.resized_crop(f, 0.71), fps),
+    "VideoSeal: resized crop 0.55": lambda f, fps, s: roundtrip(attacks.resized_crop(f, 0.55), fps),
+    "VideoSeal: perspective 0.5": lambda f, fps, s: roundtrip(attacks.perspective(f, 0.25, s), fps),
+    "VideoSeal: brightness 0.5": lambda f, fps, s: roundtrip(tone(f, lambda v: v * 0.5), fps),
+    "VideoSeal: brightness 1.5": lambda f, fps, s: roundtrip(tone(f, lambda v: v * 1.5), fps),
+    "VideoSeal: contrast 0.5": lambda f, fps, s: roundtrip(contrast(f, 0.5), fps),
+    "VideoSeal: contrast 1.5": lambda f, fps, s: roundtrip(contrast(f, 1.5), fps),
+    "VideoSeal: saturation 0.5": lambda f, fps, s: roundtrip(attacks.saturation(f, 0.5), fps),
+    "VideoSeal: saturation 1.5": lambda f, fps, s: roundtrip(attacks.saturation(f, 1.5), fps),
+    "VideoSeal: hue 0.25": lambda f, fps, s: roundtrip(attacks.hue_shift(f, 0.25), fps),
+    "VideoSeal: greyscale": lambda f, fps, s: roundtrip(attacks.greyscale(f), fps),
+    "VideoSeal: JPEG 40 (every frame)": lambda f, fps, s: roundtrip(attacks.jpeg_frames(f, 40), fps),
+    "VideoSeal: blur 9": lambda f, fps, s: roundtrip(attacks.box_blur(f, 9), fps),
+    "VideoSeal: H.264 CRF 30": lambda f, fps, s: roundtrip(f, fps, crf=30),
+    "VideoSeal: H.264 CRF 40": lambda f, fps, s: roundtrip(f, fps, crf=40),
+    "VideoSeal: H.264 CRF 50": lambda f, fps, s: roundtrip(f, fps, crf=50),
+    "VideoSeal: H.265 CRF 23": lambda f, fps, s: roundtrip(f, fps, "libx265", 23),
+    "VideoSeal: H.265 CRF 30": lambda f, fps, s: roundtrip(f, fps, "libx265", 30),
+    "VideoSeal: H.265 CRF 40": lambda f, fps, s: roundtrip(f, fps, "libx265", 40),
+    "VideoSeal: H.265 CRF 50": lambda f, fps, s: roundtrip(f, fps, "libx265", 50),
+    "VideoSeal: H.264 + crop 0.71 + brightness 0.5": lambda f, fps, s: roundtrip(
+        attacks.resized_crop(tone(f, lambda v: v * 0.5), 0.71), fps
+    ),
+}
+TRANSFORMS.update(VIDEOSEAL_TRANSFORMS)
 # Rows whose clip is marked at another size (the content is resized before marking).
 SOURCE_SIZES = {"176x144 clip (marked at that size)": (176, 144), "228x128 clip (marked at that size)": (228, 128)}
 
@@ -505,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sources", default=None, help="comma-separated photo names and/or 'sky'; 'none' for scenes only")
     parser.add_argument("--scenes", type=int, default=0, help="also this many synthetic moving scenes (bench/watermark_scenes.py)")
     parser.add_argument("--reposts", action="store_true", help="only the repost rows (issue 13) and the small-clip rows")
+    parser.add_argument("--videoseal", action="store_true", help="only VideoSeal's validation attacks")
     parser.add_argument("--transforms", default=None, help="comma-separated subset (exact names)")
     parser.add_argument("--no-baselines", action="store_true", help="only Originframe's mark")
     parser.add_argument("--baseline-motions", default="pan", help="clips the invisible-watermark baselines run on")
@@ -522,6 +557,8 @@ def main(argv: list[str] | None = None) -> int:
     transforms = args.transforms.split(",") if args.transforms else list(TRANSFORMS) + list(SOURCE_SIZES)
     if args.reposts:
         transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES]
+    if args.videoseal:
+        transforms = ["none", *VIDEOSEAL_TRANSFORMS]
     include_baselines = not args.no_baselines
     clips = build_clips(sources, motions, frames, args.baseline_motions.split(","), args.scenes)
     print(f"{len(clips)} clips of {frames} frames at {WIDTH}x{HEIGHT}, {FPS} fps; {len(transforms)} transformations", file=sys.stderr)
