@@ -215,7 +215,15 @@ def main(argv: list[str] | None = None) -> int:
             clips += chunk_clips
             stills += chunk_stills
             frames += chunk_frames
-            print(f"  {len(clips)}/{count} clips", file=sys.stderr, flush=True)
+            # running totals, so that a run stopped early still says what it saw
+            detected = sum(r.ours_detected or r.reference_detected for r in clips + stills)
+            print(
+                f"  {len(clips)}/{count} clips, {len(stills)} stills: {detected} detected, "
+                f"{sum(r.ours_hypotheses for r in clips + stills)} messages checked, "
+                f"max pilot z {max(r.ours_sync for r in clips):.2f}, smallest p {min(r.ours_p for r in clips):.3g}",
+                file=sys.stderr,
+                flush=True,
+            )
     print("| null set | tests | detected | smallest p-value | threshold | strongest evidence |")
     print("| --- | --- | --- | --- | --- | --- |")
     print(summarise("clips", clips))
