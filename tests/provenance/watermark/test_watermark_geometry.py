@@ -147,3 +147,19 @@ def test_small_clip_is_found(photo_clip, key, keyring, size):
     small = embed_watermark(resize_all(photo_clip, *size), IDENTIFIER, key)
     result = detect_watermark(h264(small, crf=18), keyring)
     assert result.detected and result.identifier == IDENTIFIER
+
+
+def test_small_empirical_null_over_the_new_searches(keyring):
+    """Unmarked scenes of every kind, through reposts that send the search down every stage
+    (region, lattice, windows): nothing verifies, and every search stays inside its budget."""
+    from bench.watermark_scenes import KINDS, scene
+
+    reposts = [attacks.pad_square, attacks.vertical_flip, lambda f: attacks.rotate(f, 5.0), lambda f: attacks.rotate_quarter(f, 1)]
+    tried = 0
+    for index, kind in enumerate(KINDS):
+        clip = scene(kind, 100 + index, 14, (320, 180))
+        result = detect_watermark(h264(reposts[index % len(reposts)](clip)), keyring)
+        assert not result.detected, kind
+        assert result.hypotheses_tried <= detection.MAX_HYPOTHESES_PER_KEY * len(keyring)
+        tried += result.hypotheses_tried
+    assert tried > len(KINDS) * detection.LIST_SIZE  # the searches did run
