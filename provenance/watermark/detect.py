@@ -283,12 +283,9 @@ def _window_search(
     hop = max(length // 2, 1)
     starts = list(range(0, count - length + 1, hop))[:MAX_WINDOWS]
     tried = whole.hypotheses_tried
-    residuals = clip.picture_residuals("clip")
     for start in starts:
-        window = residuals[start : start + length]
-        mean = np.mean(window, axis=0)
-        sub = ClipResiduals.from_luma(clip.luma[start : start + length])
-        sub._picture["clip"] = window
+        sub = clip.window(start, start + length)
+        mean = np.mean(sub.picture_residuals("clip"), axis=0)
         for key, layout, registration, list_size in _registrations(mean, keyring.keys, "picture"):
             tried += list_size
             decoded = _quick_decode(sub, mean, "clip", registration, key, layout, list_size)

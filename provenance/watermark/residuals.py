@@ -60,9 +60,6 @@ class AffineAligned:
             combined = np.mean(chosen, axis=0) if len(chosen) > 1 else chosen[0]
         return sync.fold_masked(combined, self.mask)
 
-    def pilot_weights(self, mirrored: bool, pilot: np.ndarray) -> np.ndarray | None:
-        return AlignedResiduals.pilot_weights(self, mirrored, pilot)  # type: ignore[arg-type]
-
     def mean(self) -> np.ndarray:
         return np.mean(self.residuals, axis=0) if len(self.residuals) > 1 else self.residuals[0]
 
@@ -126,6 +123,12 @@ class ClipResiduals:
                 lumas = self.luma
             self._picture[profile] = [analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas]
         return self._picture[profile]
+
+    def window(self, start: int, stop: int) -> ClipResiduals:
+        """Analysed frames start..stop-1 as a clip of their own, sharing their clip-grid residuals."""
+        sub = ClipResiduals.from_luma(self.luma[start:stop])
+        sub._picture["clip"] = self.picture_residuals("clip")[start:stop]
+        return sub
 
     def interpolated(self, profile: str, registration: sync.Registration, residuals: list[np.ndarray] | None = None) -> AlignedResiduals:
         """Picture-grid residuals moved onto the registration's grid by interpolation (cheap)."""
