@@ -403,6 +403,8 @@ def _sweep_clip(args) -> tuple[list[Record], list[Quality]]:
                 attacked = TRANSFORMS[name](marked, FPS, clip.seed)
                 outcome = method.detect(attacked, truth)
             records.append(Record(method.name, clip.name, name, outcome.detected, outcome.bit_accuracy))
+            # one line per result, so that a run stopped early still says what it measured
+            print(f"  record\t{method.name}\t{clip.name}\t{name}\t{int(outcome.detected)}\t{outcome.bit_accuracy:.4f}", file=sys.stderr, flush=True)
         print(f"  {clip.name:32s} {method.name}", file=sys.stderr, flush=True)
     return records, qualities
 
