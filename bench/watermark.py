@@ -42,7 +42,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import transforms as attacks  # noqa: E402
 from bench.transforms import centre_crop, contrast, gaussian_noise, gif, photograph, resize_all, roundtrip, tone, trim_middle  # noqa: E402
+from bench.watermark_scenes import scene, scene_names  # noqa: E402
 from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
 from provenance.watermark.reference import block_votes  # noqa: E402
 from provenance.watermark.stats import binomial_tail  # noqa: E402
@@ -110,8 +112,12 @@ class Clip:
     baseline: bool = True  # also run invisible-watermark on it
 
 
-def build_clips(sources: list[str], motions: list[str], frames: int, baseline_motions: list[str] | None = None) -> list[Clip]:
+def build_clips(
+    sources: list[str], motions: list[str], frames: int, baseline_motions: list[str] | None = None, scenes: int = 0
+) -> list[Clip]:
     clips = []
+    for kind, seed in scene_names(scenes):
+        clips.append(Clip(f"{kind}#{seed}", scene(kind, seed, frames, (WIDTH, HEIGHT)), seed=len(clips), baseline=False))
     for source in sources:
         for motion in motions:
             content = sky_gradient(motion, frames) if source == "sky" else pan_zoom(photograph(source), motion, frames)
@@ -173,6 +179,73 @@ TRANSFORMS = {
     "GIF (256 colours, dithered)": lambda f, fps, s: gif(f, fps),
     "one frame of the CRF 23 clip": lambda f, fps, s: roundtrip(f, fps)[len(f) // 2 : len(f) // 2 + 1],
 }
+
+
+def _other_footage(frames: np.ndarray, seed: int, count: int | None = None) -> np.ndarray:
+    """Footage that is not ours, the clip's size: a scene of moving subjects."""
+    return scene("subjects", 10_000 + seed, count or len(frames), (frames.shape[2], frames.shape[1]))
+
+
+# The reposts of issue 13 (each then H.264 CRF 23, as an upload would be).
+REPOST_TRANSFORMS = {
+    "portrait repost over blurred copy (720x1280)": lambda f, fps, s: roundtrip(attacks.portrait_repost(f), fps),
+    "padded to a square, black bars": lambda f, fps, s: roundtrip(attacks.pad_square(f), fps),
+    "picture-in-picture 50 % over other footage": lambda f, fps, s: roundtrip(attacks.picture_in_picture(f, _other_footage(f, s), 0.5), fps),
+    "picture-in-picture 40 %, top-left": lambda f, fps, s: roundtrip(attacks.picture_in_picture(f, _other_footage(f, s), 0.4, "top-left"), fps),
+    "shrunk to 80 % inside a decorated border": lambda f, fps, s: roundtrip(attacks.decorated_border(f, 0.8, s), fps),
+    "vertical flip": lambda f, fps, s: roundtrip(attacks.vertical_flip(f), fps),
+    "rotated 2 deg, zoomed to hide corners": lambda f, fps, s: roundtrip(attacks.rotate(f, 2.0, zoom=True), fps),
+    "rotated 5 deg": lambda f, fps, s: roundtrip(attacks.rotate(f, 5.0), fps),
+    "rotated -10 deg": lambda f, fps, s: roundtrip(attacks.rotate(f, -10.0), fps),
+    "rotated 90 deg": lambda f, fps, s: roundtrip(attacks.rotate_quarter(f, 1), fps),
+    "rotated 180 deg": lambda f, fps, s: roundtrip(attacks.rotate_quarter(f, 2), fps),
+    "rotated 270 deg": lambda f, fps, s: roundtrip(attacks.rotate_quarter(f, 3), fps),
+    "perspective, corners moved <= 4 %": lambda f, fps, s: roundtrip(attacks.perspective(f, 0.04, s), fps),
+    "perspective, corners moved <= 8 %": lambda f, fps, s: roundtrip(attacks.perspective(f, 0.08, s), fps),
+    "crop 70 % centred": lambda f, fps, s: roundtrip(attacks.crop(f, 0.7), fps),
+    "crop 60 % off-centre (bottom-left)": lambda f, fps, s: roundtrip(attacks.crop(f, 0.6, (0.0, 1.0)), fps),
+    "filmed off a screen": lambda f, fps, s: roundtrip(attacks.filmed_off_screen(f, s), fps),
+    "in the middle of 10 s of other footage": lambda f, fps, s: roundtrip(
+        attacks.inside_longer(f, _other_footage(f, s, 24), fps, 10.0, 5.0 - len(f) / fps / 2), fps
+    ),
+}
+TRANSFORMS.update(REPOST_TRANSFORMS)
+
+# Meta's VideoSeal validation attacks (videoseal/augmentation, get_validation_augs(is_video=True)),
+# as we read them: crops keep that fraction of each side and are resized back; "perspective
+# 0.5" is torchvision's distortion scale (corners move up to a quarter of the side); hue 0.25
+# is a quarter turn. Non-codec rows are then H.264 CRF 23, like every other row here.
+VIDEOSEAL_TRANSFORMS = {
+    "VideoSeal: horizontal flip": lambda f, fps, s: roundtrip(attacks.horizontal_flip(f), fps),
+    "VideoSeal: rotate 10": lambda f, fps, s: roundtrip(attacks.rotate(f, 10.0), fps),
+    "VideoSeal: rotate 90": lambda f, fps, s: roundtrip(attacks.rotate_quarter(f, 1), fps),
+    "VideoSeal: resized crop 0.71": lambda f, fps, s: roundtrip(attacks.resized_crop(f, 0.71), fps),
+    "VideoSeal: resized crop 0.55": lambda f, fps, s: roundtrip(attacks.resized_crop(f, 0.55), fps),
+    "VideoSeal: perspective 0.5": lambda f, fps, s: roundtrip(attacks.perspective(f, 0.25, s), fps),
+    "VideoSeal: brightness 0.5": lambda f, fps, s: roundtrip(tone(f, lambda v: v * 0.5), fps),
+    "VideoSeal: brightness 1.5": lambda f, fps, s: roundtrip(tone(f, lambda v: v * 1.5), fps),
+    "VideoSeal: contrast 0.5": lambda f, fps, s: roundtrip(contrast(f, 0.5), fps),
+    "VideoSeal: contrast 1.5": lambda f, fps, s: roundtrip(contrast(f, 1.5), fps),
+    "VideoSeal: saturation 0.5": lambda f, fps, s: roundtrip(attacks.saturation(f, 0.5), fps),
+    "VideoSeal: saturation 1.5": lambda f, fps, s: roundtrip(attacks.saturation(f, 1.5), fps),
+    "VideoSeal: hue 0.25": lambda f, fps, s: roundtrip(attacks.hue_shift(f, 0.25), fps),
+    "VideoSeal: greyscale": lambda f, fps, s: roundtrip(attacks.greyscale(f), fps),
+    "VideoSeal: JPEG 40 (every frame)": lambda f, fps, s: roundtrip(attacks.jpeg_frames(f, 40), fps),
+    "VideoSeal: blur 9": lambda f, fps, s: roundtrip(attacks.box_blur(f, 9), fps),
+    "VideoSeal: H.264 CRF 30": lambda f, fps, s: roundtrip(f, fps, crf=30),
+    "VideoSeal: H.264 CRF 40": lambda f, fps, s: roundtrip(f, fps, crf=40),
+    "VideoSeal: H.264 CRF 50": lambda f, fps, s: roundtrip(f, fps, crf=50),
+    "VideoSeal: H.265 CRF 23": lambda f, fps, s: roundtrip(f, fps, "libx265", 23),
+    "VideoSeal: H.265 CRF 30": lambda f, fps, s: roundtrip(f, fps, "libx265", 30),
+    "VideoSeal: H.265 CRF 40": lambda f, fps, s: roundtrip(f, fps, "libx265", 40),
+    "VideoSeal: H.265 CRF 50": lambda f, fps, s: roundtrip(f, fps, "libx265", 50),
+    "VideoSeal: H.264 + crop 0.71 + brightness 0.5": lambda f, fps, s: roundtrip(
+        attacks.resized_crop(tone(f, lambda v: v * 0.5), 0.71), fps
+    ),
+}
+TRANSFORMS.update(VIDEOSEAL_TRANSFORMS)
+# Rows whose clip is marked at another size (the content is resized before marking).
+SOURCE_SIZES = {"176x144 clip (marked at that size)": (176, 144), "228x128 clip (marked at that size)": (228, 128)}
 
 
 # ---------------------------------------------------------------- methods
@@ -321,9 +394,17 @@ def _sweep_clip(args) -> tuple[list[Record], list[Quality]]:
             )
         )
         for name in transforms:
-            attacked = TRANSFORMS[name](marked, FPS, clip.seed)
-            outcome = method.detect(attacked, truth)
+            if name in SOURCE_SIZES:
+                if not isinstance(method, Originframe):
+                    continue
+                small, small_truth = method.embed(resize_all(clip.frames, *SOURCE_SIZES[name]), clip.seed)
+                outcome = method.detect(roundtrip(small, FPS), small_truth)
+            else:
+                attacked = TRANSFORMS[name](marked, FPS, clip.seed)
+                outcome = method.detect(attacked, truth)
             records.append(Record(method.name, clip.name, name, outcome.detected, outcome.bit_accuracy))
+            # one line per result, so that a run stopped early still says what it measured
+            print(f"  record\t{method.name}\t{clip.name}\t{name}\t{int(outcome.detected)}\t{outcome.bit_accuracy:.4f}", file=sys.stderr, flush=True)
         print(f"  {clip.name:32s} {method.name}", file=sys.stderr, flush=True)
     return records, qualities
 
@@ -457,7 +538,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="4 sources, one motion, 12 frames")
     parser.add_argument("--frames", type=int, default=None)
     parser.add_argument("--motions", default=None, help="comma-separated: pan,zoom,drift,pan-back,zoom-out")
-    parser.add_argument("--sources", default=None, help="comma-separated photo names and/or 'sky'")
+    parser.add_argument("--sources", default=None, help="comma-separated photo names and/or 'sky'; 'none' for scenes only")
+    parser.add_argument("--scenes", type=int, default=0, help="also this many synthetic moving scenes (bench/watermark_scenes.py)")
+    parser.add_argument("--reposts", action="store_true", help="only the repost rows (issue 13) and the small-clip rows")
+    parser.add_argument("--videoseal", action="store_true", help="only VideoSeal's validation attacks")
     parser.add_argument("--transforms", default=None, help="comma-separated subset (exact names)")
     parser.add_argument("--no-baselines", action="store_true", help="only Originframe's mark")
     parser.add_argument("--baseline-motions", default="pan", help="clips the invisible-watermark baselines run on")
@@ -470,9 +554,15 @@ def main(argv: list[str] | None = None) -> int:
     frames = args.frames or (12 if args.quick else 25)
     motions = (args.motions or ("pan" if args.quick else "pan,zoom,drift")).split(",")
     sources = (args.sources or ("astronaut,coffee,hubble_deep_field,sky" if args.quick else ",".join(PHOTOS) + ",sky")).split(",")
-    transforms = args.transforms.split(",") if args.transforms else list(TRANSFORMS)
+    if args.sources == "none":
+        sources = []
+    transforms = args.transforms.split(",") if args.transforms else list(TRANSFORMS) + list(SOURCE_SIZES)
+    if args.reposts:
+        transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES]
+    if args.videoseal:
+        transforms = ["none", *VIDEOSEAL_TRANSFORMS]
     include_baselines = not args.no_baselines
-    clips = build_clips(sources, motions, frames, args.baseline_motions.split(","))
+    clips = build_clips(sources, motions, frames, args.baseline_motions.split(","), args.scenes)
     print(f"{len(clips)} clips of {frames} frames at {WIDTH}x{HEIGHT}, {FPS} fps; {len(transforms)} transformations", file=sys.stderr)
 
     started = time.time()

@@ -69,6 +69,14 @@ class MediaSummary(msgspec.Struct, kw_only=True):
     decoding_stopped_by: str | None = None  # the DecodeBudget limit that ended decoding early, if one did
 
 
+class WatermarkSegmentEvidence(msgspec.Struct, kw_only=True):
+    start_s: float | None  # None when the frame rate is unknown
+    end_s: float | None
+    identifier: str  # hex, as in WatermarkEvidence
+    key_id: int
+    p_value: float
+
+
 class WatermarkEvidence(msgspec.Struct, kw_only=True):
     detected: bool
     p_value: float
@@ -86,6 +94,7 @@ class WatermarkEvidence(msgspec.Struct, kw_only=True):
     coded_bits: int
     mirrored: bool | None
     scale: float | None
+    segments: list[WatermarkSegmentEvidence] = []  # which time ranges carry which identifier
 
 
 class ReferenceWatermarkEvidence(msgspec.Struct, kw_only=True):
@@ -299,8 +308,12 @@ def _check_size(width: int, height: int, analysed_width: int | None = None, anal
                               f"(at most {ANALYSIS_MAX_HEIGHT} lines are analysed, which leaves {analysed_width} pixels across)")
 
 
-def _watermark_evidence(frames: np.ndarray, keyring: Keyring) -> WatermarkEvidence:
-    result = detect_watermark(frames, keyring)
+def _watermark_evidence(frames: np.ndarray, keyring: Keyring, summary: MediaSummary | None = None) -> WatermarkEvidence:
+    # the analysed frames are a sample of the video: their own rate turns indices into seconds
+    rate = len(frames) / summary.duration_s if summary and summary.duration_s else (summary.fps if summary else None)
+    result = detect_watermark(frames, keyring, fps=rate)
+    segments = [WatermarkSegmentEvidence(start_s=s.start_s, end_s=s.end_s, identifier=f"{s.identifier:016x}", key_id=s.key_id,
+                                         p_value=s.p_value) for s in result.segments]
     return WatermarkEvidence(
         detected=result.detected, p_value=result.p_value, threshold_p_value=result.threshold_p_value,
         identifier=f"{result.identifier:016x}" if result.identifier is not None else None, key_id=result.key_id,
@@ -308,7 +321,7 @@ def _watermark_evidence(frames: np.ndarray, keyring: Keyring) -> WatermarkEviden
         frame_indices=list(result.frame_indices), frame_threshold=FRAME_SCORE_THRESHOLD,
         frame_threshold_false_positive_rate=FRAME_THRESHOLD_FALSE_POSITIVE_RATE, frame_threshold_basis=FRAME_THRESHOLD_BASIS,
         frames_analysed=result.frames_analysed, bit_errors=result.bit_errors, coded_bits=result.coded_bits,
-        mirrored=result.mirrored, scale=result.scale,
+        mirrored=result.mirrored, scale=result.scale, segments=segments,
     )
 
 
@@ -400,7 +413,7 @@ def verify_clip(
             manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
         except ManifestError as error:
             manifest_error = str(error)
-    watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring))
+    watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring, decoded.summary))
     reference = timed("reference_watermark", lambda: _reference_evidence(decoded.reference_frames))
     fingerprint = None
     if fingerprints is not None:

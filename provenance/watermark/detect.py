@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from provenance.watermark import analysis, ecc, sync
+from provenance.watermark import analysis, ecc, lattice, sync
+from provenance.watermark.region import content_region
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
-from provenance.watermark.residuals import PROFILES, AlignedResiduals, ClipResiduals
+from provenance.watermark.residuals import PROFILES, AffineAligned, AlignedResiduals, ClipResiduals
 from provenance.watermark.stats import binomial_tail
 
 ALGORITHM = "originframe.wm.v1"
@@ -40,9 +41,51 @@ SYNC_CANDIDATES = 2  # pilot peaks decoded per scale
 EXACT_PILOT_Z = 6.0
 EXACT_DECODES = 2
 LIST_SIZE = 8
-MAX_HYPOTHESES_PER_KEY = len(PROFILES) * (
-    LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE
+# Then the lattice search (lattice.py): for each of the LATTICE_CANDIDATES rotations and
+# periods the clip's spectrum shows, the SYNC_CANDIDATES best of the eight orientations
+# (quarter turns, mirror) and their shifts are decoded quickly; the AFFINE_EXACT_DECODES
+# strongest of those whose pilot stands out (AFFINE_PILOT_Z) again from the frames, with the list.
+AFFINE_PILOT_Z = 5.0
+# Lattices whose spectral evidence is below this are not sampled (unmarked content scores
+# 1-3); the registration looks at LATTICE_FRAMES frames, evenly spaced, the decodes at all.
+LATTICE_MIN_SCORE = 3.5
+LATTICE_FRAMES = 16
+AFFINE_EXACT_DECODES = 2
+LATTICE_HYPOTHESES = lattice.LATTICE_CANDIDATES * SYNC_CANDIDATES + AFFINE_EXACT_DECODES * LIST_SIZE
+# A frame that shows more than the clip (bars, a blurred copy behind it, a border): the
+# content region (region.py), when one is found, is decoded as a whole picture on the clip
+# grid: the nominal registration with the list, and the pilot's two peaks.
+REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+# A video longer than a clip (a compilation, an intro, a stream recording) dilutes a marked
+# stretch in the whole-video average. When the whole video does not verify, it is searched
+# in at most MAX_WINDOWS overlapping windows of the analysed frames (half-window hop), each
+# decoded as a whole picture (the nominal registration with the list, and the pilot's two
+# peaks): WINDOW_HYPOTHESES per window.
+MAX_WINDOWS = 15
+MIN_WINDOW_FRAMES = 6
+WINDOW_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+MAX_HYPOTHESES_PER_KEY = (
+    len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
+    + REGION_HYPOTHESES
+    + LATTICE_HYPOTHESES
+    + MAX_WINDOWS * WINDOW_HYPOTHESES
 )
+# A frame belongs to a marked segment when its correlation with the decoded template reaches
+# this many standard deviations (unmarked frames: 0 +- 1-3, marked: 5-20). Descriptive only:
+# the segment's evidence is the decode that found it.
+SEGMENT_FRAME_SCORE = 3.0
+
+
+class WatermarkSegment(msgspec.Struct, kw_only=True):
+    """A stretch of the suspect video that carries one identifier."""
+
+    start_frame: int  # first and last frame (indices into the suspect video) of the stretch
+    end_frame: int
+    start_s: float | None  # the same in seconds, when the frame rate is known
+    end_s: float | None
+    identifier: int
+    key_id: int
+    p_value: float
 
 
 class WatermarkDetection(msgspec.Struct, kw_only=True):
@@ -65,6 +108,9 @@ class WatermarkDetection(msgspec.Struct, kw_only=True):
     shift: tuple[float, float] | None
     mirrored: bool | None
     sync_score: float  # pilot correlation of the best registration, in standard deviations
+    rotation: float | None = None  # degrees, anticlockwise as displayed, when found by the lattice search
+    content_region: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) pixels, when the clip filled only part of the frame
+    segments: list[WatermarkSegment] = msgspec.field(default_factory=list)  # which time ranges carry which identifier
 
 
 def _as_clip(frames: np.ndarray) -> np.ndarray:
@@ -88,12 +134,12 @@ def _frame_indices(count: int) -> list[int]:
 @dataclass
 class _Decode:
     profile: str
-    registration: sync.Registration
+    registration: sync.Registration | sync.AffineRegistration
     key: WatermarkKey
     identifier: int | None
     symbols: np.ndarray
     agreements: int
-    aligned: AlignedResiduals | None
+    aligned: AlignedResiduals | AffineAligned | None
 
 
 def _decode_values(
@@ -175,14 +221,96 @@ def _registrations(mean: np.ndarray, keys: list[WatermarkKey], stage: str):
                 yield key, layout, registration, 1
 
 
-def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection:
+def detect_watermark(frames: np.ndarray, keyring: Keyring, fps: float | None = None) -> WatermarkDetection:
     """Look for an Originframe watermark under any key in `keyring`, in a clip (T, H, W, 3) or image (H, W, 3).
 
     Long clips are sampled: at most MAX_ANALYSED_FRAMES evenly spaced frames are analysed
-    (`frame_indices` says which)."""
+    (`frame_indices` says which). `segments` says which stretches carry the mark (in seconds
+    too when `fps` is given); a video whose whole does not verify is searched in windows."""
     array = _as_clip(frames)
     indices = _frame_indices(array.shape[0])
     clip = ClipResiduals(array, indices)
+    result = _search(array, indices, clip, keyring)
+    if not result.detected:
+        result = _window_search(array, indices, clip, keyring, result, fps)
+    if result.detected and not result.segments:
+        result.segments = _segments(result, indices, fps)
+    return result
+
+
+def _segments(result: WatermarkDetection, indices: list[int], fps: float | None, within: tuple[int, int] | None = None) -> list[WatermarkSegment]:
+    """Runs of analysed frames whose score reaches SEGMENT_FRAME_SCORE (gaps of one frame
+    bridged), as stretches of the video; `within` (analysed positions) limits where."""
+    assert result.identifier is not None and result.key_id is not None
+    low, high = within if within is not None else (0, len(indices) - 1)
+    marked = [low <= i <= high and score >= SEGMENT_FRAME_SCORE for i, score in enumerate(result.frame_scores)]
+    if len(indices) == 1 or not any(marked):
+        marked = [low <= i <= high for i in range(len(indices))]
+    runs: list[tuple[int, int]] = []
+    for position, flag in enumerate(marked):
+        if not flag:
+            continue
+        if runs and position - runs[-1][1] <= 2:
+            runs[-1] = (runs[-1][0], position)
+        else:
+            runs.append((position, position))
+    segments = []
+    for first, last in runs:
+        # a stretch reaches halfway to the neighbouring analysed frames it does not include
+        start = indices[first] if first == 0 else (indices[first - 1] + indices[first] + 1) // 2
+        end = indices[last] if last == len(indices) - 1 else (indices[last] + indices[last + 1]) // 2
+        segments.append(
+            WatermarkSegment(
+                start_frame=start,
+                end_frame=end,
+                start_s=round(start / fps, 3) if fps else None,
+                end_s=round((end + 1) / fps, 3) if fps else None,
+                identifier=result.identifier,
+                key_id=result.key_id,
+                p_value=result.p_value,
+            )
+        )
+    return segments
+
+
+def _window_search(
+    array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring: Keyring, whole: WatermarkDetection, fps: float | None = None
+) -> WatermarkDetection:
+    count = len(indices)
+    if count < 2 * MIN_WINDOW_FRAMES:
+        return whole
+    length = max(MIN_WINDOW_FRAMES, -(-2 * count // (MAX_WINDOWS + 1)))
+    hop = max(length // 2, 1)
+    starts = list(range(0, count - length + 1, hop))[:MAX_WINDOWS]
+    tried = whole.hypotheses_tried
+    for start in starts:
+        sub = clip.window(start, start + length)
+        mean = np.mean(sub.picture_residuals("clip"), axis=0)
+        for key, layout, registration, list_size in _registrations(mean, keyring.keys, "picture"):
+            tried += list_size
+            decoded = _quick_decode(sub, mean, "clip", registration, key, layout, list_size)
+            if decoded.identifier is None:
+                continue
+            # scores over the whole video at the window's registration, to find the stretch
+            decoded.aligned = clip.exact("clip", registration)
+            bound = len(keyring) * MAX_HYPOTHESES_PER_KEY * 2.0**-CHECK_BITS
+            found = _result(decoded, indices, array.shape[0], tried, bound, keyring, True)
+            found.segments = _segments(found, indices, fps, within=_grow(found.frame_scores, start, start + length - 1))
+            return found
+    whole.hypotheses_tried = tried
+    return whole
+
+
+def _grow(scores: list[float], first: int, last: int) -> tuple[int, int]:
+    """The window, widened over neighbouring frames that still score as marked."""
+    while first > 0 and scores[first - 1] >= SEGMENT_FRAME_SCORE:
+        first -= 1
+    while last < len(scores) - 1 and scores[last + 1] >= SEGMENT_FRAME_SCORE:
+        last += 1
+    return first, last
+
+
+def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring: Keyring) -> WatermarkDetection:
     keys = keyring.keys
     bound = len(keys) * MAX_HYPOTHESES_PER_KEY * 2.0**-CHECK_BITS
     tried = 0
@@ -192,14 +320,13 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
         return _result(decoded, indices, array.shape[0], tried, bound, keyring, detected)
 
     # A single frame is likelier a marked still, a clip likelier a marked clip; both are tried,
-    # cheap whole-picture hypotheses first. The scale search runs on the clip grid, and on the
-    # still grid for single frames only.
+    # cheap whole-picture hypotheses first, then the scale sweep on both grids.
     profiles = ["still", "clip"] if single else ["clip", "still"]
     strongest: dict[str, _Decode] = {}
     for stage in ("picture", "search"):
         for profile in profiles:
-            if stage == "search" and not (single or profile == "clip"):
-                continue
+            # the scale sweep runs on both grids: the still grid is twice as fine, so on it a
+            # clip shown at about half the frame's size (picture-in-picture) is near scale 1
             residuals = clip.picture_residuals(profile)
             mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
             for key, layout, registration, list_size in _registrations(mean, keys, stage):
@@ -214,6 +341,7 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
         candidate = strongest[profile]
         if candidate.registration.pilot_z < EXACT_PILOT_Z:
             continue
+        assert isinstance(candidate.registration, sync.Registration)
         registration, key, layout = candidate.registration, candidate.key, layout_for(candidate.key)
         aligned = clip.exact(profile, registration)
         tried += LIST_SIZE
@@ -226,9 +354,62 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring) -> WatermarkDetection
             decoded = _exact_decode(clip, profile, registration, key, layout, aligned, weights)
             if decoded.identifier is not None:
                 return finish(decoded, True)
+    region = content_region(clip.luma)
+    if region is not None:
+        inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
+        residuals = inner.picture_residuals("clip")
+        mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+        for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
+            tried += list_size
+            decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
+            if decoded.identifier is not None:
+                decoded.aligned = inner.exact("clip", registration)
+                found = finish(decoded, True)
+                found.content_region = (region.top, region.bottom, region.left, region.right)
+                return found
+    decoded, tried = _lattice_search(clip, keys, tried)
+    if decoded is not None:
+        return finish(decoded, True)
     best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
+    assert isinstance(best.registration, sync.Registration)
     best.aligned = clip.interpolated(best.profile, best.registration)
     return finish(best, False)
+
+
+def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+    """Rotation, scale, quarter turns, mirrors and any placement in the frame: the lattices the
+    spectrum shows, each sampled from the frames on its own grid, registered against each
+    key's pilot (orientation and shift), decoded."""
+    residuals = clip.picture_residuals("clip")
+    mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+    strongest: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]] = []
+    for found in lattice.find_lattices(mean):
+        if found.score < LATTICE_MIN_SCORE:
+            continue
+        base = sync.lattice_registration(found)
+        sampled = clip.exact_affine(base, LATTICE_FRAMES)
+        for key in keys:
+            layout = layout_for(key)
+            for pilot_z, inner in sync.register_orientations(sampled.mean(), sampled.mask, layout, SYNC_CANDIDATES):
+                # sampled again from the frames at the registration's fractional shift: the
+                # pilot's finest detail is lost to interpolation between tile-grid samples
+                registration = sync.compose(base, inner, pilot_z)
+                aligned = clip.exact_affine(registration, LATTICE_FRAMES).block_weighted(layout.pilot)
+                tried += 1
+                identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout)
+                if identifier is not None:
+                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+                strongest.append((registration, key, layout))
+    strongest.sort(key=lambda item: -item[0].pilot_z)
+    for registration, key, layout in strongest[:AFFINE_EXACT_DECODES]:
+        if registration.pilot_z < AFFINE_PILOT_Z:
+            break
+        tried += LIST_SIZE
+        aligned = clip.exact_affine(registration).block_weighted(layout.pilot)
+        identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
+        if identifier is not None:
+            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+    return None, tried
 
 
 def _result(
@@ -268,6 +449,7 @@ def _result(
         shift=(round(registration.shift[0], 2), round(registration.shift[1], 2)) if detected else None,
         mirrored=registration.mirrored if detected else None,
         sync_score=round(registration.pilot_z, 2),
+        rotation=round(registration.angle, 2) if detected and isinstance(registration, sync.AffineRegistration) else None,
     )
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from provenance.watermark import analysis, sync
 
 PROFILES = {"clip": analysis.CLIP_GRID, "still": analysis.STILL_GRID}
+REGION_GAIN = 0.3
 
 
 @dataclass
@@ -41,6 +43,53 @@ class AlignedResiduals:
         return weights if weights.sum() > 0 and len(weights) > 1 else None
 
 
+@dataclass
+class AffineAligned:
+    """Residuals on the tile grid of an affine registration (tile origin at the grid origin),
+    with the mask of samples that came from inside the frame; same use as AlignedResiduals."""
+
+    residuals: list[np.ndarray]
+    mask: np.ndarray
+
+    def tile(self, mirrored: bool = False, frames: slice = slice(None), weights: np.ndarray | None = None) -> np.ndarray:
+        # `mirrored` is part of the registration's matrix already
+        chosen = self.residuals[frames]
+        if weights is not None:
+            combined = np.tensordot(weights / weights.sum(), np.stack(chosen), axes=1).astype(np.float32)
+        else:
+            combined = np.mean(chosen, axis=0) if len(chosen) > 1 else chosen[0]
+        return sync.fold_masked(combined, self.mask)
+
+    def mean(self) -> np.ndarray:
+        return np.mean(self.residuals, axis=0) if len(self.residuals) > 1 else self.residuals[0]
+
+    def block_weighted(self, pilot: np.ndarray) -> AffineAligned:
+        """The same residuals restricted to the tile-sized blocks where the pilot is: each
+        block's pilot gain, smoothed over its neighbours, must reach REGION_GAIN of the best.
+        Blocks outside the clip (bars, the footage around a picture-in-picture, a rotation's
+        black corners) and their edges drop out; a clip that fills the frame keeps nearly
+        all. Pilot samples only, so under the null the choice knows nothing of the payload."""
+        mean = self.mean() * self.mask
+        rows, cols = mean.shape[0] // analysis.PERIOD, mean.shape[1] // analysis.PERIOD
+        if rows * cols < 2:
+            return self
+        gains = np.zeros((rows, cols), np.float32)
+        norm = float(np.sum(pilot * pilot))
+        for row in range(rows):
+            for col in range(cols):
+                cell = (slice(row * analysis.PERIOD, (row + 1) * analysis.PERIOD), slice(col * analysis.PERIOD, (col + 1) * analysis.PERIOD))
+                inside = float(self.mask[cell].mean())
+                if inside > 0.25:
+                    gains[row, col] = float(np.sum(analysis.sample_values(mean[cell] / inside) * pilot)) / norm
+        smooth = cv2.blur(gains, (3, 3), borderType=cv2.BORDER_CONSTANT)
+        if smooth.max() <= 0:
+            return self
+        keep = (smooth >= REGION_GAIN * smooth.max()).astype(np.float32)
+        weights = np.zeros_like(self.mask)
+        weights[: rows * analysis.PERIOD, : cols * analysis.PERIOD] = np.kron(keep, np.ones((analysis.PERIOD, analysis.PERIOD), np.float32))
+        return AffineAligned(self.residuals, self.mask * weights)
+
+
 def _split(shift: tuple[float, float]) -> tuple[tuple[int, int], tuple[float, float]]:
     """Whole samples (rows, columns) and the fractional (x, y) remainder of a tile origin."""
     whole_x, whole_y = int(np.floor(shift[0])), int(np.floor(shift[1]))
@@ -55,6 +104,15 @@ class ClipResiduals:
         self.luma = [analysis.luma(np.ascontiguousarray(clip[i])) for i in indices]
         self._picture: dict[str, list[np.ndarray]] = {}
 
+    @classmethod
+    def from_luma(cls, lumas: list[np.ndarray]) -> ClipResiduals:
+        """A clip given by its analysed frames' luma (a region cut out of a larger frame)."""
+        self = cls.__new__(cls)
+        self.height, self.width = lumas[0].shape
+        self.luma = [np.ascontiguousarray(y) for y in lumas]
+        self._picture = {}
+        return self
+
     def picture_residuals(self, profile: str) -> list[np.ndarray]:
         if profile not in self._picture:
             grid = PROFILES[profile]
@@ -66,12 +124,40 @@ class ClipResiduals:
             self._picture[profile] = [analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas]
         return self._picture[profile]
 
+    def window(self, start: int, stop: int) -> ClipResiduals:
+        """Analysed frames start..stop-1 as a clip of their own, sharing their clip-grid residuals."""
+        sub = ClipResiduals.from_luma(self.luma[start:stop])
+        sub._picture["clip"] = self.picture_residuals("clip")[start:stop]
+        return sub
+
     def interpolated(self, profile: str, registration: sync.Registration, residuals: list[np.ndarray] | None = None) -> AlignedResiduals:
         """Picture-grid residuals moved onto the registration's grid by interpolation (cheap)."""
         roll, (fx, fy) = _split(registration.shift)
         scale = registration.scale
         residuals = self.picture_residuals(profile) if residuals is None else residuals
         return AlignedResiduals([sync.resample(r, scale, (fx * scale, fy * scale)) for r in residuals], roll)
+
+    def exact_affine(self, registration: sync.AffineRegistration, frames: int | None = None) -> AffineAligned:
+        """Residuals re-sampled from the frames on the registration's tile grid (clip profile)."""
+        step = analysis.picture_step(self.height, self.width, analysis.CLIP_GRID)
+        matrix = np.asarray(registration.matrix) * step
+        matrix[:, 2] += step - 0.5
+        # box-average first by the whole part of the spacing, the anti-alias filter
+        factor = max(int(step * registration.scale + 1e-6), 1)
+        if factor > 1:
+            matrix = matrix / factor
+            matrix[:, 2] -= (factor - 1) / (2 * factor)
+        out, inside = [], None
+        lumas = self.luma
+        if frames is not None and len(lumas) > frames:
+            lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, frames).round()]
+        for y in lumas:
+            if factor > 1:
+                h, w = y.shape[0] // factor * factor, y.shape[1] // factor * factor
+                y = cv2.resize(y[:h, :w], (w // factor, h // factor), interpolation=cv2.INTER_AREA)
+            warped, inside = sync.warp_to_tile(y, matrix)
+            out.append(analysis.whiten(warped) * inside)
+        return AffineAligned(out, sync.erode_mask(inside))
 
     def exact(self, profile: str, registration: sync.Registration) -> AlignedResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than
