@@ -15,6 +15,10 @@ Term syntax (one string per term in a policy term file):
   is English "kind");
 - ``re:<regex>`` is a regular expression over the normalised text (words joined by single
   spaces), for things like ages ("12 year old").
+
+Words may be in any script (Cyrillic, Arabic, Devanagari, Hangul, CJK). Chinese and Japanese
+write no spaces, so a whole clause is one token: their term files use ``*part*`` (contains),
+and for those scripts a two-character part is long enough (one Han character carries a word).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ __all__ = ["TermError", "WordSlot", "Term", "TermMatch", "Lexicon", "inflections
 
 MAX_GAP = 3
 _TERM_SPLIT = re.compile(r"[\s\-'’.·]+")
-_WORD_OK = re.compile(r"^[a-z0-9]+$")
+_WORD_OK = regex.compile(r"^[\p{L}\p{M}\p{N}]+$")
+# Scripts where two characters make a word: a wildcard stem of two is specific enough there.
+_DENSE_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 
 
 class TermError(ValueError):
@@ -163,10 +169,10 @@ def _parse_alternative(alt: str, language: str, source: str) -> WordSlot:
     core = fold_word(alt.strip("*"))
     if not core or not _WORD_OK.match(core):
         raise TermError(
-            f"term {source!r}: word {alt!r} must be letters/digits after folding "
+            f"term {source!r}: word {alt!r} must be letters/digits (any script) after folding "
             "(use spaces between words; '*' only at the start or end of a word)"
         )
-    if (lead or trail) and len(core) < 3:
+    if (lead or trail) and len(core) < (2 if _DENSE_SCRIPT.search(core) else 3):
         raise TermError(f"term {source!r}: wildcard stem {alt!r} is too short (3+ letters) and would match everything")
     if lead and trail:
         return WordSlot(infixes=(core,))

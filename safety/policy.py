@@ -23,8 +23,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+from .common_words import common_words
 from .decision import ACTIONS
 from .errors import PolicyError
+from .language_id import Coverage
 from .lexicon import Lexicon, Term, TermError, parse_term
 from .normalize import Token
 from .persons import FigureError, PublicFigures, parse_public_figures
@@ -43,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "clip_text", "clip_image", "nsfw", "face")
+SIGNAL_NAMES = ("lexical", "persons", "names", "language", "clip_text", "clip_image", "nsfw", "face")
 IMAGE_SIGNALS = ("nsfw", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
@@ -69,6 +71,16 @@ class Rule:
     @property
     def groups(self) -> frozenset[str]:
         return frozenset().union(*self.when) | self.unless
+
+
+@dataclass(frozen=True)
+class UnlistedNames:
+    """How the `names` signal scores a person's name that is not on the public-figures list."""
+
+    category: str
+    act_groups: frozenset[str]  # term groups that depict speech or acts ("saying", "interview")
+    with_act: float  # a name + depicted speech/act: a fabricated statement
+    alone: float  # a name in a neutral scene
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,9 @@ class Policy:
     output_signals: tuple[str, ...]
     label_text: str
     vocabulary: PolicyVocabulary
+    coverage: Coverage = Coverage(frozenset())
+    unread_category: str | None = None  # category the `language` signal flags
+    unlisted: UnlistedNames | None = None  # names of people who are not on the list
     loaded_at: float = field(default_factory=time.time)
 
     def guess_languages(self, tokens: Iterable[Token]) -> frozenset[str] | None:
@@ -290,9 +305,11 @@ def _parse_category(w: _Where, name: str, value: Any, benign: tuple[str, ...]) -
     m = _mapping(
         w, value, where,
         ("description", "action", "enabled", "clip", "rules", "signals"),
-        ("description", "action", "clip", "signals"),
+        ("description", "action", "signals"),
     )
-    clip = _mapping(w, m["clip"], f"{where}.clip", ("descriptions", "benign"), ("descriptions",))
+    clip = _mapping(w, m.get("clip", {"descriptions": []}), f"{where}.clip", ("descriptions", "benign"), ("descriptions",))
+    if not m.get("clip") and ({"clip_text", "clip_image"} & set(m["signals"] or {})):
+        raise w.fail(f"{where}.clip", "needs descriptions: the category has CLIP thresholds")
     signals_raw = _mapping(w, m["signals"], f"{where}.signals", SIGNAL_NAMES)
     if not signals_raw:
         raise w.fail(f"{where}.signals", f"needs thresholds for at least one signal of {', '.join(SIGNAL_NAMES)}")
@@ -311,7 +328,7 @@ def _parse_category(w: _Where, name: str, value: Any, benign: tuple[str, ...]) -
         description=_string(w, m["description"], f"{where}.description"),
         action=_action(w, m["action"], f"{where}.action"),
         enabled=enabled,
-        clip_descriptions=_strings(w, clip["descriptions"], f"{where}.clip.descriptions"),
+        clip_descriptions=_strings(w, clip["descriptions"], f"{where}.clip.descriptions", allow_empty=True),
         clip_benign=_strings(w, clip.get("benign", []), f"{where}.clip.benign", allow_empty=True) or benign,
         rules=rules,
         signals=signals,
@@ -445,7 +462,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     if default_decision not in ("allow", "allow_with_label"):
         raise w.fail("default_decision", f"must be allow or allow_with_label, got {default_decision!r}")
 
-    langs = _mapping(w, m["languages"], "languages", ("required", "files"), ("required", "files"))
+    langs = _mapping(w, m["languages"], "languages", ("required", "files", "unread"), ("required", "files"))
     required = _strings(w, langs["required"], "languages.required")
     files_raw = _mapping(w, langs["files"], "languages.files", list(langs["files"]) if isinstance(langs["files"], dict) else ())
     missing = [lang for lang in required if lang not in files_raw]
@@ -487,7 +504,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     person_category = None
     person_scores: dict[str, float] = {}
     if "persons" in m:
-        pm = _mapping(w, m["persons"], "persons", ("file", "category", "scores"), ("file", "category", "scores"))
+        pm = _mapping(w, m["persons"], "persons", ("file", "category", "scores", "unlisted"), ("file", "category", "scores"))
         person_category = _string(w, pm["category"], "persons.category")
         if person_category not in categories:
             raise w.fail("persons.category", f"{person_category!r} is not a category")
@@ -499,7 +516,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         data = _read_bytes(fpath)
         files.append((fpath, data))
         try:
-            figures = parse_public_figures(_read_yaml(fpath, data), str(fpath))
+            figures = parse_public_figures(_read_yaml(fpath, data), str(fpath), common_words())
         except FigureError as exc:
             raise PolicyError(str(exc), path=str(fpath)) from exc
     else:
@@ -507,6 +524,35 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     for c in categories.values():
         if "persons" in c.signals and c.name != person_category:
             raise w.fail(f"categories.{c.name}.signals.persons", "only the category named in persons.category can use it")
+
+    unread_category = None
+    coverage = Coverage(frozenset(lang for lang in files_raw if lang != COMMON_LANGUAGE))
+    if "unread" in langs:
+        um = _mapping(w, langs["unread"], "languages.unread", ("category", "min_confidence", "max_covered", "min_letters"), ("category",))
+        unread_category = _string(w, um["category"], "languages.unread.category")
+        if unread_category not in categories or "language" not in categories[unread_category].signals:
+            raise w.fail("languages.unread.category", f"{unread_category!r} must be a category with 'language' thresholds")
+        min_letters = um.get("min_letters", coverage.min_letters)
+        if isinstance(min_letters, bool) or not isinstance(min_letters, int) or min_letters < 0:
+            raise w.fail("languages.unread.min_letters", f"must be a non-negative integer, got {min_letters!r}")
+        coverage = Coverage(
+            coverage.languages,
+            min_confidence=_score(w, um.get("min_confidence", coverage.min_confidence), "languages.unread.min_confidence"),
+            max_covered=_score(w, um.get("max_covered", coverage.max_covered), "languages.unread.max_covered"),
+            min_letters=min_letters,
+        )
+    unlisted = None
+    if "persons" in m and "unlisted" in m["persons"]:
+        um = _mapping(w, m["persons"]["unlisted"], "persons.unlisted", ("act_groups", "scores"), ("act_groups", "scores"))
+        sm = _mapping(w, um["scores"], "persons.unlisted.scores", ("with_act", "alone"), ("with_act", "alone"))
+        act_groups = frozenset(_strings(w, um["act_groups"], "persons.unlisted.act_groups"))
+        known = {g for tf in term_files for g in tf.groups}
+        if act_groups - known:
+            raise w.fail("persons.unlisted.act_groups", f"no term file defines group(s) {sorted(act_groups - known)}")
+        if "names" not in categories[person_category].signals:
+            raise w.fail(f"categories.{person_category}.signals", "needs 'names' thresholds (persons.unlisted is set)")
+        unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
+                                 _score(w, sm["alone"], "persons.unlisted.scores.alone"))
 
     _check_groups(term_files, categories, required, path)
     lexicon, exceptions = _compile_terms(term_files, categories)
@@ -542,6 +588,9 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         output_signals=output_signals,
         label_text=label_text,
         vocabulary=vocabulary,
+        coverage=coverage,
+        unread_category=unread_category,
+        unlisted=unlisted,
     )
 
 

@@ -18,6 +18,8 @@ from .decision import Screening, SignalOutput, SignalReport, decide
 from .errors import ScreeningInputError
 from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, to_rgb
 from .policy import Policy, PolicyStore
+from .language_id import LanguageIdentifier, run_language
+from .person_names import NameIndex, run_names
 from .text_signals import prepare_text, run_lexical, run_persons
 
 __all__ = ["Screener", "MAX_PROMPT_CHARS", "MAX_FRAMES"]
@@ -48,6 +50,8 @@ class Screener:
         image_config = images or ImageSignalConfig()
         self.nsfw = NsfwDetector(image_config)
         self.faces = FaceDetector(image_config)
+        self.languages = LanguageIdentifier()
+        self.names = NameIndex()
 
     @property
     def policy(self) -> Policy:
@@ -71,6 +75,10 @@ class Screener:
         prompt = prepare_text(policy, text)
         negative = prepare_text(policy, negative_prompt) if negative_prompt else None
         outputs = [run_lexical(policy, prompt, negative), run_persons(policy, prompt)]
+        if policy.unlisted is not None:
+            outputs.append(run_names(self.names, policy, prompt))
+        if policy.unread_category is not None:
+            outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category]))
         outputs.append(self.clip.run_text(policy, prompt.normalized.text or text))
         return outputs, prompt.normalized.tricks
 
@@ -174,6 +182,8 @@ class Screener:
             "nsfw": self.nsfw.scores([rgb]) is not None,
             "face": self.faces.detect(rgb) is not None,
             "clip": self.clip.load(),
+            "language": self.languages.guess("warm-up text for the language identifier") is not None,
+            "names": self.names.load(),
         }
         if loaded["clip"]:
             self.clip.score_texts(self.policy, ["warm-up"])
@@ -188,6 +198,16 @@ class Screener:
                          version=f"{len(policy.figures)}-figures",
                          reason_if_inactive="" if len(policy.figures) else "the policy has no public-figures list"),
         ]
+        if policy.unlisted is not None:
+            ok, reason = self.names.status()
+            reports.append(SignalReport(name="names", active=ok, stage="prompt", reason_if_inactive=reason,
+                                        version=self.names.version if ok else ""))
+        if policy.unread_category is not None:
+            ok, reason = self.languages.status()
+            # The script check always runs; without lingua the language check does not.
+            reports.append(SignalReport(name="language", active=True, stage="prompt",
+                                        version="language-1+" + ("lingua" if ok else "scripts-only"),
+                                        reason_if_inactive="" if ok else reason))
         for name, component in (("nsfw", self.nsfw), ("face", self.faces)):
             ok, reason = component.status()
             reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
