@@ -20,7 +20,7 @@ from .normalize import fold_word
 
 __all__ = ["CommonWords", "common_words", "MIN_ZIPF", "WORDFREQ_LANGUAGES"]
 
-MIN_ZIPF = 3.0  # about once per million words: "store", "melon", "tusk", not "Macron"
+MIN_ZIPF = 2.5  # about 0.3 per million words: "store", "meloni", "tusk"
 # Chinese, Japanese and Korean need wordfreq's tokenizer extras; surnames that collide with
 # ordinary words are a problem of the spaced scripts anyway.
 WORDFREQ_LANGUAGES = ("en", "fr", "es", "de", "it", "pt", "nl", "pl", "tr", "ru", "uk", "ar", "hi")
@@ -56,11 +56,32 @@ class CommonWords:
             return self._faker
 
     @functools.lru_cache(maxsize=65536)
+    def zipf(self, word: str) -> float:
+        """Highest Zipf frequency of the word over the languages (0 without wordfreq)."""
+        if self._zipf is None:
+            return 0.0
+        w = fold_word(word)
+        return max(self._zipf(w, lang) for lang in WORDFREQ_LANGUAGES)
+
+    def in_lorem(self, word: str) -> bool:
+        return fold_word(word) in self._faker_words()
+
+    def ordinary(self, word: str, names: frozenset[str]) -> bool:
+        """An ordinary word rather than a name: frequency data counts names too ("Jensen",
+        "Huang" occur often in text), so a word on the name lists needs to be very frequent
+        ("Rose", "May") to count as ordinary."""
+        if self.in_lorem(word):
+            return True
+        z = self.zipf(word)
+        return z >= 4.5 or (z >= 3.0 and fold_word(word) not in names)
+
+    @functools.lru_cache(maxsize=65536)
     def __call__(self, word: str) -> bool:
         w = fold_word(word)
         if self._zipf is not None:
+            forms = [w] + [w[: -len(s)] for s in ("s", "es") if w.endswith(s) and len(w) - len(s) >= 3]
             for lang in WORDFREQ_LANGUAGES:
-                if self._zipf(w, lang) >= MIN_ZIPF:
+                if any(self._zipf(f, lang) >= MIN_ZIPF for f in forms):
                     return True
         words = self._faker_words()
         if w in words:

@@ -88,6 +88,7 @@ class LanguageIdentifier:
 
     def __init__(self) -> None:
         self._detector: Any = None
+        self._confirmers: dict[tuple[str, frozenset[str]], Any] = {}
         self._lock = threading.Lock()
         self._error = ""
 
@@ -112,6 +113,35 @@ class LanguageIdentifier:
                 )
             return self._detector
 
+    def confirm(self, text: str, candidate: str, covered: frozenset[str]) -> float | None:
+        """High-accuracy second opinion: the candidate's confidence against the covered languages.
+
+        The low-accuracy pass reads short English as Tagalog or Latin; the high-accuracy
+        models are right on those but cost ~1.2 GB for all languages, so they load lazily,
+        only for the candidate and the covered languages (lingua caches models process-wide).
+        """
+        if self._load() is None:
+            return None
+        from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+        key = (candidate, covered)
+        with self._lock:
+            detector = self._confirmers.get(key)
+            if detector is None:
+                langs = []
+                for code in {candidate, *covered}:
+                    iso = getattr(IsoCode639_1, code.upper(), None)
+                    if iso is not None:
+                        langs.append(Language.from_iso_code_639_1(iso))
+                if len(langs) < 2:
+                    return None
+                detector = LanguageDetectorBuilder.from_languages(*langs).build()
+                self._confirmers[key] = detector
+        for v in detector.compute_language_confidence_values(text):
+            if v.language.iso_code_639_1.name.lower() == candidate:
+                return float(v.value)
+        return 0.0
+
     def guess(self, text: str, top: int = 3) -> list[LanguageGuess] | None:
         detector = self._load()
         if detector is None:
@@ -134,13 +164,24 @@ class Coverage:
         return frozenset().union(*(LANGUAGE_SCRIPTS.get(lang, frozenset()) for lang in self.languages))
 
 
+def _same_script(coverage: Coverage, counts: dict[str, int]) -> frozenset[str]:
+    """Covered languages written in the prompt's scripts: the candidate's only competitors."""
+    scripts = set(counts)
+    return frozenset(lang for lang in coverage.languages if LANGUAGE_SCRIPTS.get(lang, frozenset()) & scripts)
+
+
 def _unread_scripts(counts: dict[str, int], coverage: Coverage) -> list[str]:
     return sorted(s for s in counts if s not in coverage.scripts)
 
 
 def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
-                 categories: Iterable[str]) -> SignalOutput:
-    """Flag `categories` when the prompt is in a script or language no covered language reads."""
+                 categories: Iterable[str], stopword_hits: int = 0) -> SignalOutput:
+    """Flag `categories` when the prompt is in a script or language no covered language reads.
+
+    `stopword_hits` is how many function words of the best-matching covered language the
+    prompt has: two or more ("a ... in ...", "de ... la") outweigh an n-gram guess on a
+    few words, which is where a low-accuracy identifier errs.
+    """
     started = time.perf_counter()
     categories = list(categories)
     counts = scripts_in(text)
@@ -154,9 +195,13 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
                                  score=round(share, 3)))
     guesses = identifier.guess(text) if letters >= coverage.min_letters else None
     top = guesses[0] if guesses else None
-    if top is not None and not unread:
+    # Function words outweigh a hesitant guess, not a sure one (Vietnamese "an", "co", "den").
+    if top is not None and not unread and not (stopword_hits >= 2 and top.confidence < 0.9):
         covered = sum(g.confidence for g in guesses if g.language in coverage.languages)
+        confirmed = None
         if top.language not in coverage.languages and top.confidence >= coverage.min_confidence and covered <= coverage.max_covered:
+            confirmed = identifier.confirm(text, top.language, _same_script(coverage, counts))
+        if confirmed is not None and confirmed >= coverage.min_confidence:
             evidence.append(Evidence(signal="language", kind="language", value=top.language, language=top.language,
                                      detail=f"language {top.language} has no term list and no multilingual classifier is active",
                                      score=round(top.confidence, 3)))

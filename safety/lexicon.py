@@ -200,8 +200,11 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
     if gated:
         text = text[1:].strip()
     if text.startswith("re:"):
+        # Prompts are folded (case, diacritics, combining marks) before matching; fold the
+        # pattern's own letters the same way, leaving ASCII syntax such as \\W untouched.
+        source_re = regex.sub(r"[^\x00-\x7f]+", lambda m: fold_word(m.group(0)), text[3:])
         try:
-            pattern = regex.compile(text[3:])
+            pattern = regex.compile(source_re)
         except regex.error as exc:
             raise TermError(f"group {group!r} ({language}): bad regex {text[3:]!r}: {exc}") from exc
         return Term(source, group, language, pattern=pattern, language_gated=gated, scope=scope)

@@ -57,6 +57,7 @@ class NameIndex:
     def __init__(self) -> None:
         self._given: frozenset[str] | None = None
         self._surnames: frozenset[str] = frozenset()
+        self._names: frozenset[str] | None = None
         self._lock = threading.Lock()
         self.locales = 0
 
@@ -98,7 +99,16 @@ class NameIndex:
     def find(self, tokens: Sequence[Token]) -> list[NameMatch]:
         if not self.load():
             return []
-        given, surnames, common = self._given or frozenset(), self._surnames, common_words()
+        given, surnames, words = self._given or frozenset(), self._surnames, common_words()
+        names = given | surnames if self._names is None else self._names
+        self._names = names
+
+        def common(w: str) -> bool:
+            return words.ordinary(w, names)
+
+        def rare(w: str) -> bool:  # looser: the pair only counts next to a depicted act
+            return not words.in_lorem(w) and words.zipf(w) < 4.0
+
         out: list[NameMatch] = []
         i = 0
         while i < len(tokens) - 1:
@@ -117,6 +127,8 @@ class NameIndex:
                 how = "given+uncommon"
             elif cased and tb in surnames and not common(ta) and not common(tb) and len(ta) >= 3:
                 how = "uncommon+surname"
+            elif cased and len(ta) >= 3 and len(tb) >= 3 and rare(ta) and rare(tb):
+                how = "uncommon+uncommon"  # weak alone (places, brands): counts only with a depicted act
             if how:
                 out.append(NameMatch(f"{a.surface} {b.surface}", i, i + 2, how))
                 i += 2
@@ -134,15 +146,18 @@ def run_names(index: NameIndex, policy: "Policy", prompt: "PreparedText") -> Sig
         listed = {(p.start, p.end) for p in policy.figures.find(tokens)} if len(policy.figures) else set()
         found = [m for m in index.find(tokens)
                  if not any(s < m.end and m.start < e for s, e in listed)]  # the list already speaks for them
+        groups = prompt.groups_for(unlisted.category) if found else {}
         if found:
-            groups = prompt.groups_for(unlisted.category)
             acts = [m for g in sorted(unlisted.act_groups) for m in groups.get(g, ())]
+            if not acts:
+                found = [m for m in found if m.how != "uncommon+uncommon"]
             score = unlisted.with_act if acts else unlisted.alone
             evidence = [Evidence(signal="names", kind="name", value=m.surface, detail=f"not on the list; {m.how}", score=score)
                         for m in found]
             evidence += [Evidence(signal="names", kind="term", value=a.surface, detail=f"depicted speech or act: {a.group} '{a.term}'",
                                   language=a.language) for a in acts[:3]]
-            hits[unlisted.category] = SignalHit(score=score, evidence=evidence)
+            if found:
+                hits[unlisted.category] = SignalHit(score=score, evidence=evidence)
     report = SignalReport(
         name="names", active=True, stage="prompt", version=index.version,
         scores={k: v.score for k, v in hits.items()},

@@ -154,14 +154,31 @@ class PublicFigures:
                 kind = "alias"
             if kind == "title_surname" and not after_title:
                 continue
-            if (kind in ("surname", "surname_capitalized") and m.end - m.start == 1 and not after_title
-                    and self.common_word is not None and self.common_word(tokens[m.start].text)
-                    and not (tokens[m.start].capitalized and m.start > 0)):
-                continue
+            common_start = False
+            how_override = ""
+            # Only Latin-script words collide with ordinary words this way; a name in its own
+            # script (Путин, मोदी) has no capital letters to tell it apart, and needs none.
+            if (kind in ("surname", "surname_capitalized", "alias") and m.end - m.start == 1 and not after_title
+                    and tokens[m.start].text.isascii()
+                    and self.common_word is not None and self.common_word(tokens[m.start].text)):
+                tok = tokens[m.start]
+                if not tok.capitalized and fold_word(tok.surface) == tok.text:
+                    # "a grocery store", "long tusks": the ordinary word, unless the prompt
+                    # shows someone speaking or acting (decided by the caller). A de-obfuscated
+                    # "0bama" was written to be read as the name, and counts.
+                    how_override = "common_word_lower"
+                # Capitalised at the start ("Meloni e angurie"): could be either; the policy's
+                # `common_word` score decides (a hold by default).
+                else:
+                    common_start = m.start == 0
             if kind in ("surname", "surname_capitalized", "title_surname"):
                 how = "title_surname" if after_title else ("surname" if _name_words(fig.name) != _name_words(m.term) else "full_name")
             else:
                 how = kind
+            if common_start:
+                how = "common_word"
+            if how_override:
+                how = how_override
             key = (m.start, m.end, fig.name)
             found.setdefault(key, PersonMatch(fig.name, fig.role, fig.country, m.surface, how, m.start, m.end))
         # A surname inside a longer match of the same person ("Angela Merkel") is the same mention.

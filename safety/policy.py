@@ -161,6 +161,14 @@ class Policy:
             return None
         return frozenset(lang for lang, n in counts.items() if n == best)
 
+    def stopword_hits(self, tokens: Iterable[Token]) -> int:
+        """Function words of the covered language that has the most of them in the prompt."""
+        counts = {lang: 0 for lang in self.stopwords}
+        for t in tokens:
+            for lang, words in self.stopwords.items():
+                counts[lang] += t.text in words
+        return max(counts.values(), default=0)
+
     def summary(self) -> dict[str, Any]:
         return {
             "name": self.name,
@@ -510,7 +518,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
             raise w.fail("persons.category", f"{person_category!r} is not a category")
         if "persons" not in categories[person_category].signals:
             raise w.fail(f"categories.{person_category}.signals", "needs 'persons' thresholds (persons.category points here)")
-        scores = _mapping(w, pm["scores"], "persons.scores", PERSON_MATCH_KINDS, PERSON_MATCH_KINDS)
+        scores = _mapping(w, pm["scores"], "persons.scores", (*PERSON_MATCH_KINDS, "common_word"), PERSON_MATCH_KINDS)
         person_scores = {k: _score(w, v, f"persons.scores.{k}") for k, v in scores.items()}
         fpath = _resolve(base, w, pm["file"], "persons.file")
         data = _read_bytes(fpath)

@@ -78,7 +78,8 @@ class Screener:
         if policy.unlisted is not None:
             outputs.append(run_names(self.names, policy, prompt))
         if policy.unread_category is not None:
-            outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category]))
+            outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category],
+                                        stopword_hits=policy.stopword_hits(prompt.normalized.tokens)))
         outputs.append(self.clip.run_text(policy, prompt.normalized.text or text))
         return outputs, prompt.normalized.tricks
 
