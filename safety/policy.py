@@ -98,7 +98,8 @@ class Category:
 class PolicyVocabulary:
     """The words the policy cares about; tells the normaliser which obfuscations to undo."""
 
-    def __init__(self, forms: Iterable[str], prefixes: Iterable[str]):
+    def __init__(self, forms: Iterable[str], prefixes: Iterable[str], function_words: Iterable[str] = ()):
+        self._function_words = frozenset(function_words)
         self._forms = frozenset(f for f in forms if len(f) >= 3 and f.isalpha())
         self._prefixes = frozenset(p for p in prefixes if len(p) >= 3)
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
@@ -109,6 +110,9 @@ class PolicyVocabulary:
 
     def knows_exact(self, word: str) -> bool:
         return word in self._forms
+
+    def is_function_word(self, word: str) -> bool:
+        return word in self._function_words
 
     def knows(self, word: str) -> bool:
         if word in self._forms:
@@ -574,6 +578,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     vocabulary = PolicyVocabulary(
         lexicon.forms | exceptions.forms | figures.forms,
         lexicon.prefixes | exceptions.prefixes,
+        frozenset().union(*(tf.stopwords for tf in term_files)),
     )
     return Policy(
         name=name,
