@@ -18,6 +18,7 @@ from .decision import Screening, SignalOutput, SignalReport, decide
 from .errors import ScreeningInputError
 from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, to_rgb
 from .policy import Policy, PolicyStore
+from .face_centerface import CenterFaceDetector
 from .language_id import LanguageIdentifier, run_language
 from .person_names import NameIndex, run_names
 from .text_signals import prepare_text, run_lexical, run_persons
@@ -26,6 +27,17 @@ __all__ = ["Screener", "MAX_PROMPT_CHARS", "MAX_FRAMES"]
 
 MAX_PROMPT_CHARS = 10_000
 MAX_FRAMES = 100_000
+
+
+def _face_detector(config: ImageSignalConfig) -> FaceDetector | CenterFaceDetector:
+    """CenterFace when configured and installed; otherwise the Haar cascades (reported as such)."""
+    if config.face_detector not in ("centerface", "haar"):
+        raise ValueError(f"face_detector must be 'centerface' or 'haar', got {config.face_detector!r}")
+    if config.face_detector == "centerface":
+        detector = CenterFaceDetector(config)
+        if detector.status()[0]:
+            return detector
+    return FaceDetector(config)
 
 
 class Screener:
@@ -49,7 +61,7 @@ class Screener:
         self.clip = clip if isinstance(clip, ClipClassifier) else ClipClassifier(clip)
         image_config = images or ImageSignalConfig()
         self.nsfw = NsfwDetector(image_config)
-        self.faces = FaceDetector(image_config)
+        self.faces = _face_detector(image_config)
         self.languages = LanguageIdentifier()
         self.names = NameIndex()
 
@@ -212,7 +224,7 @@ class Screener:
         for name, component in (("nsfw", self.nsfw), ("face", self.faces)):
             ok, reason = component.status()
             reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
-                                        version=component.version if ok and name == "nsfw" else ""))
+                                        version=component.version if ok else ""))
         ok, reason = self.clip.status()
         for name in ("clip_text", "clip_image"):
             reports.append(SignalReport(name=name, active=ok, stage="prompt" if name == "clip_text" else "image",
