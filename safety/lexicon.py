@@ -231,7 +231,10 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
 class _Index:
     by_form: dict[str, list[Term]] = field(default_factory=dict)
     by_prefix: dict[str, list[Term]] = field(default_factory=dict)
-    scan: list[Term] = field(default_factory=list)  # first slot is a suffix/infix: checked on every token
+    scan: list[Term] = field(default_factory=list)  # first slot is a suffix/infix of ASCII letters: checked on every token
+    # ...of other letters (CJK, Arabic contains-terms): checked only on tokens that have such letters
+    scan_other: list[Term] = field(default_factory=list)
+    scan_other_chars: frozenset[str] = frozenset()
     patterns: list[Term] = field(default_factory=list)
 
 
@@ -243,6 +246,7 @@ class Lexicon:
         self._index = _Index()
         forms: set[str] = set()
         prefixes: set[str] = set()
+        other_chars: set[str] = set()
         for term in self.terms:
             if term.pattern is not None:
                 self._index.patterns.append(term)
@@ -253,10 +257,16 @@ class Lexicon:
             for p in first.prefixes:
                 self._index.by_prefix.setdefault(p, []).append(term)
             if first.suffixes or first.infixes:
-                self._index.scan.append(term)
+                affixes = (*first.suffixes, *first.infixes)
+                if all(a.isascii() for a in affixes):
+                    self._index.scan.append(term)
+                else:
+                    self._index.scan_other.append(term)
+                    other_chars.update(c for a in affixes for c in a if not c.isascii())
             for slot in term.slots:
                 forms |= slot.forms
                 prefixes.update(slot.prefixes)
+        self._index.scan_other_chars = frozenset(other_chars)
         self.forms = frozenset(forms)
         self.prefixes = frozenset(prefixes)
         self._prefix_lengths = sorted({len(p) for p in self._index.by_prefix})
@@ -270,6 +280,10 @@ class Lexicon:
         for term in self._index.scan:
             if term.slots[0].matches(word):
                 yield term
+        if not word.isascii() and not self._index.scan_other_chars.isdisjoint(word):
+            for term in self._index.scan_other:
+                if term.slots[0].matches(word):
+                    yield term
 
     @staticmethod
     def _match_from(slots: tuple[WordSlot, ...], words: Sequence[str], si: int, ti: int) -> int:
