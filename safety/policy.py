@@ -45,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "names", "language", "clip_text", "clip_image", "nsfw", "face")
+SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw", "face")
 IMAGE_SIGNALS = ("nsfw", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
@@ -151,6 +151,7 @@ class Policy:
     coverage: Coverage = Coverage(frozenset())
     unread_category: str | None = None  # category the `language` signal flags
     unlisted: UnlistedNames | None = None  # names of people who are not on the list
+    text_model_codes: Mapping[str, str] = field(default_factory=dict)  # learned model's hazard code -> category
     loaded_at: float = field(default_factory=time.time)
 
     def guess_languages(self, tokens: Iterable[Token]) -> frozenset[str] | None:
@@ -463,7 +464,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     m = _mapping(
         w, doc, "",
         ("schema_version", "name", "description", "default_decision", "languages", "persons", "clip",
-         "output_screening", "label", "categories"),
+         "output_screening", "label", "categories", "text_model"),
         ("schema_version", "name", "languages", "categories"),
     )
     if m["schema_version"] != SCHEMA_VERSION:
@@ -566,6 +567,17 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
                                  _score(w, sm["alone"], "persons.unlisted.scores.alone"))
 
+    text_model_codes: dict[str, str] = {}
+    if "text_model" in m:
+        tm = _mapping(w, m["text_model"], "text_model", ("categories",), ("categories",))
+        codes = tm["categories"]
+        if not isinstance(codes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items()):
+            raise w.fail("text_model.categories", "must map the model's hazard codes (S1...) to category names")
+        for code, cat in codes.items():
+            if cat not in categories or "text_model" not in categories[cat].signals:
+                raise w.fail(f"text_model.categories.{code}", f"{cat!r} must be a category with 'text_model' thresholds")
+        text_model_codes = dict(codes)
+
     _check_groups(term_files, categories, required, path)
     lexicon, exceptions = _compile_terms(term_files, categories)
 
@@ -604,6 +616,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         coverage=coverage,
         unread_category=unread_category,
         unlisted=unlisted,
+        text_model_codes=text_model_codes,
     )
 
 

@@ -20,6 +20,7 @@ from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_fa
 from .policy import Policy, PolicyStore
 from .face_centerface import CenterFaceDetector
 from .language_id import LanguageIdentifier, run_language
+from .text_model import TextModel, TextModelConfig
 from .person_names import NameIndex, run_names
 from .text_signals import prepare_text, run_lexical, run_persons
 
@@ -53,6 +54,7 @@ class Screener:
         *,
         clip: ClipConfig | ClipClassifier | None = None,
         images: ImageSignalConfig | None = None,
+        text_model: TextModelConfig | None = None,
     ):
         if isinstance(policy, (PolicyStore, Policy)):
             self._source = policy
@@ -63,6 +65,7 @@ class Screener:
         self.nsfw = NsfwDetector(image_config)
         self.faces = _face_detector(image_config)
         self.languages = LanguageIdentifier()
+        self.text_model = TextModel(text_model)
         self.names = NameIndex()
 
     @property
@@ -89,7 +92,12 @@ class Screener:
         outputs = [run_lexical(policy, prompt, negative), run_persons(policy, prompt)]
         if policy.unlisted is not None:
             outputs.append(run_names(self.names, policy, prompt))
-        if policy.unread_category is not None:
+        learned_reads_all = False
+        if policy.text_model_codes:  # inactive without a model path: reported as such in every decision
+            learned = self.text_model.run(prompt.normalized.text or text, policy.text_model_codes)
+            outputs.append(learned)
+            learned_reads_all = learned.report.active and self.text_model.config.multilingual
+        if policy.unread_category is not None and not learned_reads_all:
             outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category],
                                         stopword_hits=policy.stopword_hits(prompt.normalized.tokens)))
         outputs.append(self.clip.run_text(policy, prompt.normalized.text or text))
@@ -221,6 +229,10 @@ class Screener:
             reports.append(SignalReport(name="language", active=True, stage="prompt",
                                         version="language-1+" + ("lingua" if ok else "scripts-only"),
                                         reason_if_inactive="" if ok else reason))
+        if policy.text_model_codes:
+            ok, reason = self.text_model.status()
+            reports.append(SignalReport(name="text_model", active=ok, stage="prompt", reason_if_inactive=reason,
+                                        version=self.text_model.version if ok else ""))
         for name, component in (("nsfw", self.nsfw), ("face", self.faces)):
             ok, reason = component.status()
             reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
