@@ -1,6 +1,12 @@
 """Screening latency on this machine's CPU: text prompts and 512x512 input images.
 
     python bench/screening.py [--rounds N] [--json out.json] [--clip-model NAME --clip-weights FILE]
+                              [--against REV] [--faces]
+
+`--against REV` (default `main`) also runs the same measurements with the safety code and
+policy of that git revision, in a subprocess, in the same run, and prints the ratio of this
+version to it (issue 10: the new language, name and CenterFace signals against what was there).
+`--faces` runs the face set (`safety/face_evaluation.py`) and prints hold rates per group.
 
 Prints the median (and 90th percentile) of repeated runs, each next to a baseline measured
 in the same process, and the ratio between them:
@@ -23,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+if "--worker" not in sys.argv:
+    sys.path.insert(0, str(ROOT))
 
-TEXT_TARGET_MS = 10.0
+TEXT_TARGET_MS = 5.0
 IMAGE_TARGET_MS = 250.0
 
 
@@ -39,7 +46,8 @@ def _timed(fn, runs: int) -> list[float]:
 
 
 def _prompts() -> list[str]:
-    files = [ROOT / "tests/safety/data/prompts_heldout.jsonl", ROOT.parent / "shared/evals/prompts_dev.jsonl"]
+    files = [ROOT / "tests/safety/data/prompts_heldout.jsonl", ROOT.parent / "shared/evals/prompts_dev.jsonl",
+             ROOT / "tests/safety/data/prompts_blind.jsonl", ROOT / "tests/safety/data/prompts_blind2.jsonl"]
     prompts = []
     for f in files:
         if f.exists():
@@ -63,13 +71,93 @@ def _images() -> dict[str, np.ndarray]:
     }
 
 
+def _previous_version(rev: str, rounds: int, prompts: Path) -> dict[str, float] | None:
+    """Medians of the same measurements with `rev`'s safety code and policies (a subprocess)."""
+    import subprocess
+    import tarfile
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "safety", "policies"],
+                                     check=True, capture_output=True).stdout
+        except subprocess.CalledProcessError as exc:
+            print(f"(no comparison: git archive {rev} failed: {exc.stderr.decode().strip()})")
+            return None
+        with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        out = subprocess.run([sys.executable, __file__, "--worker", tmp, "--rounds", str(rounds), "--prompts", str(prompts)],
+                             capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": tmp})
+        if out.returncode != 0:
+            print(f"(no comparison: the {rev} run failed: {out.stderr.strip()[-400:]})")
+            return None
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _measure(rounds: int, prompts: list[str]) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Text and image screening medians with whatever `safety` is first on sys.path."""
+    from safety import Screener
+
+    screener = Screener()
+    screener.warm_up()
+    for p in prompts[:20]:
+        screener.screen_prompt(p)
+    text = []
+    for _ in range(rounds):
+        for p in prompts:
+            t = time.perf_counter()
+            screener.screen_prompt(p)
+            text.append((time.perf_counter() - t) * 1000)
+    images = _images()
+    image = []
+    for img in images.values():
+        screener.screen_image(img)
+        image += _timed(lambda img=img: screener.screen_image(img), 5 * rounds)
+    times = {"text": text, "image": image}
+    return {k: statistics.median(v) for k, v in times.items()}, times
+
+
+def _faces() -> None:
+    from safety.face_evaluation import evaluate_faces, face_cases
+    from safety.face_centerface import CenterFaceDetector
+    from safety.image_signals import FaceDetector, ImageSignalConfig
+
+    print(f"\n{'face set (issue 10)':<24} {'CenterFace held':>16} {'ms':>7}   {'Haar held':>10} {'ms':>7}")
+    results = {}
+    for name, detector in (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig()))):
+        results[name] = evaluate_faces(detector, face_cases())
+    groups = sorted({r.group for r in results["centerface"]}, key=lambda g: (g == "no_face", g))
+    for g in groups:
+        cells = []
+        for name in ("centerface", "haar"):
+            rows = [r for r in results[name] if r.group == g]
+            cells.append((f"{sum(r.held for r in rows)}/{len(rows)}", statistics.median(r.ms for r in rows)))
+        print(f"{g:<24} {cells[0][0]:>16} {cells[0][1]:>7.0f}   {cells[1][0]:>10} {cells[1][1]:>7.0f}")
+    for name in ("centerface", "haar"):
+        faces = [r for r in results[name] if r.has_face]
+        empty = [r for r in results[name] if not r.has_face]
+        print(f"{name}: faces held {sum(r.held for r in faces)}/{len(faces)} "
+              f"({100 * sum(r.held for r in faces) / len(faces):.1f} %), "
+              f"false holds {sum(r.held for r in empty)}/{len(empty)} ({100 * sum(r.held for r in empty) / len(empty):.1f} %)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="passes over the prompt set / runs per image x 5")
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--clip-model", help="open_clip architecture name (with --clip-weights)")
     parser.add_argument("--clip-weights", help="local open_clip weights file")
+    parser.add_argument("--against", default="main", help="git revision to compare with ('' to skip)")
+    parser.add_argument("--faces", action="store_true", help="also run the face set")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--prompts", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+
+    if args.worker:  # a previous version's run: its code is first on sys.path
+        sys.path.insert(0, args.worker)
+        medians, _ = _measure(args.rounds, json.loads(args.prompts.read_text(encoding="utf-8")))
+        print(json.dumps(medians))
+        return 0
 
     import cv2
     import torch
@@ -124,6 +212,21 @@ def main() -> int:
     frames = _timed(lambda: screener.screen_frames(clip_frames), max(3, args.rounds))
     rows.append((f"output: screen_frames (25 frames, {screener.policy.output_sample_frames} sampled)", frames, None, onnx_only))
 
+    # --- the same measurements with the previous version, in the same run -------------
+    previous = None
+    if args.against:
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as fh:
+            json.dump(prompts, fh)
+        previous = _previous_version(args.against, args.rounds, Path(fh.name))
+        Path(fh.name).unlink()
+    if previous:
+        rows.append((f"text: screen_prompt, {args.against} version", [previous["text"]], None, None))
+        rows.append(("text: this version vs " + args.against, per_prompt_screen, TEXT_TARGET_MS, [previous["text"]]))
+        rows.append((f"image 512x512: all, {args.against} version", [previous["image"]], None, None))
+        rows.append(("image 512x512: this version vs " + args.against, all_image, IMAGE_TARGET_MS, [previous["image"]]))
+
     # --- report ----------------------------------------------------------------------
     active = ", ".join(k for k, v in loaded.items() if v) or "none"
     print(f"Screening latency, policy {screener.policy.version}, models loaded: {active}; "
@@ -139,6 +242,8 @@ def main() -> int:
         print(f"{name:<52} {len(times):>5} {med:>10.2f} {p90:>8.2f} {tgt:>8} {('%.1fx' % ratio) if ratio else '':>10} {ok}")
         results.append({"name": name, "runs": len(times), "median_ms": med, "p90_ms": p90,
                         "target_ms": target, "ratio_to_baseline": ratio})
+    if args.faces:
+        _faces()
     if args.json:
         args.json.write_text(json.dumps({"policy": screener.policy.version, "results": results}, indent=2))
     return 0

@@ -24,6 +24,7 @@ from .label import burn_label
 from .normalize import normalize_text
 from .policy import Policy, PolicyStore, load_policy
 from .screener import Screener
+from .text_model import TextModelConfig
 
 __all__ = [
     "ACTIONS",
@@ -38,6 +39,7 @@ __all__ = [
     "ClipConfig",
     "ClipClassifier",
     "ImageSignalConfig",
+    "TextModelConfig",
     "SafetyError",
     "PolicyError",
     "ScreeningInputError",

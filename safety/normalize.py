@@ -299,6 +299,11 @@ def _join_fragments(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str
             ):
                 continue
             word = "".join(t.text for t in piece)
+            # "de la" is two function words, not a split "dela"; only vocabularies that know
+            # their languages' function words can tell.
+            function_word = getattr(vocabulary, "is_function_word", None)
+            if function_word is not None and all(function_word(t.text) for t in piece):
+                continue
             if len(word) >= 4 and vocabulary.knows_exact(word) and not all(
                 vocabulary.knows_exact(t.text) for t in piece
             ):

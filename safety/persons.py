@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
+
+import regex
 
 from .lexicon import Lexicon, Term, WordSlot, _TERM_SPLIT
 from .normalize import Token, fold_word
@@ -34,7 +36,9 @@ ROLES = (
 )
 _ALONE = (True, False, "capitalized")
 _NAME_SUFFIX = re.compile(r"^(?:jr|sr|[ivxl]+)$")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
+_NON_WORD = regex.compile(r"[^\p{L}\p{M}\p{N}]+")
+# Chinese, Japanese and Korean names sit inside unspaced text ("习近平在电视上..."): matched as substrings.
+_DENSE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 
 
 class FigureError(ValueError):
@@ -90,10 +94,20 @@ def _surname_of(figure: PublicFigure) -> str:
 class PublicFigures:
     """Compiled index of public figures and titles."""
 
-    def __init__(self, figures: Sequence[PublicFigure], titles: Mapping[str, Sequence[str]]):
+    def __init__(self, figures: Sequence[PublicFigure], titles: Mapping[str, Sequence[str]],
+                 common_word: Callable[[str], bool] | None = None):
         self.figures = tuple(figures)
+        # A surname that may match alone, but is an ordinary word of some language ("store",
+        # "tusks", "meloni", "duda"), only counts when capitalised somewhere other than the
+        # start of the prompt, or after a title.
+        self.common_word = common_word
+        self._dense: list[tuple[str, int]] = []
         terms: list[Term] = []
         for i, fig in enumerate(self.figures):
+            for alias in (fig.name, *fig.aliases):
+                folded = fold_word(alias.lstrip("^")).replace(" ", "")
+                if _DENSE.search(folded) and len(folded) >= 2:
+                    self._dense.append((folded, i))
             # A one-word name that is also a common word ("Drake", "Bono") obeys `alone` too.
             mononym_kind = "surname_capitalized" if len(_name_words(fig.name)) == 1 and fig.alone == "capitalized" else "full_name"
             terms.append(Term(fig.name, f"{i}|{mononym_kind}", "", slots=_name_slots(fig.name)))
@@ -122,6 +136,14 @@ class PublicFigures:
     def find(self, tokens: Sequence[Token]) -> list[PersonMatch]:
         title_ends = {m.end for m in self._titles.find(tokens)}
         found: dict[tuple[int, int, str], PersonMatch] = {}
+        if self._dense:
+            for ti, tok in enumerate(tokens):
+                if not _DENSE.search(tok.text):
+                    continue
+                for alias, index in self._dense:
+                    if alias in tok.text:
+                        fig = self.figures[index]
+                        found.setdefault((ti, ti + 1, fig.name), PersonMatch(fig.name, fig.role, fig.country, tok.surface, "alias", ti, ti + 1))
         for m in self._names.find(tokens):
             index, kind = m.group.split("|")
             fig = self.figures[int(index)]
@@ -132,10 +154,31 @@ class PublicFigures:
                 kind = "alias"
             if kind == "title_surname" and not after_title:
                 continue
+            common_start = False
+            how_override = ""
+            # Only Latin-script words collide with ordinary words this way; a name in its own
+            # script (Путин, मोदी) has no capital letters to tell it apart, and needs none.
+            if (kind in ("surname", "surname_capitalized", "alias") and m.end - m.start == 1 and not after_title
+                    and tokens[m.start].text.isascii()
+                    and self.common_word is not None and self.common_word(tokens[m.start].text)):
+                tok = tokens[m.start]
+                if not tok.capitalized and fold_word(tok.surface) == tok.text:
+                    # "a grocery store", "long tusks": the ordinary word, unless the prompt
+                    # shows someone speaking or acting (decided by the caller). A de-obfuscated
+                    # "0bama" was written to be read as the name, and counts.
+                    how_override = "common_word_lower"
+                # Capitalised at the start ("Meloni e angurie"): could be either; the policy's
+                # `common_word` score decides (a hold by default).
+                else:
+                    common_start = m.start == 0
             if kind in ("surname", "surname_capitalized", "title_surname"):
                 how = "title_surname" if after_title else ("surname" if _name_words(fig.name) != _name_words(m.term) else "full_name")
             else:
                 how = kind
+            if common_start:
+                how = "common_word"
+            if how_override:
+                how = how_override
             key = (m.start, m.end, fig.name)
             found.setdefault(key, PersonMatch(fig.name, fig.role, fig.country, m.surface, how, m.start, m.end))
         # A surname inside a longer match of the same person ("Angela Merkel") is the same mention.
@@ -151,7 +194,7 @@ class PublicFigures:
         return sorted(result, key=lambda p: (p.start, p.name))
 
 
-def parse_public_figures(data: Any, where: str) -> PublicFigures:
+def parse_public_figures(data: Any, where: str, common_word: Callable[[str], bool] | None = None) -> PublicFigures:
     """Validate the parsed YAML of a public-figures file and compile it."""
     if not isinstance(data, dict):
         raise FigureError(f"{where}: top level must be a mapping with 'titles' and 'figures'")
@@ -201,6 +244,6 @@ def parse_public_figures(data: Any, where: str) -> PublicFigures:
         seen[key] = i
         figures.append(PublicFigure(name.strip(), role, country, tuple(a.strip() for a in aliases), surname.strip(), alone))
     try:
-        return PublicFigures(figures, titles)
+        return PublicFigures(figures, titles, common_word)
     except FigureError as exc:
         raise FigureError(f"{where}: {exc}") from exc

@@ -23,8 +23,10 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+from .common_words import common_words
 from .decision import ACTIONS
 from .errors import PolicyError
+from .language_id import Coverage
 from .lexicon import Lexicon, Term, TermError, parse_term
 from .normalize import Token
 from .persons import FigureError, PublicFigures, parse_public_figures
@@ -43,7 +45,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "clip_text", "clip_image", "nsfw", "face")
+SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw", "face")
 IMAGE_SIGNALS = ("nsfw", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
@@ -72,6 +74,16 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class UnlistedNames:
+    """How the `names` signal scores a person's name that is not on the public-figures list."""
+
+    category: str
+    act_groups: frozenset[str]  # term groups that depict speech or acts ("saying", "interview")
+    with_act: float  # a name + depicted speech/act: a fabricated statement
+    alone: float  # a name in a neutral scene
+
+
+@dataclass(frozen=True)
 class Category:
     name: str
     description: str
@@ -86,7 +98,8 @@ class Category:
 class PolicyVocabulary:
     """The words the policy cares about; tells the normaliser which obfuscations to undo."""
 
-    def __init__(self, forms: Iterable[str], prefixes: Iterable[str]):
+    def __init__(self, forms: Iterable[str], prefixes: Iterable[str], function_words: Iterable[str] = ()):
+        self._function_words = frozenset(function_words)
         self._forms = frozenset(f for f in forms if len(f) >= 3 and f.isalpha())
         self._prefixes = frozenset(p for p in prefixes if len(p) >= 3)
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
@@ -97,6 +110,9 @@ class PolicyVocabulary:
 
     def knows_exact(self, word: str) -> bool:
         return word in self._forms
+
+    def is_function_word(self, word: str) -> bool:
+        return word in self._function_words
 
     def knows(self, word: str) -> bool:
         if word in self._forms:
@@ -132,6 +148,10 @@ class Policy:
     output_signals: tuple[str, ...]
     label_text: str
     vocabulary: PolicyVocabulary
+    coverage: Coverage = Coverage(frozenset())
+    unread_category: str | None = None  # category the `language` signal flags
+    unlisted: UnlistedNames | None = None  # names of people who are not on the list
+    text_model_codes: Mapping[str, str] = field(default_factory=dict)  # learned model's hazard code -> category
     loaded_at: float = field(default_factory=time.time)
 
     def guess_languages(self, tokens: Iterable[Token]) -> frozenset[str] | None:
@@ -145,6 +165,14 @@ class Policy:
         if best == 0:
             return None
         return frozenset(lang for lang, n in counts.items() if n == best)
+
+    def stopword_hits(self, tokens: Iterable[Token]) -> int:
+        """Function words of the covered language that has the most of them in the prompt."""
+        counts = {lang: 0 for lang in self.stopwords}
+        for t in tokens:
+            for lang, words in self.stopwords.items():
+                counts[lang] += t.text in words
+        return max(counts.values(), default=0)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -290,9 +318,11 @@ def _parse_category(w: _Where, name: str, value: Any, benign: tuple[str, ...]) -
     m = _mapping(
         w, value, where,
         ("description", "action", "enabled", "clip", "rules", "signals"),
-        ("description", "action", "clip", "signals"),
+        ("description", "action", "signals"),
     )
-    clip = _mapping(w, m["clip"], f"{where}.clip", ("descriptions", "benign"), ("descriptions",))
+    clip = _mapping(w, m.get("clip", {"descriptions": []}), f"{where}.clip", ("descriptions", "benign"), ("descriptions",))
+    if not m.get("clip") and ({"clip_text", "clip_image"} & set(m["signals"] or {})):
+        raise w.fail(f"{where}.clip", "needs descriptions: the category has CLIP thresholds")
     signals_raw = _mapping(w, m["signals"], f"{where}.signals", SIGNAL_NAMES)
     if not signals_raw:
         raise w.fail(f"{where}.signals", f"needs thresholds for at least one signal of {', '.join(SIGNAL_NAMES)}")
@@ -311,7 +341,7 @@ def _parse_category(w: _Where, name: str, value: Any, benign: tuple[str, ...]) -
         description=_string(w, m["description"], f"{where}.description"),
         action=_action(w, m["action"], f"{where}.action"),
         enabled=enabled,
-        clip_descriptions=_strings(w, clip["descriptions"], f"{where}.clip.descriptions"),
+        clip_descriptions=_strings(w, clip["descriptions"], f"{where}.clip.descriptions", allow_empty=True),
         clip_benign=_strings(w, clip.get("benign", []), f"{where}.clip.benign", allow_empty=True) or benign,
         rules=rules,
         signals=signals,
@@ -434,7 +464,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     m = _mapping(
         w, doc, "",
         ("schema_version", "name", "description", "default_decision", "languages", "persons", "clip",
-         "output_screening", "label", "categories"),
+         "output_screening", "label", "categories", "text_model"),
         ("schema_version", "name", "languages", "categories"),
     )
     if m["schema_version"] != SCHEMA_VERSION:
@@ -445,7 +475,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     if default_decision not in ("allow", "allow_with_label"):
         raise w.fail("default_decision", f"must be allow or allow_with_label, got {default_decision!r}")
 
-    langs = _mapping(w, m["languages"], "languages", ("required", "files"), ("required", "files"))
+    langs = _mapping(w, m["languages"], "languages", ("required", "files", "unread"), ("required", "files"))
     required = _strings(w, langs["required"], "languages.required")
     files_raw = _mapping(w, langs["files"], "languages.files", list(langs["files"]) if isinstance(langs["files"], dict) else ())
     missing = [lang for lang in required if lang not in files_raw]
@@ -487,19 +517,19 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     person_category = None
     person_scores: dict[str, float] = {}
     if "persons" in m:
-        pm = _mapping(w, m["persons"], "persons", ("file", "category", "scores"), ("file", "category", "scores"))
+        pm = _mapping(w, m["persons"], "persons", ("file", "category", "scores", "unlisted"), ("file", "category", "scores"))
         person_category = _string(w, pm["category"], "persons.category")
         if person_category not in categories:
             raise w.fail("persons.category", f"{person_category!r} is not a category")
         if "persons" not in categories[person_category].signals:
             raise w.fail(f"categories.{person_category}.signals", "needs 'persons' thresholds (persons.category points here)")
-        scores = _mapping(w, pm["scores"], "persons.scores", PERSON_MATCH_KINDS, PERSON_MATCH_KINDS)
+        scores = _mapping(w, pm["scores"], "persons.scores", (*PERSON_MATCH_KINDS, "common_word"), PERSON_MATCH_KINDS)
         person_scores = {k: _score(w, v, f"persons.scores.{k}") for k, v in scores.items()}
         fpath = _resolve(base, w, pm["file"], "persons.file")
         data = _read_bytes(fpath)
         files.append((fpath, data))
         try:
-            figures = parse_public_figures(_read_yaml(fpath, data), str(fpath))
+            figures = parse_public_figures(_read_yaml(fpath, data), str(fpath), common_words())
         except FigureError as exc:
             raise PolicyError(str(exc), path=str(fpath)) from exc
     else:
@@ -507,6 +537,46 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     for c in categories.values():
         if "persons" in c.signals and c.name != person_category:
             raise w.fail(f"categories.{c.name}.signals.persons", "only the category named in persons.category can use it")
+
+    unread_category = None
+    coverage = Coverage(frozenset(lang for lang in files_raw if lang != COMMON_LANGUAGE))
+    if "unread" in langs:
+        um = _mapping(w, langs["unread"], "languages.unread", ("category", "min_confidence", "max_covered", "min_letters"), ("category",))
+        unread_category = _string(w, um["category"], "languages.unread.category")
+        if unread_category not in categories or "language" not in categories[unread_category].signals:
+            raise w.fail("languages.unread.category", f"{unread_category!r} must be a category with 'language' thresholds")
+        min_letters = um.get("min_letters", coverage.min_letters)
+        if isinstance(min_letters, bool) or not isinstance(min_letters, int) or min_letters < 0:
+            raise w.fail("languages.unread.min_letters", f"must be a non-negative integer, got {min_letters!r}")
+        coverage = Coverage(
+            coverage.languages,
+            min_confidence=_score(w, um.get("min_confidence", coverage.min_confidence), "languages.unread.min_confidence"),
+            max_covered=_score(w, um.get("max_covered", coverage.max_covered), "languages.unread.max_covered"),
+            min_letters=min_letters,
+        )
+    unlisted = None
+    if "persons" in m and "unlisted" in m["persons"]:
+        um = _mapping(w, m["persons"]["unlisted"], "persons.unlisted", ("act_groups", "scores"), ("act_groups", "scores"))
+        sm = _mapping(w, um["scores"], "persons.unlisted.scores", ("with_act", "alone"), ("with_act", "alone"))
+        act_groups = frozenset(_strings(w, um["act_groups"], "persons.unlisted.act_groups"))
+        known = {g for tf in term_files for g in tf.groups}
+        if act_groups - known:
+            raise w.fail("persons.unlisted.act_groups", f"no term file defines group(s) {sorted(act_groups - known)}")
+        if "names" not in categories[person_category].signals:
+            raise w.fail(f"categories.{person_category}.signals", "needs 'names' thresholds (persons.unlisted is set)")
+        unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
+                                 _score(w, sm["alone"], "persons.unlisted.scores.alone"))
+
+    text_model_codes: dict[str, str] = {}
+    if "text_model" in m:
+        tm = _mapping(w, m["text_model"], "text_model", ("categories",), ("categories",))
+        codes = tm["categories"]
+        if not isinstance(codes, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in codes.items()):
+            raise w.fail("text_model.categories", "must map the model's hazard codes (S1...) to category names")
+        for code, cat in codes.items():
+            if cat not in categories or "text_model" not in categories[cat].signals:
+                raise w.fail(f"text_model.categories.{code}", f"{cat!r} must be a category with 'text_model' thresholds")
+        text_model_codes = dict(codes)
 
     _check_groups(term_files, categories, required, path)
     lexicon, exceptions = _compile_terms(term_files, categories)
@@ -520,6 +590,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     vocabulary = PolicyVocabulary(
         lexicon.forms | exceptions.forms | figures.forms,
         lexicon.prefixes | exceptions.prefixes,
+        frozenset().union(*(tf.stopwords for tf in term_files)),
     )
     return Policy(
         name=name,
@@ -542,6 +613,10 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         output_signals=output_signals,
         label_text=label_text,
         vocabulary=vocabulary,
+        coverage=coverage,
+        unread_category=unread_category,
+        unlisted=unlisted,
+        text_model_codes=text_model_codes,
     )
 
 

@@ -18,12 +18,27 @@ from .decision import Screening, SignalOutput, SignalReport, decide
 from .errors import ScreeningInputError
 from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, to_rgb
 from .policy import Policy, PolicyStore
+from .face_centerface import CenterFaceDetector
+from .language_id import LanguageIdentifier, run_language
+from .text_model import TextModel, TextModelConfig
+from .person_names import NameIndex, run_names
 from .text_signals import prepare_text, run_lexical, run_persons
 
 __all__ = ["Screener", "MAX_PROMPT_CHARS", "MAX_FRAMES"]
 
 MAX_PROMPT_CHARS = 10_000
 MAX_FRAMES = 100_000
+
+
+def _face_detector(config: ImageSignalConfig) -> FaceDetector | CenterFaceDetector:
+    """CenterFace when configured and installed; otherwise the Haar cascades (reported as such)."""
+    if config.face_detector not in ("centerface", "haar"):
+        raise ValueError(f"face_detector must be 'centerface' or 'haar', got {config.face_detector!r}")
+    if config.face_detector == "centerface":
+        detector = CenterFaceDetector(config)
+        if detector.status()[0]:
+            return detector
+    return FaceDetector(config)
 
 
 class Screener:
@@ -39,6 +54,7 @@ class Screener:
         *,
         clip: ClipConfig | ClipClassifier | None = None,
         images: ImageSignalConfig | None = None,
+        text_model: TextModelConfig | None = None,
     ):
         if isinstance(policy, (PolicyStore, Policy)):
             self._source = policy
@@ -47,7 +63,10 @@ class Screener:
         self.clip = clip if isinstance(clip, ClipClassifier) else ClipClassifier(clip)
         image_config = images or ImageSignalConfig()
         self.nsfw = NsfwDetector(image_config)
-        self.faces = FaceDetector(image_config)
+        self.faces = _face_detector(image_config)
+        self.languages = LanguageIdentifier()
+        self.text_model = TextModel(text_model)
+        self.names = NameIndex()
 
     @property
     def policy(self) -> Policy:
@@ -71,6 +90,16 @@ class Screener:
         prompt = prepare_text(policy, text)
         negative = prepare_text(policy, negative_prompt) if negative_prompt else None
         outputs = [run_lexical(policy, prompt, negative), run_persons(policy, prompt)]
+        if policy.unlisted is not None:
+            outputs.append(run_names(self.names, policy, prompt))
+        learned_reads_all = False
+        if policy.text_model_codes:  # inactive without a model path: reported as such in every decision
+            learned = self.text_model.run(prompt.normalized.text or text, policy.text_model_codes)
+            outputs.append(learned)
+            learned_reads_all = learned.report.active and self.text_model.config.multilingual
+        if policy.unread_category is not None and not learned_reads_all:
+            outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category],
+                                        stopword_hits=policy.stopword_hits(prompt.normalized.tokens)))
         outputs.append(self.clip.run_text(policy, prompt.normalized.text or text))
         return outputs, prompt.normalized.tricks
 
@@ -174,6 +203,8 @@ class Screener:
             "nsfw": self.nsfw.scores([rgb]) is not None,
             "face": self.faces.detect(rgb) is not None,
             "clip": self.clip.load(),
+            "language": self.languages.guess("warm-up text for the language identifier") is not None,
+            "names": self.names.load(),
         }
         if loaded["clip"]:
             self.clip.score_texts(self.policy, ["warm-up"])
@@ -188,10 +219,24 @@ class Screener:
                          version=f"{len(policy.figures)}-figures",
                          reason_if_inactive="" if len(policy.figures) else "the policy has no public-figures list"),
         ]
+        if policy.unlisted is not None:
+            ok, reason = self.names.status()
+            reports.append(SignalReport(name="names", active=ok, stage="prompt", reason_if_inactive=reason,
+                                        version=self.names.version if ok else ""))
+        if policy.unread_category is not None:
+            ok, reason = self.languages.status()
+            # The script check always runs; without lingua the language check does not.
+            reports.append(SignalReport(name="language", active=True, stage="prompt",
+                                        version="language-1+" + ("lingua" if ok else "scripts-only"),
+                                        reason_if_inactive="" if ok else reason))
+        if policy.text_model_codes:
+            ok, reason = self.text_model.status()
+            reports.append(SignalReport(name="text_model", active=ok, stage="prompt", reason_if_inactive=reason,
+                                        version=self.text_model.version if ok else ""))
         for name, component in (("nsfw", self.nsfw), ("face", self.faces)):
             ok, reason = component.status()
             reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
-                                        version=component.version if ok and name == "nsfw" else ""))
+                                        version=component.version if ok else ""))
         ok, reason = self.clip.status()
         for name in ("clip_text", "clip_image"):
             reports.append(SignalReport(name=name, active=ok, stage="prompt" if name == "clip_text" else "image",

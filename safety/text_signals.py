@@ -8,7 +8,7 @@ it, in the negative prompt), after masking benign phrases ("killer whale").
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport, effective_action, severity
 from .lexicon import TermMatch
@@ -126,7 +126,16 @@ def run_persons(policy: Policy, prompt: PreparedText) -> SignalOutput:
         )
         return SignalOutput(report=report)
     hits: dict[str, SignalHit] = {}
+    # A kind the policy gives no score (e.g. no `common_word` entry) does not count.
     found = policy.figures.find(prompt.normalized.tokens)
+    # A surname that is also an ordinary word, shown speaking or acting ("Meloni announces...",
+    # "duda says"), is the person after all: it scores as a surname.
+    acts = policy.unlisted.act_groups if policy.unlisted is not None else frozenset()
+    if acts and any(p.how.startswith("common_word") for p in found):
+        groups = prompt.groups_for(category)
+        if any(g in groups for g in acts):
+            found = [replace(p, how="surname") if p.how.startswith("common_word") else p for p in found]
+    found = [p for p in found if policy.person_scores.get(p.how, 0.0) > 0]
     if found:
         evidence = [
             Evidence(

