@@ -17,7 +17,7 @@ from service.audit import AuditLog
 from service.db import Database, Generation
 from service.errors import Conflict, RequestBlocked, TooManyRequests
 from service.generation import create_backends, quiet_libraries
-from service.jobs.leases import BLOCKED, QUEUED, REVIEW, SUCCEEDED, Reaper
+from service.jobs.leases import BLOCKED, FINAL_STATES, QUEUED, REVIEW, SUCCEEDED, Reaper
 from service.jobs.queue import JobQueue, recover_queued
 from service.jobs.registry import ModelCapacity, WorkerRegistration, capacity, list_workers, queued_by_model, served_models, waiting_reason
 from service.jobs.runner import JobRunner, new_worker_id
@@ -27,7 +27,7 @@ from service.screening import ScreeningService, build_screener
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from provenance.watermark import IDENTIFIER_BITS, Keyring, embed_watermark
 from service.settings import Settings
-from service.storage import StorageBackend, open_storage
+from service.storage import StorageBackend, VideoDelivery, open_storage
 
 logger = logging.getLogger("originframe")
 
@@ -143,7 +143,7 @@ class Runtime:
         status = self.runner.run(generation_id)
         if status is None:
             self._reroute(generation_id)
-        elif self._registered and status in (SUCCEEDED, REVIEW, "failed", "blocked", "cancelled"):
+        elif self._registered and (status in FINAL_STATES or status == REVIEW):
             self.registration.job_finished(status in (SUCCEEDED, REVIEW))
 
     def _model_of(self, generation_id: str) -> str | None:
@@ -182,7 +182,8 @@ class Runtime:
     @property
     def video_redirect_ttl_s(self) -> int | None:
         """Pre-signed redirects only where the setting asks for them and the store can sign."""
-        if self.settings.video_delivery == "redirect" and self.settings.storage_backend == StorageBackend.S3.value:
+        if (VideoDelivery(self.settings.video_delivery) is VideoDelivery.REDIRECT
+                and StorageBackend(self.settings.storage_backend) is StorageBackend.S3):
             return self.settings.presigned_url_ttl_s
         return None
 

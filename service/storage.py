@@ -24,6 +24,13 @@ class StorageBackend(enum.Enum):
     S3 = "s3"
 
 
+class VideoDelivery(enum.Enum):
+    """How the API hands out a clip kept in object storage."""
+
+    STREAM = "stream"  # through the API process, Range requests answered by ranged reads
+    REDIRECT = "redirect"  # 307 to a short-lived pre-signed URL; the store serves the bytes
+
+
 class StorageUnavailable(Exception):
     """The store could not be reached or refused the request after its retries (the reason says which)."""
 
@@ -106,6 +113,11 @@ def open_storage(settings) -> Storage:
     except ValueError:
         choices = ", ".join(member.value for member in StorageBackend)
         raise ValueError(f"ORIGINFRAME_STORAGE_BACKEND={settings.storage_backend!r}: use one of {choices}") from None
+    try:
+        VideoDelivery(settings.video_delivery)
+    except ValueError:
+        choices = ", ".join(member.value for member in VideoDelivery)
+        raise ValueError(f"ORIGINFRAME_VIDEO_DELIVERY={settings.video_delivery!r}: use one of {choices}") from None
     if backend is StorageBackend.LOCAL:
         return LocalStorage(settings.resolved_storage_dir)
     from service.object_storage import ObjectStorage

@@ -119,11 +119,10 @@ class WorkerRegistration:
                 now = utcnow()
                 with self.db.session() as session:
                     seen = session.execute(update(Worker).where(Worker.id == self.worker_id).values(last_seen_at=now))
-                    if seen.rowcount == 0:  # purged while this process was paused: come back as it was
-                        logger.warning("worker %s was missing from the registry; re-registering", self.worker_id)
                     session.execute(delete(Worker).where(
                         Worker.last_seen_at < now - timedelta(seconds=self.ttl_s * _PURGE_AFTER_TTLS)))
-                if seen.rowcount == 0:
+                if seen.rowcount == 0:  # purged while this process was paused (or the row was lost): come back
+                    logger.warning("worker %s was missing from the registry; registering again", self.worker_id)
                     self._restore(now)
             except Exception:  # a database hiccup: the next beat tries again
                 logger.exception("worker registry heartbeat failed")

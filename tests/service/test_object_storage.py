@@ -156,6 +156,8 @@ def test_settings_choose_the_backend(tmp_path, models_dir, seaweedfs):
     assert remote.describe() == f"s3:{seaweedfs.endpoint}/{BUCKET}/p"
     with pytest.raises(ValueError, match="ORIGINFRAME_STORAGE_BACKEND"):
         open_storage(make_settings(tmp_path / "data", models_dir, storage_backend="ftp"))
+    with pytest.raises(ValueError, match="ORIGINFRAME_VIDEO_DELIVERY"):
+        open_storage(make_settings(tmp_path / "data", models_dir, video_delivery="teleport"))
     with pytest.raises(ValueError, match="ORIGINFRAME_STORAGE_BUCKET"):
         open_storage(make_settings(tmp_path / "data", models_dir, storage_backend="s3"))
 
