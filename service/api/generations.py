@@ -16,7 +16,7 @@ from service import generations
 from service.api.common import base_url, blocking, json_response, provide_caller, runtime_of
 from service.api.ranges import stored_media_response
 from service.auth import Caller
-from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from service.errors import Conflict, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from service.jobs.leases import FINAL_STATES
 
 _IDEMPOTENCY_MAX = 200
