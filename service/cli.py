@@ -61,13 +61,19 @@ def worker(threads: int | None) -> None:
     _logging()
     runtime = _runtime()
     runtime.start(consume=False)
+    try:
+        runtime.join_fleet()  # loads the served models first, then registers as ready
+    except Exception as error:
+        runtime.stop()
+        raise click.ClickException(str(error)) from None
     consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False,
                                       on_stop=runtime.runner.stopping.set, grace_s=runtime.settings.worker_shutdown_grace_s)
-    click.echo(f"worker {runtime.worker_id} consuming {runtime.queue.kind} ({runtime.settings.queue_name})")
+    click.echo(f"worker {runtime.worker_id} serving {', '.join(runtime.served_models)} from {runtime.queue.kind} "
+               f"({runtime.settings.queue_name})")
     try:
         consumer.run()
     finally:
-        runtime.stop()
+        runtime.stop()  # deregisters: the fleet stops counting this worker at once
 
 
 @main.command()

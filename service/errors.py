@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from provenance.errors import ProvenanceError, UnreadableMedia
 from safety.errors import PolicyError, ScreeningInputError
+from service.storage import StorageUnavailable
 
 logger = logging.getLogger("originframe.errors")
 
@@ -142,6 +143,12 @@ def _policy_error(request: Request, error: PolicyError) -> Response:
                    request.url.path)
 
 
+def _storage_unavailable(request: Request, error: StorageUnavailable) -> Response:
+    response = problem(503, "storage-unavailable", "Media storage is unavailable; retry later", str(error), request.url.path)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
 def _reason(item: dict) -> str:
     source = getattr(item.get("source"), "value", item.get("source"))
     where = "body" if source == "body" else f"{item.get('key')} ({source})"
@@ -183,6 +190,7 @@ def exception_handlers() -> dict:
         ProvenanceError: _provenance_error,
         ScreeningInputError: _screening_input,
         PolicyError: _policy_error,
+        StorageUnavailable: _storage_unavailable,
         ValidationException: _validation_error,
         HTTPException: _http_error,
         Exception: _unexpected,

@@ -94,8 +94,10 @@ class ResolvedRequest:
         return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
-def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backends: dict, settings) -> ResolvedRequest:
-    """Apply the model's defaults and check every limit; raise a teaching error on the first problem."""
+def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backends: dict, settings,
+                    check_weights: bool = True) -> ResolvedRequest:
+    """Apply the model's defaults and check every limit; raise a teaching error on the first problem.
+    check_weights: the model's weights must be here (off on a fleet's API node, where workers hold them)."""
     name = request.model or settings.default_model
     if name not in backends:
         offered = ", ".join(backends)
@@ -104,7 +106,7 @@ def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backe
         raise InvalidRequest(f"unknown model '{name}'; offered: {offered}", field="model")
     backend = backends[name]
     info = backend.info()
-    available, reason = backend.availability()
+    available, reason = backend.availability() if check_weights else (True, "")
     if not available:
         raise ModelUnavailable(f"model '{name}' cannot run here: {reason}", model=name)
 
@@ -309,8 +311,9 @@ def links(generation: Generation, base: str = "") -> dict[str, str]:
     return {"self": root, "events": f"{root}/events", "video": f"{root}/video", "cancel": f"{root}/cancel"}
 
 
-def view(generation: Generation, base: str = "") -> dict[str, Any]:
-    """The public JSON of a generation (what its owner sees)."""
+def view(generation: Generation, base: str = "", waiting: str | None = None) -> dict[str, Any]:
+    """The public JSON of a generation (what its owner sees). `waiting`: why a queued job is not
+    running yet (no live worker serves its model), from the worker registry."""
     total = generation.progress_total or 0
     step = generation.progress_step or 0
     parameters = {k: v for k, v in (generation.parameters or {}).items() if k != "seed_requested"}
@@ -339,6 +342,8 @@ def view(generation: Generation, base: str = "") -> dict[str, Any]:
         "error": {"code": generation.error_code, "reason": generation.error_reason} if generation.error_reason else None,
         "links": links(generation, base),
     }
+    if generation.status == "queued" and waiting:
+        body["waiting"] = waiting
     if generation.status == "succeeded":
         body["output"] = dict(generation.output or {}, bytes=generation.video_bytes, sha256=generation.video_sha256,
                               content_type="video/mp4")

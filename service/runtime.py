@@ -18,8 +18,9 @@ from service.audit import AuditLog, HeadCheckpoints
 from service.db import Database, Generation
 from service.errors import Conflict, RequestBlocked, TooManyRequests
 from service.generation import create_backends, quiet_libraries
-from service.jobs.leases import BLOCKED, QUEUED, REVIEW, Reaper
+from service.jobs.leases import BLOCKED, FINAL_STATES, QUEUED, REVIEW, SUCCEEDED, Reaper
 from service.jobs.queue import JobQueue, recover_queued
+from service.jobs.registry import ModelCapacity, WorkerRegistration, capacity, list_workers, queued_by_model, served_models, waiting_reason
 from service.jobs.runner import JobRunner, new_worker_id
 from service.pipeline import GenerationPipeline, JobSpec, OutputRefused, Stage
 from service.provenance import ProvenanceService
@@ -27,7 +28,7 @@ from service.screening import ScreeningService, build_screener
 from provenance.watermark import ALGORITHM as WATERMARK_ALGORITHM
 from provenance.watermark import IDENTIFIER_BITS, Keyring, embed_watermark
 from service.settings import Settings
-from service.storage import LocalStorage, make_private
+from service.storage import StorageBackend, VideoDelivery, make_private, open_storage
 
 logger = logging.getLogger("originframe")
 
@@ -39,8 +40,9 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.db = Database(settings.resolved_database_url)
-        self.storage = LocalStorage(settings.resolved_storage_dir)
+        self.storage = open_storage(settings)
         self.backends = create_backends(settings)
+        self.served_models = _served(settings, self.backends)
         self.audit = AuditLog(self.db, store_prompts=settings.store_prompts, checkpoints=HeadCheckpoints(
             settings.resolved_audit_checkpoint_key, settings.resolved_audit_checkpoints_path))
         self.screening = ScreeningService(build_screener(settings), self.audit, settings)
@@ -55,10 +57,14 @@ class Runtime:
             fingerprint=Stage("fingerprint", lambda *arguments: self.provenance.fingerprint_stage(*arguments)),
         )
         self.provenance = ProvenanceService(settings, self.db, self.storage, lambda: self.keyring)
-        self.queue = JobQueue(settings, self.run_job)
+        self.queue = JobQueue(settings, self.run_job, model_of=self._model_of, served=self.served_models)
         self.worker_id = new_worker_id()
         self.runner = JobRunner(self.db, self.pipeline, self.load_spec, lease_seconds=settings.lease_seconds,
-                                requeue=self.queue.enqueue, worker_id=self.worker_id)
+                                requeue=self.queue.enqueue, worker_id=self.worker_id, models=self.served_models)
+        self.registration = WorkerRegistration(self.db, self.worker_id, self.served_models, device=settings.device,
+                                               dtype=settings.dtype, heartbeat_s=settings.worker_heartbeat_s,
+                                               ttl_s=settings.worker_ttl_s)
+        self._registered = False
         self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s, hourly=self.purge_expired)
         self._keyring: Keyring | None = None
         self._consumer = None
@@ -84,10 +90,40 @@ class Runtime:
             quiet_libraries()
             self.reaper.start()
             recover_queued(self.db, self.queue)
-            if consume:
+            if consume and not self.served_models:
+                logger.error("no offered model has its weights here: the embedded worker does not start")
+            elif consume:
+                # one box: models load lazily on the first job, so the server is ready at once
+                self._register(ready=True)
                 self._consumer = self.queue.consumer(self.settings.worker_threads, embedded=True)
                 self._consumer.start()
             self._started = True
+
+    def join_fleet(self) -> None:
+        """`originframe worker`: register as starting, load (warm up) every served model, then
+        become ready, so no job is routed to a worker that is still loading or cannot load."""
+        if not self.served_models:
+            raise RuntimeError("this worker serves no model: none of ORIGINFRAME_ENABLED_MODELS "
+                               f"({self.settings.enabled_models}) has its weights here; set ORIGINFRAME_WORKER_MODELS")
+        self._register(ready=False)
+        try:
+            for model in self.served_models:
+                backend = self.backends[model]
+                available, reason = backend.availability()
+                if not available:
+                    raise RuntimeError(f"this worker serves {model}, but it cannot run here: {reason}")
+                backend.load()
+        except BaseException:
+            self.registration.deregister()
+            self._registered = False
+            raise
+        self.registration.mark_ready()
+
+    def _register(self, *, ready: bool) -> None:
+        self.registration.register()
+        self._registered = True
+        if ready:
+            self.registration.mark_ready()
 
     def stop(self) -> None:
         with self._lock:
@@ -98,6 +134,9 @@ class Runtime:
                 self._consumer.stop(graceful=True)
                 self._consumer = None
             self.reaper.stop()
+            if self._registered:  # a clean exit leaves the registry at once
+                self.registration.deregister()
+                self._registered = False
             self._started = False
 
     def _sqlite_files(self) -> list[Path]:
@@ -115,7 +154,52 @@ class Runtime:
     # jobs ------------------------------------------------------------------------------
 
     def run_job(self, generation_id: str) -> None:
-        self.runner.run(generation_id)
+        status = self.runner.run(generation_id)
+        if status is None:
+            self._reroute(generation_id)
+        elif self._registered and (status in FINAL_STATES or status == REVIEW):
+            self.registration.job_finished(status in (SUCCEEDED, REVIEW))
+
+    def _model_of(self, generation_id: str) -> str | None:
+        with self.db.session() as session:
+            generation = session.get(Generation, generation_id)
+            return generation.model if generation is not None else None
+
+    def _reroute(self, generation_id: str) -> None:
+        """A message for a model this worker does not serve (the claim refused it): send it to its
+        model's queue rather than drop it."""
+        with self.db.session() as session:
+            generation = session.get(Generation, generation_id)
+            if generation is None or generation.status != QUEUED or generation.model in self.served_models:
+                return
+            model = generation.model
+        logger.warning("job %s is for %s, which this worker does not serve; re-routing it", generation_id, model)
+        self.queue.enqueue(generation_id, model)
+
+    def waiting_for(self, model: str) -> str | None:
+        """Why a queued job of this model is not running yet, when no live, ready worker serves it."""
+        if model in served_models(list_workers(self.db, self.settings.worker_ttl_s)):
+            return None
+        return waiting_reason(model)
+
+    def fleet_capacity(self) -> list[ModelCapacity]:
+        """Per offered model: queued jobs and the live workers serving it (for /metrics)."""
+        return capacity(self.settings.models, queued_by_model(self.db), list_workers(self.db, self.settings.worker_ttl_s))
+
+    def fleet_report(self) -> dict[str, Any]:
+        """Live workers and, per offered model, queued jobs and the workers serving it (for /health)."""
+        workers = list_workers(self.db, self.settings.worker_ttl_s)
+        per_model = capacity(self.settings.models, queued_by_model(self.db), workers)
+        return {"ok": True, "live": msgspec.to_builtins(workers), "models": msgspec.to_builtins(per_model),
+                "this_process": {"id": self.worker_id, "serves": self.served_models} if self._registered else None}
+
+    @property
+    def video_redirect_ttl_s(self) -> int | None:
+        """Pre-signed redirects only where the setting asks for them and the store can sign."""
+        if (VideoDelivery(self.settings.video_delivery) is VideoDelivery.REDIRECT
+                and StorageBackend(self.settings.storage_backend) is StorageBackend.S3):
+            return self.settings.presigned_url_ttl_s
+        return None
 
     def load_spec(self, session, generation: Generation) -> JobSpec:
         request = generations.GenerationInput(
@@ -189,7 +273,9 @@ class Runtime:
                           idempotency_key: str | None, enqueue: bool = True) -> tuple[Generation, bool]:
         """Validate, screen, record and queue. Returns (generation, created) — created is False on an
         idempotent replay. A refused request is recorded (status blocked) and raises RequestBlocked."""
-        resolved = generations.resolve_request(request, image_bytes, self.backends, self.settings)
+        # an API node of a fleet holds no weights: workers load them, and the registry says who can
+        resolved = generations.resolve_request(request, image_bytes, self.backends, self.settings,
+                                               check_weights=self.settings.embedded_worker)
         digest = resolved.digest()
         if idempotency_key:
             with self.db.session() as session:
@@ -238,7 +324,7 @@ class Runtime:
         if status == BLOCKED:
             raise _blocked(generation, self.audit.get(decided.record.id))
         if status == QUEUED and enqueue:
-            self.queue.enqueue(generation.id)
+            self.queue.enqueue(generation.id, generation.model)
         return generation, True
 
     def _check_quota(self, caller_key_id: str | None, session=None) -> None:
@@ -302,7 +388,15 @@ class Runtime:
                             **({"speed": info.extra["speed"]} if "speed" in info.extra else {})}
         checks["models"] = models
         checks["pipeline"] = self.pipeline.describe()
-        checks["storage"] = {"ok": True, "backend": self.storage.describe()}
+        try:
+            self.storage.ping()
+            checks["storage"] = {"ok": True, "backend": self.storage.describe()}
+        except Exception as error:
+            checks["storage"] = {"ok": False, "backend": self.storage.describe(), "error": str(error)}
+        try:
+            checks["workers"] = self.fleet_report()
+        except Exception as error:
+            checks["workers"] = {"ok": False, "error": str(error)}
         try:
             credentials = self.provenance.credentials.summary()
             checks["provenance"] = {
@@ -323,8 +417,21 @@ class Runtime:
         except Exception as error:  # a policy file that cannot be read at all
             checks["safety"] = {"ok": False, "error": str(error)}
         ready = (checks["database"]["ok"] and checks["queue"]["ok"] and checks["safety"]["ok"] and checks["provenance"]["ok"]
-                 and any(m["available"] for m in models.values()))
+                 and checks["storage"]["ok"] and (any(m["available"] for m in models.values()) or not self.settings.embedded_worker))
         return {"status": "ok" if ready else "degraded", "ready": ready, **checks}
+
+
+def _served(settings: Settings, backends: dict) -> list[str]:
+    """The models this process's consumer serves. Named (worker_models): each must be offered, and
+    must load or the worker refuses to start. Not named: every offered model whose weights are
+    here, so a worker never takes a job it can only fail."""
+    unknown = [model for model in settings.served_models if model not in settings.models]
+    if unknown:
+        raise ValueError(f"ORIGINFRAME_WORKER_MODELS names {', '.join(unknown)}, which this deployment does not offer "
+                         f"(ORIGINFRAME_ENABLED_MODELS={settings.enabled_models})")
+    if settings.worker_models.strip():
+        return settings.served_models
+    return [model for model in settings.models if backends[model].availability()[0]]
 
 
 def _blocked(generation: Generation, decision: dict[str, Any] | None) -> RequestBlocked:

@@ -126,6 +126,25 @@ class Settings:
     reaper_interval_s: float = _setting(5.0, "How often expired leases are looked for.")
     events_poll_s: float = _setting(0.5, "How often the progress stream looks for changes.")
 
+    # fleet: object storage (credentials come from the environment or the standard chain, never a setting)
+    storage_backend: str = _setting("local", "Where media lives: local (storage_dir) or s3 (any S3-compatible object store).")
+    storage_endpoint: str = _setting("", "S3 endpoint URL (e.g. http://seaweedfs:8333); empty means AWS for storage_region.")
+    storage_bucket: str = _setting("", "S3 bucket for media (required when storage_backend is s3).")
+    storage_prefix: str = _setting("", "Key prefix inside the bucket (several deployments can share one bucket).")
+    storage_region: str = _setting("", "S3 region; empty means AWS_REGION from the environment, else us-east-1.")
+    storage_allow_http: bool = _setting(False, "Allow a plain-HTTP endpoint (a private network or tests); off: HTTPS only.")
+    storage_part_bytes: int = _setting(8 * 1024 * 1024, "Objects larger than this are uploaded in parts of this size (S3 multipart).")
+    storage_retries: int = _setting(4, "Retries (exponential backoff) of a failed object-storage request before the job fails with the reason.")
+    storage_retry_backoff_s: float = _setting(0.2, "First backoff between object-storage retries, seconds (doubles each retry, at most 5 s).")
+    storage_timeout_s: float = _setting(60.0, "Timeout of one object-storage request, seconds.")
+    video_delivery: str = _setting("stream", "How GET .../video serves object-stored clips: stream (through the API, Range supported) or redirect (307 to a pre-signed URL).")
+    presigned_url_ttl_s: int = _setting(300, "Lifetime of a pre-signed download URL, seconds.")
+
+    # fleet: model-routed workers
+    worker_models: str = _setting("", "Comma-separated models this worker serves (claims only their jobs); empty means every enabled model.")
+    worker_heartbeat_s: float = _setting(5.0, "How often a worker records it is alive in the worker registry.")
+    worker_ttl_s: float = _setting(30.0, "A worker not seen for this long is not counted as live (and its registry row is purged after 10x).")
+
     # privacy and retention
     store_prompts: bool = _setting(True, "Store prompts in clear (off: only their SHA-256).")
     retention_days: int = _setting(30, "Days prompts and input images are kept before being purged.")
@@ -165,6 +184,12 @@ class Settings:
     @property
     def models(self) -> list[str]:
         return [name.strip() for name in self.enabled_models.split(",") if name.strip()]
+
+    @property
+    def served_models(self) -> list[str]:
+        """The models this process's worker claims jobs for (a subset of the enabled ones)."""
+        wanted = [name.strip() for name in self.worker_models.split(",") if name.strip()]
+        return wanted or self.models
 
     def replace(self, **changes: Any) -> "Settings":
         return dataclasses.replace(self, **changes)

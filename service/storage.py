@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 import tempfile
@@ -21,6 +22,29 @@ def make_private(path: Path) -> None:
     os.chmod(path, 0o600)
 
 
+def validate_key(key: str) -> str:
+    """Keys are ours (inputs/<id>, videos/<id>.mp4), never a client's path; refuse anything else."""
+    if not _KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+class StorageBackend(enum.Enum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+class VideoDelivery(enum.Enum):
+    """How the API hands out a clip kept in object storage."""
+
+    STREAM = "stream"  # through the API process, Range requests answered by ranged reads
+    REDIRECT = "redirect"  # 307 to a short-lived pre-signed URL; the store serves the bytes
+
+
+class StorageUnavailable(Exception):
+    """The store could not be reached or refused the request after its retries (the reason says which)."""
+
+
 class Storage(Protocol):
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
@@ -28,6 +52,10 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> None: ...
     def describe(self) -> str: ...
+    def size(self, key: str) -> int | None: ...
+    def read_range(self, key: str, start: int, end: int) -> bytes: ...
+    def download_url(self, key: str, ttl_s: int) -> str | None: ...
+    def ping(self) -> None: ...
 
 
 class LocalStorage:
@@ -37,9 +65,7 @@ class LocalStorage:
         self.root = Path(root)
 
     def _resolve(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"invalid storage key {key!r}")
-        return self.root / key
+        return self.root / validate_key(key)
 
     def put(self, key: str, data: bytes) -> None:
         target = self._resolve(key)
@@ -70,3 +96,40 @@ class LocalStorage:
 
     def describe(self) -> str:
         return f"local:{self.root.resolve()}"
+
+    def size(self, key: str) -> int | None:
+        target = self._resolve(key)
+        return target.stat().st_size if target.exists() else None
+
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes start..end (inclusive)."""
+        with self._resolve(key).open("rb") as file:
+            file.seek(start)
+            return file.read(end - start + 1)
+
+    def download_url(self, key: str, ttl_s: int) -> str | None:
+        return None  # served from the file itself
+
+    def ping(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK):
+            raise StorageUnavailable(f"the media directory {self.root} is not writable")
+
+
+def open_storage(settings) -> Storage:
+    """The store the settings name: the local directory (embedded default) or an S3 bucket."""
+    try:
+        backend = StorageBackend(settings.storage_backend)
+    except ValueError:
+        choices = ", ".join(member.value for member in StorageBackend)
+        raise ValueError(f"ORIGINFRAME_STORAGE_BACKEND={settings.storage_backend!r}: use one of {choices}") from None
+    try:
+        VideoDelivery(settings.video_delivery)
+    except ValueError:
+        choices = ", ".join(member.value for member in VideoDelivery)
+        raise ValueError(f"ORIGINFRAME_VIDEO_DELIVERY={settings.video_delivery!r}: use one of {choices}") from None
+    if backend is StorageBackend.LOCAL:
+        return LocalStorage(settings.resolved_storage_dir)
+    from service.object_storage import ObjectStorage
+
+    return ObjectStorage.from_settings(settings)

@@ -16,7 +16,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from service import generations
 from service.api.common import authenticated, base_url, blocking, json_response, provide_caller, runtime_of
 from service.api.openapi_bodies import documented_body, struct_schema, with_file
-from service.api.ranges import file_response
+from service.api.ranges import stored_media_response
 from service.auth import Caller
 from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from service.jobs.leases import FINAL_STATES, REVIEW
@@ -98,7 +98,8 @@ class GenerationController(Controller):
         generation, created = await blocking(
             runtime.submit_generation, body, image_bytes=image_bytes, caller_key_id=caller.key_id, idempotency_key=idempotency_key
         )
-        view = generations.view(generation, base_url(request))
+        waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == "queued" else None
+        view = generations.view(generation, base_url(request), waiting)
         headers = {"Location": view["links"]["self"]}
         if not created:
             headers["Idempotent-Replayed"] = "true"
@@ -129,7 +130,9 @@ class GenerationController(Controller):
 
         def fetch() -> dict[str, Any]:
             with runtime.db.session() as session:
-                return generations.view(generations.get_owned(session, generation_id, caller), base_url(request))
+                generation = generations.get_owned(session, generation_id, caller)
+                waiting = runtime.waiting_for(generation.model) if generation.status == "queued" else None
+                return generations.view(generation, base_url(request), waiting)
 
         return json_response(await blocking(fetch))
 
@@ -154,13 +157,11 @@ class GenerationController(Controller):
                 generation = generations.get_owned(session, generation_id, caller)
                 if generation.status != "succeeded" or not generation.video_key:
                     raise Conflict(f"the video is not available: the generation is {generation.status}", generation_status=generation.status)
-                path = runtime.storage.path(generation.video_key)
-                if path is None:
-                    raise NotFound("the stored video is missing")
-                return path
+                return generation.video_key
 
-        path = await blocking(locate)
-        return file_response(path, request.headers.get("range"), "video/mp4", f"{generation_id}.mp4")
+        key = await blocking(locate)
+        return await blocking(stored_media_response, runtime.storage, key, request.headers.get("range"), "video/mp4",
+                              f"{generation_id}.mp4", redirect_ttl_s=runtime.video_redirect_ttl_s)
 
     @get("/{generation_id:str}/events", summary="Server-Sent Events: progress until the generation ends")
     async def events(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> ServerSentEvent:

@@ -57,7 +57,7 @@ async def metrics(request: Request) -> Response:
             pending = runtime.queue.pending_count()
         except Exception:
             pending = None
-        return render(counts, pending)
+        return render(counts, pending, runtime.fleet_capacity())
 
     body, content_type = await blocking(collect)
     return Response(content=body, media_type=content_type)

@@ -15,7 +15,7 @@ from service.json_bodies import decode_json
 from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
 from service.api.generations import read_upload_form
 from service.api.openapi_bodies import documented_body, struct_schema, with_file
-from service.api.ranges import file_response
+from service.api.ranges import stored_media_response
 from service.auth import Caller
 from service.errors import Forbidden, InvalidRequest, NotFound
 from service.generations import decode_base64_image, sha256_hex
@@ -105,10 +105,9 @@ class ReviewController(Controller):
         _require_reviewer(caller)
         runtime = runtime_of(request)
         generation = await blocking(reviews.held_generation, runtime, review_id)
-        path = runtime.storage.path(generation.input_image_key) if generation.input_image_key else None
-        if path is None:
+        if not generation.input_image_key or not await blocking(runtime.storage.exists, generation.input_image_key):
             raise NotFound("this review has no input image")
-        data = await blocking(path.read_bytes)
+        data = await blocking(runtime.storage.get, generation.input_image_key)
         kind = "image/png" if data.startswith(b"\x89PNG") else "image/jpeg" if data.startswith(b"\xff\xd8") else "application/octet-stream"
         return Response(content=data, media_type=kind)
 
@@ -117,10 +116,10 @@ class ReviewController(Controller):
         _require_reviewer(caller)
         runtime = runtime_of(request)
         generation = await blocking(reviews.held_generation, runtime, review_id)
-        path = runtime.storage.path(generation.video_key) if generation.video_key else None
-        if path is None:
+        if not generation.video_key:
             raise NotFound("this review has no output clip")
-        return file_response(path, request.headers.get("range"), "video/mp4", f"{generation.id}.mp4")
+        return await blocking(stored_media_response, runtime.storage, generation.video_key, request.headers.get("range"),
+                              "video/mp4", f"{generation.id}.mp4")
 
 
 class PolicyController(Controller):

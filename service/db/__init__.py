@@ -10,9 +10,9 @@ from typing import Iterator
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.models import ApiKey, Base, Decision, FingerprintRecord, Generation, Verification, utcnow
+from service.db.models import ApiKey, Base, Decision, FingerprintRecord, Generation, Verification, Worker, utcnow
 
-__all__ = ["Database", "ApiKey", "Base", "Decision", "FingerprintRecord", "Generation", "Verification", "utcnow"]
+__all__ = ["Database", "ApiKey", "Base", "Decision", "FingerprintRecord", "Generation", "Verification", "Worker", "utcnow"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migration_lock = threading.Lock()

@@ -166,3 +166,22 @@ class Verification(Base):
     strongest_evidence: Mapped[str | None] = mapped_column(String(32), default=None)
     generation_id: Mapped[str | None] = mapped_column(String(36), index=True, default=None)
     findings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Worker(Base):
+    """A live `originframe worker` (or an embedded consumer): what it serves, where, and when it was last seen."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(120), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    models: Mapped[list[Any]] = mapped_column(JSON)
+    device: Mapped[str] = mapped_column(String(64))
+    dtype: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_failed: Mapped[int] = mapped_column(Integer, default=0)

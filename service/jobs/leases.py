@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable
+from typing import Callable, Collection
 
 from sqlalchemy import and_, select, update
 
@@ -32,13 +32,19 @@ class LeaseLost(Exception):
     """This worker no longer owns the job (its lease expired and the job was reaped)."""
 
 
-def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float) -> bool:
-    """Take a queued job. False when it is not queued (done, cancelled, or another worker has it)."""
+def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float,
+          models: Collection[str] | None = None) -> bool:
+    """Take a queued job. False when it is not queued (done, cancelled, or another worker has it),
+    or when `models` is given and the job's model is not among them (a worker never runs a job
+    for a model it does not serve, whatever queue the message came from)."""
     now = utcnow()
+    conditions = [Generation.id == generation_id, Generation.status == QUEUED, Generation.cancel_requested.is_(False)]
+    if models is not None:
+        conditions.append(Generation.model.in_(list(models)))
     with db.session() as session:
         result = session.execute(
             update(Generation)
-            .where(Generation.id == generation_id, Generation.status == QUEUED, Generation.cancel_requested.is_(False))
+            .where(*conditions)
             .values(
                 status=RUNNING,
                 stage="starting",

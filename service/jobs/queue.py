@@ -3,6 +3,11 @@
 Huey only carries job ids from the API to workers; job state lives in the SQL database
 (see leases.py), so a message that is delivered twice or lost is harmless: claims are
 compare-and-set, and recover_queued() re-sends ids the queue no longer holds.
+
+Routing: one Huey queue per model (`<queue_name>.<model>`). A worker consumes only the queues of
+the models it serves (ORIGINFRAME_WORKER_MODELS), through one consumer whose storage takes from
+those queues in turn, so an SVD-XT worker never dequeues an LTX job, and worker_threads still
+bounds how many jobs one process runs at once. The claim (leases.claim) checks the model again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from datetime import timedelta
 from typing import Callable
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
+from huey.storage import BaseStorage
 from huey.consumer import Consumer
 from sqlalchemy import select
 
@@ -23,9 +29,13 @@ logger = logging.getLogger("originframe.queue")
 TASK_NAME = "originframe.run_generation"
 
 
-def build_huey(settings) -> Huey:
+def queue_name_for(settings, model: str) -> str:
+    return f"{settings.queue_name}.{model}"
+
+
+def build_huey(settings, name: str | None = None) -> Huey:
     url = settings.queue_url
-    name = settings.queue_name
+    name = name or settings.queue_name
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(name, url=url, results=False)
     if url.startswith(("postgresql://", "postgres://")):
@@ -44,25 +54,39 @@ def describe(settings) -> str:
 
 
 class JobQueue:
-    """Enqueue job ids; the handler runs where a consumer runs (in-process or `originframe worker`)."""
+    """Enqueue job ids on their model's queue; the handler runs where a consumer runs (in-process or
+    `originframe worker`), and a consumer takes only from the queues of the models it serves."""
 
-    def __init__(self, settings, handler: Callable[[str], None]) -> None:
+    def __init__(self, settings, handler: Callable[[str], None], model_of: Callable[[str], str | None] | None = None,
+                 served: list[str] | None = None) -> None:
         self.settings = settings
-        self.huey = build_huey(settings)
         self.kind = describe(settings)
-        self._task = self.huey.task(name=TASK_NAME, retries=0)(handler)
+        self.model_of = model_of  # looks a job's model up when a caller re-sends only its id
+        self.queues: dict[str, Huey] = {model: build_huey(settings, queue_name_for(settings, model)) for model in settings.models}
+        self._senders = {model: huey.task(name=TASK_NAME, retries=0)(handler) for model, huey in self.queues.items()}
+        self.served = [model for model in (served if served is not None else settings.models) if model in self.queues]
+        # the Huey this process consumes from: every served model's queue, taken in turn
+        self.huey = _RoutedHuey(settings.queue_name, [self.queues[model] for model in self.served])
+        self.huey.task(name=TASK_NAME, retries=0)(handler)
 
-    def enqueue(self, generation_id: str) -> None:
-        self._task(generation_id)
+    def enqueue(self, generation_id: str, model: str | None = None) -> None:
+        model = model or (self.model_of(generation_id) if self.model_of else None)
+        if model not in self._senders:
+            raise ValueError(f"job {generation_id}: model {model!r} has no queue on this deployment")
+        self._senders[model](generation_id)
 
     def pending_ids(self) -> set[str]:
-        return {task.args[0] for task in self.huey.pending() if task.name == TASK_NAME and task.args}
+        return {task.args[0] for huey in self.queues.values() for task in huey.pending()
+                if task.name == TASK_NAME and task.args}
+
+    def pending_by_model(self) -> dict[str, int]:
+        return {model: huey.pending_count() for model, huey in self.queues.items()}
 
     def pending_count(self) -> int:
-        return self.huey.pending_count()
+        return sum(self.pending_by_model().values())
 
     def ping(self) -> None:
-        self.huey.pending_count()
+        self.pending_count()
 
     def consumer(self, threads: int, *, embedded: bool, on_stop: Callable[[], None] | None = None,
                  grace_s: float | None = None) -> Consumer:
@@ -73,7 +97,51 @@ class JobQueue:
         return _WorkerConsumer(self.huey, on_stop=on_stop or (lambda: None), shutdown_timeout=grace_s, **options)
 
     def flush(self) -> None:
-        self.huey.flush()
+        for huey in self.queues.values():
+            huey.flush()
+
+
+class _RoutedStorage:
+    """Dequeues from several queues in turn (fair between models); everything else a consumer needs
+    (its schedule, locks and revocation flags) is the first queue's storage's."""
+
+    def __init__(self, name: str, storages: list[BaseStorage]) -> None:
+        self.name = name
+        self._storages = storages
+        self._next = 0
+
+    def dequeue(self) -> bytes | None:
+        for offset in range(len(self._storages)):
+            index = (self._next + offset) % len(self._storages)
+            data = self._storages[index].dequeue()
+            if data is not None:
+                self._next = (index + 1) % len(self._storages)
+                return data
+        return None
+
+    def queue_size(self) -> int:
+        return sum(storage.queue_size() for storage in self._storages)
+
+    def enqueued_items(self, limit=None) -> list:
+        return [item for storage in self._storages for item in storage.enqueued_items(limit)]
+
+    def flush_queue(self) -> None:
+        for storage in self._storages:
+            storage.flush_queue()
+
+    def __getattr__(self, name: str):
+        if not self._storages:
+            raise RuntimeError("this process serves no model: it has no queue to consume")
+        return getattr(self._storages[0], name)
+
+
+class _RoutedHuey(Huey):
+    def __init__(self, name: str, queues: list[Huey]) -> None:
+        self._routed = [huey.storage for huey in queues]
+        super().__init__(name, results=False)
+
+    def create_storage(self) -> _RoutedStorage:  # type: ignore[override]
+        return _RoutedStorage(self.name, self._routed)
 
 
 class _WorkerConsumer(Consumer):
@@ -115,5 +183,8 @@ def recover_queued(db: Database, queue: JobQueue, older_than_s: float = 0.0) -> 
     missing = sorted(queued - queue.pending_ids())
     for generation_id in missing:
         logger.warning("job %s was queued in the database but not in the queue; re-sending", generation_id)
-        queue.enqueue(generation_id)
+        try:
+            queue.enqueue(generation_id)
+        except ValueError as error:  # a model this deployment no longer offers: say so, keep going
+            logger.error("%s", error)
     return missing

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from typing import Collection
 
 from service.db import Database, Generation, utcnow
 from service.generation import GenerationCancelled
@@ -58,18 +59,19 @@ class _Reporter:
 
 class JobRunner:
     def __init__(self, db: Database, pipeline: GenerationPipeline, load_spec, *, lease_seconds: float,
-                 requeue, worker_id: str | None = None) -> None:
+                 requeue, worker_id: str | None = None, models: Collection[str] | None = None) -> None:
         self.db = db
         self.pipeline = pipeline
         self.load_spec = load_spec  # (session, Generation) -> JobSpec
         self.lease_seconds = lease_seconds
         self.requeue = requeue
         self.worker_id = worker_id or new_worker_id()
+        self.models = models  # None: any model (the in-process `originframe generate`)
         self.stopping = threading.Event()
 
     def run(self, generation_id: str) -> str | None:
         """Run a job if it is still queued; returns its final status (None if not claimed)."""
-        if not leases.claim(self.db, generation_id, self.worker_id, self.lease_seconds):
+        if not leases.claim(self.db, generation_id, self.worker_id, self.lease_seconds, self.models):
             return None
         started = time.perf_counter()
         status = FAILED
