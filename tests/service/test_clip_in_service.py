@@ -45,5 +45,9 @@ def test_clip_classifier_configured_by_settings_runs_and_is_reported(app_factory
 
 def test_misconfigured_clip_weights_are_reported_inactive_with_the_reason(app_factory, tmp_path):
     client = app_factory(clip_model="ViT-B-32", clip_weights=str(tmp_path / "missing.pt"))
-    signals = {s["name"]: s for s in client.get("/health").json()["safety"]["signals"]}
-    assert signals["clip_text"]["active"] is False and "missing.pt" in signals["clip_text"]["reason_if_inactive"]
+    operator = {s["name"]: s for s in client.get("/health", headers=key_for(client, "admin")).json()["safety"]["signals"]}
+    assert operator["clip_text"]["active"] is False and "missing.pt" in operator["clip_text"]["reason_if_inactive"]
+    # anyone else learns that the weights are missing, but not where the server keeps its files
+    public = {s["name"]: s for s in client.get("/health").json()["safety"]["signals"]}
+    assert public["clip_text"]["active"] is False and "weights file not found" in public["clip_text"]["reason_if_inactive"]
+    assert str(tmp_path) not in public["clip_text"]["reason_if_inactive"]
