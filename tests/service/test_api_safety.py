@@ -234,3 +234,23 @@ def test_prompts_stored_only_as_hashes_when_configured(app_factory):
     assert record["prompt"] is None and record["prompt_sha256"]
     # evidence names the policy term that matched, never the user's own words
     assert "sofa" not in json.dumps(record) and "posing" not in json.dumps(record)
+
+
+def test_a_configured_text_moderation_model_runs_and_is_reported(app_factory, tmp_path):
+    """ORIGINFRAME_TEXT_MODEL_PATH turns the learned text signal on: /health and the decision say so."""
+    from tests.tiny_guard import build_tiny_guard
+
+    client = app_factory(text_model_path=str(build_tiny_guard(tmp_path / "guard")))
+    signals = {signal["name"]: signal for signal in client.get("/health").json()["safety"]["signals"]}
+    assert signals["text_model"]["active"] is True
+    app = key_for(client, "generate", name="app")
+    screened = client.post("/v1/screenings", json={"prompt": "a fox in the snow"}, headers=app).json()
+    assert screened["signals"]["text_model"] is True
+    auditor = key_for(client, "audit", name="auditor")
+    record = client.get("/v1/audit/decisions", params={"kind": "screening"}, headers=auditor).json()["items"][0]
+    assert "text_model" in json.dumps(record)
+
+
+def test_without_a_text_moderation_model_the_signal_is_reported_inactive(client):
+    signals = {signal["name"]: signal for signal in client.get("/health").json()["safety"]["signals"]}
+    assert signals["text_model"]["active"] is False and signals["text_model"]["reason_if_inactive"]
