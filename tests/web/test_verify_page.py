@@ -107,6 +107,34 @@ def test_a_reencoded_clip_is_still_recognised(open_page, verify_key, verify_endp
     assert page.locator("#watermark-chart svg").is_visible()
 
 
+def test_a_clip_inside_longer_footage_shows_where_it_is(open_page, verify_key, verify_endpoint, generated_clip, tmp_path):
+    """Issue 13: the page lists the marked time range and shades it on the chart, at its place in the file."""
+    path, _ = generated_clip
+    clip = decode_video(path.read_bytes())
+    height, width = clip.frames.shape[1:3]
+    photo = np.asarray(Image.fromarray(photos.coffee()).resize((width + 64, height)))
+    other = np.stack([photo[:, shift:shift + width] for shift in range(0, 64, 4)])  # 16 frames of a pan
+    longer = np.concatenate([other, clip.frames, other[::-1]])  # 2 s, then the 2 s clip, then 2 s
+    suspect = tmp_path / "compilation.mp4"
+    suspect.write_bytes(encode_mp4_bytes(longer, fps=clip.fps, crf=23, preset="veryfast"))
+
+    page = open_page("/", key=verify_key)
+    report = verdict_of(page, suspect)
+    segments = report["watermark"]["segments"]
+    assert report["watermark"]["detected"] and len(segments) == 1
+    start, end = segments[0]["start_s"], segments[0]["end_s"]
+    clip_start, clip_end = len(other) / clip.fps, (len(other) + len(clip.frames)) / clip.fps
+    assert abs(start - clip_start) < 0.75 and abs(end - clip_end) < 0.75, (start, end)
+    listed = page.locator(".watermark-segments li")
+    assert listed.count() == 1 and segments[0]["identifier"] in listed.inner_text()
+    band = page.locator("#watermark-chart svg rect.band")
+    assert band.count() == 1
+    # the band sits in the middle of the chart's time axis, where the clip is, not at its start
+    box, plot = band.bounding_box(), page.locator("#watermark-chart svg").bounding_box()
+    middle = (box["x"] + box["width"] / 2 - plot["x"]) / plot["width"]
+    assert 0.3 < middle < 0.7, middle
+
+
 def test_an_unrelated_clip_has_no_evidence(open_page, verify_key, verify_endpoint, tmp_path):
     photo = np.asarray(Image.fromarray(photos.astronaut()).resize((256, 256)))
     frames = np.stack([np.roll(photo, shift, axis=1) for shift in range(0, 32, 4)])

@@ -198,10 +198,18 @@
     if (!watermark) return card("Watermark", id, notRun());
     const detected = watermark.detected;
     const scores = Array.isArray(watermark.frame_scores) ? watermark.frame_scores.filter((s) => typeof s === "number") : [];
+    const indices = Array.isArray(watermark.frame_indices) && watermark.frame_indices.length === scores.length ? watermark.frame_indices : null;
+    const segments = Array.isArray(watermark.segments) ? watermark.segments : [];
+    const seconds = (t) => (typeof t === "number" ? `${t.toFixed(1)} s` : "?");
+    // which stretches of the file carry which identifier: a clip inside a longer video, or a compilation
+    const ranges = segments.length ? el("ul", { class: "plain watermark-segments" }, segments.map((s) =>
+      el("li", { "data-start": String(s.start_s), "data-end": String(s.end_s) }, `${seconds(s.start_s)}–${seconds(s.end_s)}: identifier `,
+        el("code", { text: s.identifier }), ` (key ${s.key_id}, p-value ${formatP(s.p_value)})`))) : null;
     const frameRate = watermark.frame_threshold_false_positive_rate;
     const legend = typeof frameRate === "number"
       ? `Dashed line: per-frame threshold ${watermark.frame_threshold} — a frame of an unmarked clip reaches it with probability below ` +
-        `${formatP(frameRate)} (${watermark.frame_threshold_basis}). Filled dots are frames at or above it.`
+        `${formatP(frameRate)} (${watermark.frame_threshold_basis}). Filled dots are frames at or above it.` +
+        (segments.length ? " Shaded: the time ranges that carry the mark." : "")
       : "Dashed line: per-frame threshold.";
     const decision = el("p", { class: "clip-decision", "data-detected": String(Boolean(detected)) },
       el("strong", { text: "Clip-level decision: " + (detected ? "detected" : "not detected") }),
@@ -216,12 +224,15 @@
         ["Detection threshold (false-positive rate)", formatP(watermark.threshold_p_value)],
         ["Payload identifier", watermark.identifier ? el("code", { text: watermark.identifier }) : null],
         ["Key id", watermark.key_id],
+        ["Marked time ranges", ranges],
         ["Frames analysed", watermark.frames_analysed],
         ["Algorithm", watermark.algorithm],
       ]),
       el("p", { class: "hint", text: "The p-value is the chance that a clip without this watermark would score at least this high." })),
       el("div", { class: "chart-column" }, decision, scores.length ? OriginframeChart.frameScoreChart({
         id: "watermark-chart", scores, threshold: watermark.frame_threshold, fps: media && media.fps,
+        frames: indices, times: indices && media && media.fps > 0 ? indices.map((f) => f / media.fps) : null,
+        bands: segments.map((s) => ({ start_s: s.start_s, end_s: s.end_s, label: `identifier ${s.identifier} (key ${s.key_id})` })),
         thresholdLabel: typeof frameRate === "number" ? `per-frame threshold (FPR < ${formatP(frameRate)})` : null,
         title: "Per-frame watermark score", caption: "Watermark score of each analysed frame over time. " + legend,
       }) : el("p", { class: "muted", text: "No per-frame scores were reported." }))));
