@@ -206,6 +206,7 @@ class Screener:
             "language": self.languages.guess("warm-up text for the language identifier") is not None,
             "names": self.names.load(),
         }
+        self.policy.vocabulary.fuzzy.build()
         if loaded["clip"]:
             self.clip.score_texts(self.policy, ["warm-up"])
         return loaded
