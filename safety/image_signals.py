@@ -28,6 +28,7 @@ __all__ = [
     "letterbox",
     "run_nsfw",
     "run_faces",
+    "run_nudity_parts",
     "MAX_IMAGE_SIDE",
 ]
 
@@ -66,6 +67,9 @@ class ImageSignalConfig:
     face_mtcnn_min_pixels: int = 24  # MTCNN's smallest face (its pyramid's first scale is 12 / this)
     face_mtcnn_stage_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)  # the three stages' candidate scores
     face_mtcnn_min_probability: float = 0.95  # final-stage probability that counts as a face
+    # The second nudity signal (exposed body parts, NudeNet: the optional AGPL extra
+    # `nudity-parts`); off unless set, inactive and reported so when the package is absent.
+    nudity_parts: bool = False
     face_min_pixels: int = 40  # the smallest face to find in a large image (tiling)
     face_tile_min_pixels: int = 32  # ...which must be at least this big where the model sees it
     face_tile_above: int = 960  # tiles only for images whose longer side exceeds this (1080p, 4K)
@@ -364,4 +368,27 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
     report = SignalReport(name="face", active=True, version=detector.version, stage=stage,
                           scores={c: best for c in categories} if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    return SignalOutput(report, hits)
+
+
+def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
+                     frames: Sequence[int] | None = None) -> SignalOutput:
+    """The most confident exposed body part over the images, for every category that thresholds it."""
+    started = time.perf_counter()
+    if not categories:
+        return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage,
+                                         reason_if_inactive="no policy category uses the nudity_parts signal"))
+    scores = detector.scores(images)
+    if scores is None:
+        ok, reason = detector.status()
+        return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
+    best = int(np.argmax(scores)) if scores else 0
+    evidence = [Evidence(signal="nudity_parts", kind="body_part", value=part, score=round(score, 4),
+                         frame=frames[i] if frames is not None else -1)
+                for i, parts in enumerate(detector.last_parts) for part, score in parts]
+    top = round(scores[best], 4) if scores else 0.0
+    report = SignalReport(name="nudity_parts", active=True, version=detector.version, stage=stage,
+                          scores={c: top for c in categories} if evidence else {},
+                          elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    hits = {c: SignalHit(score=top, evidence=evidence) for c in categories} if evidence else {}
     return SignalOutput(report, hits)

@@ -46,8 +46,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw", "face")
-IMAGE_SIGNALS = ("nsfw", "face", "clip_image")
+SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw",
+                "nudity_parts", "face")
+IMAGE_SIGNALS = ("nsfw", "nudity_parts", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
 COMMON_LANGUAGE = "common"
