@@ -97,7 +97,7 @@ class MtcnnDetector:
             if p is None or p < cfg.face_mtcnn_min_probability:
                 continue
             x1, y1 = max(0, int(x1)), max(0, int(y1))
-            x2, y2 = min(w, int(round(x2))), min(h, int(round(y2)))
+            x2, y2 = min(w, round(x2)), min(h, round(y2))
             if x2 - x1 < 4 or y2 - y1 < 4:
                 continue
             faces.append(Face(x1, y1, x2 - x1, y2 - y1, confirmed=True, model_score=round(float(p), 4), model="mtcnn"))

@@ -21,15 +21,15 @@ person matcher still treats a lowercase misspelling of a common-word surname as 
 
 from __future__ import annotations
 
-import functools
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import regex
 
-__all__ = ["FuzzyIndex", "MIN_LENGTH", "max_distance", "osa_distance"]
+__all__ = ["MIN_LENGTH", "FuzzyIndex", "max_distance", "osa_distance"]
 
 MIN_LENGTH = 5
+_CACHE_SIZE = 65536
 _LETTERS = regex.compile(r"^[\p{L}\p{M}]+$")
 _DENSE = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}\p{Thai}]")
 
@@ -83,6 +83,7 @@ class FuzzyIndex:
         self.common_word = common_word
         self._index: dict[str, tuple[str, ...]] | None = None
         self._prefix_index: dict[str, tuple[str, ...]] = {}
+        self._cache: dict[str, str | None] = {}  # prompts repeat words; bounded below
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -99,9 +100,17 @@ class FuzzyIndex:
                         index.setdefault(key, []).append(w)
                 setattr(self, target, {k: tuple(v) for k, v in index.items()})
 
-    @functools.lru_cache(maxsize=65536)
     def correct(self, word: str) -> str | None:
         """The one vocabulary word within the allowed distance of `word` (folded), or None."""
+        if word in self._cache:
+            return self._cache[word]
+        result = self._correct(word)
+        if len(self._cache) >= _CACHE_SIZE:
+            self._cache.clear()
+        self._cache[word] = result
+        return result
+
+    def _correct(self, word: str) -> str | None:
         limit = max_distance(len(word))
         if not limit or word in self._known or not _LETTERS.match(word) or _DENSE.search(word):
             return None

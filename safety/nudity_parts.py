@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .image_signals import ImageSignalConfig
 
-__all__ = ["NudityPartsDetector", "EXPOSED_PARTS"]
+__all__ = ["EXPOSED_PARTS", "NudityPartsDetector"]
 
 # NudeNet's classes that count as nudity; covered parts, faces and feet do not.
 EXPOSED_PARTS = frozenset({
@@ -58,8 +59,7 @@ class NudityPartsDetector:
         with self._lock:
             if self._model is not None or self._error:
                 return self._model
-            ok, reason = self.status()
-            if not ok:
+            if not self.status()[0]:
                 return None
             try:
                 from nudenet import NudeDetector
