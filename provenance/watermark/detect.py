@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from provenance.watermark import analysis, ecc, lattice, sync
+from provenance.watermark import analysis, ecc, lattice, perspective, sync
 from provenance.watermark.region import content_region
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
@@ -52,6 +52,15 @@ LATTICE_MIN_SCORE = 3.5
 LATTICE_FRAMES = 16
 AFFINE_EXACT_DECODES = 2
 LATTICE_HYPOTHESES = lattice.LATTICE_CANDIDATES * SYNC_CANDIDATES + AFFINE_EXACT_DECODES * LIST_SIZE
+# Perspective (perspective.py): from the picture as marked and from the lattice search's
+# PERSPECTIVE_STARTS - 1 strongest registrations, a homography is fitted to the tile-sized
+# blocks' own pilot shifts, a few rounds; each grid it settles on is decoded once, with the list.
+PERSPECTIVE_STARTS = 3
+# Decoded only where the fitted grid shows the pilot (on unmarked footage the rounds settle on
+# chance peaks: z 2.7-4, at most 3 agreeing blocks; marked clips under perspective: z >= 5, 7+ blocks).
+PERSPECTIVE_PILOT_Z = 4.5
+PERSPECTIVE_MIN_BLOCKS = 4
+PERSPECTIVE_HYPOTHESES = PERSPECTIVE_STARTS * LIST_SIZE
 # A frame that shows more than the clip (bars, a blurred copy behind it, a border): the
 # content region (region.py), when one is found, is decoded as a whole picture on the clip
 # grid: the nominal registration with the list, and the pilot's two peaks.
@@ -68,6 +77,7 @@ MAX_HYPOTHESES_PER_KEY = (
     len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
     + REGION_HYPOTHESES
     + LATTICE_HYPOTHESES
+    + PERSPECTIVE_HYPOTHESES
     + MAX_WINDOWS * WINDOW_HYPOTHESES
 )
 # A frame belongs to a marked segment when its correlation with the decoded template reaches
@@ -134,7 +144,7 @@ def _frame_indices(count: int) -> list[int]:
 @dataclass
 class _Decode:
     profile: str
-    registration: sync.Registration | sync.AffineRegistration
+    registration: sync.Registration | sync.AffineRegistration | perspective.ProjectiveRegistration
     key: WatermarkKey
     identifier: int | None
     symbols: np.ndarray
@@ -367,7 +377,10 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
                 found = finish(decoded, True)
                 found.content_region = (region.top, region.bottom, region.left, region.right)
                 return found
-    decoded, tried = _lattice_search(clip, keys, tried)
+    decoded, tried, starts = _lattice_search(clip, keys, tried)
+    if decoded is not None:
+        return finish(decoded, True)
+    decoded, tried = _perspective_search(clip, keys, starts, tried)
     if decoded is not None:
         return finish(decoded, True)
     best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
@@ -376,10 +389,13 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
     return finish(best, False)
 
 
-def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+def _lattice_search(
+    clip: ClipResiduals, keys: list[WatermarkKey], tried: int
+) -> tuple[_Decode | None, int, list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]]]:
     """Rotation, scale, quarter turns, mirrors and any placement in the frame: the lattices the
     spectrum shows, each sampled from the frames on its own grid, registered against each
-    key's pilot (orientation and shift), decoded."""
+    key's pilot (orientation and shift), decoded. When none verifies, also the registrations
+    tried, strongest pilot first."""
     residuals = clip.picture_residuals("clip")
     mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
     strongest: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]] = []
@@ -398,7 +414,7 @@ def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -
                 tried += 1
                 identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout)
                 if identifier is not None:
-                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried, []
                 strongest.append((registration, key, layout))
     strongest.sort(key=lambda item: -item[0].pilot_z)
     for registration, key, layout in strongest[:AFFINE_EXACT_DECODES]:
@@ -408,8 +424,78 @@ def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -
         aligned = clip.exact_affine(registration).block_weighted(layout.pilot)
         identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
         if identifier is not None:
-            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried, []
+    return None, tried, strongest
+
+
+def _perspective_search(
+    clip: ClipResiduals,
+    keys: list[WatermarkKey],
+    lattice_registrations: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]],
+    tried: int,
+) -> tuple[_Decode | None, int]:
+    """A picture seen at an angle: per key, from the picture as marked and from the lattice
+    search's strongest registrations, a homography fitted to the blocks' pilot shifts,
+    decoded with the list."""
+    layouts = [layout_for(key) for key in keys]
+    linear = perspective.corrections(clip.height, clip.width)
+    identity = np.eye(3)
+    nominal = clip.exact_projective(identity, LATTICE_FRAMES)
+    nominal_blocks = [None] * len(keys) if nominal is None else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
+    for key, layout, blocks in zip(keys, layouts, nominal_blocks):
+        starts: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = [(identity, blocks)]
+        for registration, owner, _ in lattice_registrations:
+            if owner is key and len(starts) < PERSPECTIVE_STARTS:
+                starts.append((perspective.as_projective(np.asarray(registration.matrix)), None))
+        for start, first in starts:
+            registration = _refine_perspective(clip, start, layout, linear, first)
+            if registration is None or registration.pilot_z < PERSPECTIVE_PILOT_Z or registration.blocks < PERSPECTIVE_MIN_BLOCKS:
+                continue
+            found = clip.exact_projective(np.asarray(registration.matrix))
+            if found is None:
+                continue
+            tried += LIST_SIZE
+            aligned = found[0].block_weighted(layout.pilot)
+            identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
+            if identifier is not None:
+                return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
     return None, tried
+
+
+def _refine_perspective(
+    clip: ClipResiduals,
+    start: np.ndarray,
+    layout: TileLayout,
+    linear: np.ndarray,
+    first: tuple[np.ndarray, np.ndarray] | None = None,
+) -> perspective.ProjectiveRegistration | None:
+    """Rounds of: sample the frames on the current grid, measure each block's pilot shift (the
+    first round under local corrections too, `first` when already measured), fit the grid to
+    them. None when too few blocks show the pilot to fit anything."""
+    matrix, blocks, z = start, 0, 0.0
+    for round_ in range(perspective.ITERATIONS):
+        if round_ == 0 and first is not None:
+            centres, shifts = first
+        else:
+            sampled = clip.exact_projective(matrix, LATTICE_FRAMES)
+            if sampled is None:
+                return None
+            aligned, low = sampled
+            mean = aligned.mean()
+            if round_ == 0:
+                centres, shifts = perspective.block_search(mean, aligned.mask, low, [layout], linear)[0]
+            else:
+                z = perspective.pilot_z(mean, aligned.mask, layout)[0]
+                centres, shifts = perspective.block_shifts(mean, aligned.mask, low, layout)
+        fitted = perspective.fit(matrix, centres, shifts, perspective.FIRST_THRESHOLD if round_ == 0 else perspective.RANSAC_THRESHOLD)
+        if fitted is None:
+            break
+        matrix, blocks = fitted
+        if round_ > 0 and float(np.median(np.hypot(shifts[:, 0], shifts[:, 1]))) < perspective.CONVERGED:
+            break
+    if blocks == 0:
+        return None
+    return perspective.ProjectiveRegistration(tuple(map(tuple, matrix.tolist())), z, blocks)
 
 
 def _result(
@@ -449,7 +535,9 @@ def _result(
         shift=(round(registration.shift[0], 2), round(registration.shift[1], 2)) if detected else None,
         mirrored=registration.mirrored if detected else None,
         sync_score=round(registration.pilot_z, 2),
-        rotation=round(registration.angle, 2) if detected and isinstance(registration, sync.AffineRegistration) else None,
+        rotation=round(registration.angle, 2)
+        if detected and isinstance(registration, (sync.AffineRegistration, perspective.ProjectiveRegistration))
+        else None,
     )
 
 
