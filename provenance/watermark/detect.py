@@ -17,7 +17,7 @@ import msgspec
 import numpy as np
 
 from provenance.watermark import analysis, ecc, lattice, perspective, sync
-from provenance.watermark.region import content_region
+from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
@@ -63,8 +63,12 @@ PERSPECTIVE_MIN_BLOCKS = 4
 PERSPECTIVE_HYPOTHESES = PERSPECTIVE_STARTS * LIST_SIZE
 # A frame that shows more than the clip (bars, a blurred copy behind it, a border): the
 # content region (region.py), when one is found, is decoded as a whole picture on the clip
-# grid: the nominal registration with the list, and the pilot's two peaks.
-REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+# grid: the nominal registration with the list, the pilot's two peaks, and the nominal again
+# from frames weighted by their pilot, with the list.
+REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES + LIST_SIZE  # and the nominal re-decoded with frame weights
+# An inset over other footage (picture-in-picture): its straight static edges give up to
+# INSET_REGIONS rectangles (region.inset_regions), each decoded the same way.
+INSET_REGIONS = 2
 # A video longer than a clip (a compilation, an intro, a stream recording) dilutes a marked
 # stretch in the whole-video average. When the whole video does not verify, it is searched
 # in at most MAX_WINDOWS overlapping windows of the analysed frames (half-window hop), each
@@ -76,6 +80,7 @@ WINDOW_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
 MAX_HYPOTHESES_PER_KEY = (
     len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
     + REGION_HYPOTHESES
+    + INSET_REGIONS * REGION_HYPOTHESES
     + LATTICE_HYPOTHESES
     + PERSPECTIVE_HYPOTHESES
     + MAX_WINDOWS * WINDOW_HYPOTHESES
@@ -365,18 +370,13 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
             if decoded.identifier is not None:
                 return finish(decoded, True)
     region = content_region(clip.luma)
-    if region is not None:
-        inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
-        residuals = inner.picture_residuals("clip")
-        mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
-        for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
-            tried += list_size
-            decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
-            if decoded.identifier is not None:
-                decoded.aligned = inner.exact("clip", registration)
-                found = finish(decoded, True)
-                found.content_region = (region.top, region.bottom, region.left, region.right)
-                return found
+    regions = ([region] if region is not None else []) + inset_regions(clip.luma, INSET_REGIONS)
+    for region in regions:
+        decoded, tried = _region_search(clip, region, keys, tried)
+        if decoded is not None:
+            found = finish(decoded, True)
+            found.content_region = (region.top, region.bottom, region.left, region.right)
+            return found
     decoded, tried, starts = _lattice_search(clip, keys, tried)
     if decoded is not None:
         return finish(decoded, True)
@@ -387,6 +387,36 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
     assert isinstance(best.registration, sync.Registration)
     best.aligned = clip.interpolated(best.profile, best.registration)
     return finish(best, False)
+
+
+def _region_search(clip: ClipResiduals, region: Region, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+    """The part of the frame that holds the clip, decoded as a whole picture on the clip grid."""
+    inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
+    if min(inner.height, inner.width) < analysis.MIN_SIDE:
+        return None, tried
+    residuals = inner.picture_residuals("clip")
+    mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+    nominals = []
+    for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
+        tried += list_size
+        decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
+        if decoded.identifier is not None:
+            decoded.aligned = inner.exact("clip", registration)
+            return decoded, tried
+        if list_size == LIST_SIZE:
+            nominals.append((key, layout, registration))
+    # a small inset's frames differ most in how much of the mark the codec left them: the
+    # nominal registration once more with the frames weighted by their own pilot
+    for key, layout, registration in nominals:
+        aligned = inner.exact("clip", registration)
+        weights = aligned.pilot_weights(registration.mirrored, layout.pilot)
+        if weights is None:
+            continue
+        tried += LIST_SIZE
+        decoded = _exact_decode(inner, "clip", registration, key, layout, aligned, weights)
+        if decoded.identifier is not None:
+            return decoded, tried
+    return None, tried
 
 
 def _lattice_search(

@@ -114,6 +114,33 @@ def test_content_region_finds_bars_and_borders_and_leaves_full_frames(photo_clip
     assert content_region([luma(f) for f in photo_clip]) is None
 
 
+def test_inset_region_finds_a_picture_in_picture_over_moving_footage(photo_clip):
+    from bench.watermark_scenes import scene
+    from provenance.watermark.region import inset_regions
+
+    background = scene("subjects", 4, len(photo_clip), (640, 360))
+    inset = attacks.picture_in_picture(photo_clip, background, 0.4, "top-left")
+    regions = inset_regions([luma(f) for f in h264(inset)])
+    w = int(640 * 0.4) // 2 * 2
+    h = int(round(360 * w / 640)) // 2 * 2
+    margin = int(0.04 * 640)
+    assert regions, "no inset found"
+    best = regions[0]
+    assert abs(best.top - margin) <= 2 and abs(best.left - margin) <= 2
+    assert abs(best.bottom - (margin + h)) <= 2 and abs(best.right - (margin + w)) <= 2
+    # footage without an inset offers none that covers a quarter of each side along straight edges
+    assert all(r.bottom - r.top < 0.9 * 360 for r in inset_regions([luma(f) for f in h264(photo_clip)]))
+
+
+def test_picture_in_picture_at_40_percent_is_found(marked, keyring):
+    from bench.watermark_scenes import scene
+
+    background = scene("subjects", 4, len(marked), (640, 360))
+    result = detect_watermark(h264(attacks.picture_in_picture(marked, background, 0.4, "top-left")), keyring)
+    assert result.detected and result.identifier == IDENTIFIER, result.sync_score
+    assert result.hypotheses_tried <= detection.MAX_HYPOTHESES_PER_KEY * len(keyring)
+
+
 def test_lattice_gives_rotation_and_period(marked):
     rotated = attacks.rotate(marked, 7.0)
     residuals = ClipResiduals(rotated, list(range(len(rotated)))).picture_residuals("clip")
@@ -129,6 +156,7 @@ def test_hypothesis_budget_is_the_sum_of_the_stages():
     expected = (
         2 * per_profile
         + detection.REGION_HYPOTHESES
+        + detection.INSET_REGIONS * detection.REGION_HYPOTHESES
         + lattice.LATTICE_CANDIDATES * detection.SYNC_CANDIDATES
         + detection.AFFINE_EXACT_DECODES * detection.LIST_SIZE
         + detection.PERSPECTIVE_STARTS * detection.LIST_SIZE
