@@ -13,15 +13,23 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
+from service.api.audit_routes import AuditController
 from service.api.bodies import BoundedRequest
-from service.api.limits import FailedAuthThrottle, StreamSlots, close_stores, rate_limit_middleware, rate_limit_stores
-from service.api.generations import GenerationController
-from service.api.health import health, metrics
-from service.api.audit import AuditController
-from service.api.keys import KeyController
-from service.api.safety import PolicyController, ReviewController, ScreeningController
-from service.api.verify import verify
-from service.errors import exception_handlers
+from service.api.generation_routes import GenerationController
+from service.api.health_routes import health, metrics
+from service.api.key_routes import KeyController
+from service.api.limits import (
+    FailedAuthThrottle,
+    StreamSlots,
+    close_stores,
+    rate_limit_middleware,
+    rate_limit_stores,
+)
+from service.api.policy_routes import PolicyController
+from service.api.review_routes import ReviewController
+from service.api.screening_routes import ScreeningController
+from service.api.verify_routes import verify
+from service.problems import exception_handlers
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.web import web_router

@@ -94,9 +94,9 @@ def worker(threads: int | None) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""
-    from service.errors import ServiceError
-    from service.generations import GenerationRequest
     from provenance.errors import ProvenanceError
+    from service.generations.request import GenerationRequest
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.start(consume=False)
@@ -104,7 +104,7 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
         request = GenerationRequest(model=model, prompt=prompt, negative_prompt=negative_prompt, **parameters)
         image_bytes = image_path.read_bytes() if image_path else None
         try:
-            generation, _ = runtime.submit_generation(request, image_bytes=image_bytes, caller_key_id=None,
+            generation, _ = runtime.submission.submit(request, image_bytes=image_bytes, caller_key_id=None,
                                                       idempotency_key=None, enqueue=False)
         except (ServiceError, ProvenanceError) as error:
             raise click.ClickException(str(error)) from None
@@ -155,7 +155,7 @@ def keys() -> None:
 @click.option("--quiet", is_flag=True, help="Print only the secret (for scripts).")
 def keys_create(scopes, name, quiet) -> None:
     from service import auth
-    from service.errors import ServiceError
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +185,7 @@ def keys_list() -> None:
 @click.argument("key_id")
 def keys_revoke(key_id) -> None:
     from service import auth
-    from service.errors import ServiceError
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.db.migrate()
@@ -429,7 +429,7 @@ def models() -> None:
 
 
 def _model_need(backend: str, mode: str | None):
-    from service.generation.model_files import ModelFilesError, find_need
+    from service.backends.model_files import ModelFilesError, find_need
 
     try:
         return find_need(load_settings(), backend, mode)
@@ -440,9 +440,9 @@ def _model_need(backend: str, mode: str | None):
 @models.command("list")
 def models_list() -> None:
     """What each enabled backend needs, whether it is here, and what the models directory holds."""
-    from service.generation import create_backend
-    from service.generation.model_files import RECORD_FILE, installed, model_needs
-    from service.generation.weights import weights_availability
+    from service.backends import create_backend
+    from service.backends.model_files import RECORD_FILE, installed, model_needs
+    from service.backends.weights import weights_availability
 
     settings = load_settings()
     click.echo("needed by the enabled backends:")
@@ -474,7 +474,7 @@ def _print_setting(need, target: Path) -> None:
 @click.option("--name", default=None, help="Directory name under the models directory.")
 def models_download(backend: str, mode: str | None, hub_id: str | None, revision: str | None, name: str | None) -> None:
     """Download a pinned revision into the models directory (resumable; needs ORIGINFRAME_ALLOW_DOWNLOADS=true)."""
-    from service.generation.model_files import ModelFilesError, download
+    from service.backends.model_files import ModelFilesError, download
 
     settings = load_settings()
     need = _model_need(backend, mode)
@@ -495,7 +495,7 @@ def models_download(backend: str, mode: str | None, hub_id: str | None, revision
 @click.option("--name", default=None, help="Directory name under the models directory (default: the source's name).")
 def models_import(backend: str, directory: Path, mode: str | None, name: str | None) -> None:
     """Copy a local diffusers pipeline directory into the models directory and record its files' hashes."""
-    from service.generation.model_files import ModelFilesError, import_directory
+    from service.backends.model_files import ModelFilesError, import_directory
 
     need = _model_need(backend, mode)
     try:
@@ -512,7 +512,7 @@ def models_verify(name_or_directory: str, as_json: bool) -> None:
     """Check a model directory against its record: every file present, same size, same SHA-256."""
     import msgspec
 
-    from service.generation.model_files import verify
+    from service.backends.model_files import verify
 
     settings = load_settings()
     directory = Path(name_or_directory).expanduser()
@@ -534,7 +534,7 @@ def models_verify(name_or_directory: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def models_remove(name: str, yes: bool) -> None:
     """Delete a model directory from the models directory."""
-    from service.generation.model_files import ModelFilesError, remove
+    from service.backends.model_files import ModelFilesError, remove
 
     settings = load_settings()
     if not yes:

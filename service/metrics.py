@@ -3,7 +3,14 @@ the database and the queue at scrape time, so they are right for the whole fleet
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 JOB_OUTCOMES = Counter("originframe_jobs_finished_total", "Jobs this process finished, by outcome", ["status"])
 JOB_SECONDS = Histogram(

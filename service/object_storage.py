@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import obstore
-from obstore.exceptions import InvalidPathError, PermissionDeniedError, UnauthenticatedError, UnknownConfigurationKeyError
+from obstore.exceptions import (
+    InvalidPathError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    UnknownConfigurationKeyError,
+)
 from obstore.store import S3Store
 
 from service.storage import StorageUnavailable, validate_key

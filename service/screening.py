@@ -7,9 +7,17 @@ from typing import Any
 
 import numpy as np
 
-from safety import ClipConfig, ImageSignalConfig, PolicyStore, Screener, Screening, burn_label
+from safety import (
+    ClipConfig,
+    ImageSignalConfig,
+    PolicyStore,
+    Screener,
+    Screening,
+    burn_label,
+)
 from safety.text_model import TextModelConfig
-from service.audit import AppendedDecision, AuditLog
+from service.decision_log import AppendedDecision, DecisionLog
+from service.digests import sha256_text
 
 
 def build_screener(settings) -> Screener:
@@ -55,7 +63,7 @@ class Decided:
 
 
 class ScreeningService:
-    def __init__(self, screener: Screener, audit: AuditLog, settings) -> None:
+    def __init__(self, screener: Screener, audit: DecisionLog, settings) -> None:
         self.screener = screener
         self.audit = audit
         self.settings = settings
@@ -81,7 +89,7 @@ class ScreeningService:
         screening = self.screener.screen_request(prompt, image, negative_prompt)
         details = {"image_sha256": image_sha256} if image_sha256 else {}
         if negative_prompt:
-            details["negative_prompt_sha256"] = _sha256(negative_prompt)
+            details["negative_prompt_sha256"] = sha256_text(negative_prompt)
         return self._record(screening, kind=kind, api_key_id=api_key_id, generation_id=generation_id,
                             prompt=prompt, details=details)
 
@@ -97,8 +105,3 @@ class ScreeningService:
     def health(self) -> dict[str, Any]:
         return self.screener.health()
 
-
-def _sha256(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()

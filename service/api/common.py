@@ -11,7 +11,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.auth import Caller, authenticate
-from service.errors import Unauthorized
+from service.problems import Unauthorized
 from service.runtime import Runtime
 
 T = TypeVar("T")

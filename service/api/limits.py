@@ -10,7 +10,6 @@ changes how a refusal is answered (our problem body, with Retry-After).
 from __future__ import annotations
 
 import enum
-import hashlib
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,8 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.types import Message, Receive, Scope, Send
 
-from service.errors import RateLimited
+from service.digests import sha256_text
+from service.problems import RateLimited
 from service.settings import Settings
 
 
@@ -66,7 +66,7 @@ def caller_identity(request: Request) -> str:
     key's allowance by naming its id), or the client address for requests without a key."""
     secret = _presented_secret(request)
     if secret:
-        return "key:" + hashlib.sha256(secret.encode()).hexdigest()[:24]
+        return "key:" + sha256_text(secret)[:24]
     return "addr:" + client_address(request)
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-
 from typing import Iterator
 
 from litestar import Response
 from litestar.response import File, Redirect, Stream
 
-from service.errors import NotFound, problem
+from service.problems import NotFound, problem
 from service.storage import Storage
 
 # a streamed clip is read from the object store one ranged GET at a time: memory stays bounded

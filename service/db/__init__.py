@@ -10,7 +10,16 @@ from typing import Iterator
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.models import ApiKey, Base, Decision, FingerprintRecord, Generation, Verification, Worker, utcnow
+from service.db.models import (
+    ApiKey,
+    Base,
+    Decision,
+    FingerprintRecord,
+    Generation,
+    Verification,
+    Worker,
+    utcnow,
+)
 
 __all__ = ["Database", "ApiKey", "Base", "Decision", "FingerprintRecord", "Generation", "Verification", "Worker", "utcnow"]
 

@@ -19,13 +19,13 @@ from typing import Callable, Collection
 from sqlalchemy import and_, select, update
 
 from service.db import Database, Generation, utcnow
+from service.generations.status import FINAL_STATES, GenerationStatus, Progress
 
 logger = logging.getLogger("originframe.jobs")
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, BLOCKED, CANCELLED, REVIEW = (
-    "queued", "running", "succeeded", "failed", "blocked", "cancelled", "review",
-)
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, BLOCKED, CANCELLED})
+QUEUED, RUNNING, REVIEW = GenerationStatus.QUEUED, GenerationStatus.RUNNING, GenerationStatus.REVIEW
+SUCCEEDED, FAILED, BLOCKED, CANCELLED = (GenerationStatus.SUCCEEDED, GenerationStatus.FAILED, GenerationStatus.BLOCKED,
+                                         GenerationStatus.CANCELLED)
 
 
 class LeaseLost(Exception):
@@ -47,7 +47,7 @@ def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float
             .where(*conditions)
             .values(
                 status=RUNNING,
-                stage="starting",
+                stage=Progress.STARTING,
                 lease_owner=worker_id,
                 lease_expires_at=now + timedelta(seconds=lease_seconds),
                 attempts=Generation.attempts + 1,

@@ -18,8 +18,8 @@ from datetime import timedelta
 from typing import Callable
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
-from huey.storage import BaseStorage
 from huey.consumer import Consumer
+from huey.storage import BaseStorage
 from sqlalchemy import select
 
 from service.db import Database, Generation, utcnow

@@ -168,3 +168,10 @@ def queued_by_model(db: Database) -> dict[str, int]:
         rows = session.execute(select(Generation.model, func.count()).where(Generation.status == "queued")
                                .group_by(Generation.model)).all()
     return {model: int(count) for model, count in rows}
+
+
+def waiting_for(db: Database, model: str, ttl_s: float) -> str | None:
+    """Why a queued job of this model is not running yet, when no live, ready worker serves it."""
+    if model in served_models(list_workers(db, ttl_s)):
+        return None
+    return waiting_reason(model)

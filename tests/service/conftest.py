@@ -16,7 +16,7 @@ from service.settings import load_settings
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
-    from service.generation import tiny
+    from service.backends import tiny
 
     directory = tmp_path_factory.mktemp("models")
     tiny.build(directory / f"tiny-ltx-v{tiny.FORMAT_VERSION}")

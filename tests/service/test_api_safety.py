@@ -212,7 +212,7 @@ def test_health_says_which_safety_signals_ran(client):
 def test_retention_purges_clear_prompts_but_keeps_the_chain_intact(client, keys, monkeypatch):
     from datetime import timedelta
 
-    from service import audit
+    from service import decision_log as audit
 
     client.post("/v1/screenings", json={"prompt": "a secret product launch"}, headers=keys["app"])
     runtime = client.app.state.runtime

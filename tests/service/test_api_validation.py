@@ -20,7 +20,7 @@ def problem_of(response, status: int) -> dict:
 
 @pytest.fixture
 def strict_client(app_factory, models_dir, tiny_svd_dir):  # noqa: F811
-    from service.generation import tiny
+    from service.backends import tiny
 
     return app_factory(max_upload_bytes=200_000, max_frames=40, max_steps=50, max_duration_s=5.0,
                        max_image_pixels=1_000_000, svd_model=str(tiny_svd_dir),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.generation import GenerationCancelled, GenerationInput, create_backend
+from service.backends import GenerationCancelled, GenerationInput, create_backend
 from tests.service.conftest import make_settings
 from tests.service.tiny_svd import build_tiny_svd
 
@@ -54,7 +54,7 @@ def test_cancellation_stops_between_steps(settings):
 
 
 def test_ltx_backend_loads_a_local_directory(settings, models_dir):
-    from service.generation import tiny
+    from service.backends import tiny
 
     settings = settings.replace(ltx_model=str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"))
     backend = create_backend("ltx", settings)
@@ -174,7 +174,7 @@ def test_new_backends_without_weights_say_why(tmp_path, models_dir):
 
 
 def test_each_mode_names_its_own_weights(settings):
-    from service.provenance import public_model_id
+    from service.pipeline.signing import public_model_id
 
     info = create_backend("wan", settings.replace(wan_variant="2.1-14b")).info()
     assert info.extra["sources"] == {"text-to-video": "Wan-AI/Wan2.1-T2V-14B-Diffusers",

@@ -86,7 +86,7 @@ def _files(root) -> list:
 
 def test_a_fleet_routes_by_model_keeps_media_in_object_storage_and_loses_no_job(
         shared_servers, tmp_path, models_dir, tiny_svd_dir, seaweedfs, app_factory, monkeypatch):  # noqa: F811
-    from service.generation import tiny
+    from service.backends import tiny
 
     for name, value in seaweedfs.environment().items():
         monkeypatch.setenv(name, value)

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from service.cli import main
-from service.generation import GenerationInput, create_backend
-from service.generation.model_files import ModelFilesError, check_free_space
+from service.backends import GenerationInput, create_backend
+from service.backends.model_files import ModelFilesError, check_free_space
 from tests.service.conftest import make_settings
 
 
@@ -73,7 +73,7 @@ def test_import_verify_load_tamper_and_remove(run, tiny_wan_dir, tmp_path, model
 
 
 def test_import_refuses_a_pipeline_of_another_model(run, models_dir):
-    from service.generation import tiny
+    from service.backends import tiny
 
     result = run("import", "wan", str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"), "--mode", "text-to-video")
     assert result.exit_code != 0 and "holds a LTXPipeline; wan text-to-video needs WanPipeline" in result.output

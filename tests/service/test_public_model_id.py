@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.provenance import public_model_id
+from service.pipeline.signing import public_model_id
 
 
 @pytest.mark.parametrize("source, model, expected", [

@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from service.generation import GenerationInput, create_backend
-from service.generation.speed import speed_plan, use_compile_cache
+from service.backends import GenerationInput, create_backend
+from service.backends.speed import speed_plan, use_compile_cache
 from tests.service.conftest import new_backend_settings
 
 SHAPE = dict(prompt="a fox", fps=8, num_inference_steps=6, seed=1, guidance=5.0, num_frames=9)

@@ -23,7 +23,7 @@ def _parts(task_type: str):
     )
     from transformers import ByT5Tokenizer, Qwen2_5_VLTextConfig, Qwen2_5_VLTextModel, T5Config, T5EncoderModel
 
-    from service.generation.tiny import build_tokenizer
+    from service.backends.tiny import build_tokenizer
 
     torch.manual_seed(2)
     tokenizer = build_tokenizer()

@@ -29,7 +29,7 @@ def build_tiny_wan_ti2v(directory: Path) -> Path:
     import torch
     from diffusers import AutoencoderKLWan, WanPipeline, WanTransformer3DModel
 
-    from service.generation.tiny import build_tokenizer
+    from service.backends.tiny import build_tokenizer
 
     torch.manual_seed(0)
     vae = AutoencoderKLWan(
@@ -53,7 +53,7 @@ def build_tiny_wan21(directory: Path) -> tuple[Path, Path]:
     from diffusers import AutoencoderKLWan, WanImageToVideoPipeline, WanPipeline, WanTransformer3DModel
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
 
-    from service.generation.tiny import build_tokenizer
+    from service.backends.tiny import build_tokenizer
 
     torch.manual_seed(1)
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from litestar import Request, Response, get
 
-from service import __version__, generations
+from service import __version__
 from service.api.common import blocking, json_response, presented_key, runtime_of
 from service.auth import authenticate
-from service.errors import Unauthorized
+from service.generations.records import status_counts
 from service.metrics import render
-
+from service.problems import Unauthorized
 
 # an absolute path of two or more parts (POSIX or Windows), wherever it appears in a string
 _PATH = re.compile(r"(?<![\w.\-])(?:[A-Za-z]:)?(?:[\\/][^\s\\/:'\"]+){2,}[\\/]?")
@@ -52,7 +52,7 @@ async def metrics(request: Request) -> Response:
 
     def collect() -> tuple[bytes, str]:
         with runtime.db.session() as session:
-            counts = generations.status_counts(session)
+            counts = status_counts(session)
         try:
             pending = runtime.queue.pending_count()
         except Exception:

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select, update
 
 from service.db import Generation, utcnow
-from service.errors import Conflict, InvalidRequest, NotFound
-from service.generations import view
+from service.generations.views import view
 from service.jobs.leases import BLOCKED, QUEUED, REVIEW, SUCCEEDED
+from service.problems import Conflict, InvalidRequest, NotFound
 
 ACTIONS = ("approve", "reject")
 

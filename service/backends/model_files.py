@@ -10,7 +10,6 @@ ORIGINFRAME_ALLOW_DOWNLOADS is true; they resume where an interrupted one stoppe
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -19,7 +18,8 @@ from typing import Callable
 
 import msgspec
 
-from service.generation.contract import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from service.backends.contract import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
+from service.digests import sha256_file
 
 RECORD_FILE = "originframe-model.json"
 SPACE_MARGIN = 1.05  # hub sizes are exact, but the filesystem needs a little slack for blocks and temporary files
@@ -66,7 +66,7 @@ class VerifyResult(msgspec.Struct):
 
 def model_needs(settings) -> list[ModelNeed]:
     """What every enabled backend needs, per mode (the tiny model is built locally and needs nothing)."""
-    from service.generation import wan
+    from service.backends import wan
 
     needs: list[ModelNeed] = []
     for backend in settings.models:
@@ -106,17 +106,9 @@ def target_directory(settings, need: ModelNeed, name: str) -> Path:
     return settings.resolved_models_dir / f"{need.backend}-{need.mode.split('+')[0]}-{slug}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _files(directory: Path) -> dict[str, FileEntry]:
     return {
-        str(path.relative_to(directory)): FileEntry(size=path.stat().st_size, sha256=_sha256(path))
+        str(path.relative_to(directory)): FileEntry(size=path.stat().st_size, sha256=sha256_file(path))
         for path in sorted(directory.rglob("*"))
         if path.is_file() and path.name != RECORD_FILE and ".cache" not in path.relative_to(directory).parts
     }
@@ -234,7 +226,7 @@ def verify(directory: Path) -> VerifyResult:
                 problems.append(f"{relative} is missing")
             elif path.stat().st_size != entry.size:
                 problems.append(f"{relative} is {path.stat().st_size} bytes, recorded {entry.size}")
-            elif _sha256(path) != entry.sha256:
+            elif sha256_file(path) != entry.sha256:
                 problems.append(f"{relative} has changed (SHA-256 differs from the record)")
     return VerifyResult(str(directory), not problems, problems, checked, record)
 

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import msgspec
-from litestar.params import FromPath, JSONBody
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody
 
 from service import auth
-from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
+from service.api.common import (
+    authenticated,
+    blocking,
+    json_response,
+    provide_caller,
+    runtime_of,
+)
 from service.auth import Caller
 
 

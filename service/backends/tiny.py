@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from service.generation.contract import (
+from service.backends.contract import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     BackendInfo,
@@ -30,7 +30,7 @@ from service.generation.contract import (
     resize_frames,
     step_callback,
 )
-from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
+from service.backends.speed import apply_to_denoiser, running_timestep, speed_plan
 
 NAME = "tiny"
 FORMAT_VERSION = 1  # bump when the configs below change, so old builds are replaced
@@ -67,7 +67,14 @@ def model_directory(settings) -> Path:
 
 def build_tokenizer():
     """A character-level tokenizer, built locally (no hub download); tests reuse it for the other tiny models."""
-    from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, processors
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
     from transformers import PreTrainedTokenizerFast
 
     characters = sorted(set(string.ascii_lowercase + string.digits + " .,;:!?'\"-()" + "àâäçéèêëîïôöùûüÿñßáíóúãõ"))
@@ -86,7 +93,12 @@ def build_tokenizer():
 def build(directory: Path) -> None:
     """Create the tiny pipeline with seeded weights and save it (atomically) to directory."""
     import torch
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
     from transformers import T5Config, T5EncoderModel
 
     torch.manual_seed(20261126)

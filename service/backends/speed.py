@@ -111,7 +111,7 @@ def parse_step_cache(text: str) -> StepCache:
 
 def speed_plan(model: str, settings) -> SpeedPlan:
     """Read (and check) the speed settings for one model; a bad setting fails at start-up with the reason."""
-    from service.generation import KNOWN_MODELS
+    from service.backends import KNOWN_MODELS
 
     caches = _model_map(settings.step_cache, "step_cache")
     fp8 = {name.strip() for name in settings.fp8_models.split(",") if name.strip()}
@@ -154,7 +154,11 @@ def use_compile_cache(directory: str) -> None:
 
 def step_cache_config(cache: StepCache, current_timestep: Callable[[], Any]):
     """The diffusers hook config for a step cache; timestep-aware caches read the running pipeline's step."""
-    from diffusers import FirstBlockCacheConfig, PyramidAttentionBroadcastConfig, TaylorSeerCacheConfig
+    from diffusers import (
+        FirstBlockCacheConfig,
+        PyramidAttentionBroadcastConfig,
+        TaylorSeerCacheConfig,
+    )
 
     if cache.kind is StepCacheKind.FIRST_BLOCK:
         return FirstBlockCacheConfig(threshold=cache.value)

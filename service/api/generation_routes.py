@@ -13,13 +13,32 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from service import generations
-from service.api.common import authenticated, base_url, blocking, json_response, provide_caller, runtime_of
+from service.api.bodies import FORM_TYPES, content_type
+from service.api.common import (
+    authenticated,
+    base_url,
+    blocking,
+    json_response,
+    provide_caller,
+    runtime_of,
+)
 from service.api.openapi_bodies import documented_body, struct_schema, with_file
 from service.api.ranges import stored_media_response
 from service.auth import Caller
-from service.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from service.generations import records
+from service.generations.request import (
+    GenerationRequest,
+    parse_form_request,
+    parse_json_request,
+)
+from service.generations.views import view
 from service.jobs.leases import FINAL_STATES, REVIEW
+from service.problems import (
+    Conflict,
+    InvalidRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 
 _IDEMPOTENCY_MAX = 200
 
@@ -43,14 +62,14 @@ async def read_upload_form(request: Request, max_bytes: int) -> tuple[dict[str, 
     return fields, image_bytes
 
 
-async def _read_request(request: Request, max_bytes: int) -> tuple[generations.GenerationRequest, bytes | None]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type in ("application/json", ""):
-        return generations.parse_json_request(await request.body()), None
-    if content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
+async def _read_request(request: Request, max_bytes: int) -> tuple[GenerationRequest, bytes | None]:
+    kind = content_type(request)
+    if kind in ("application/json", ""):
+        return parse_json_request(await request.body()), None
+    if kind in FORM_TYPES:
         fields, image_bytes = await read_upload_form(request, max_bytes)
-        return generations.parse_form_request(fields), image_bytes
-    raise UnsupportedMediaType(f"send application/json or multipart/form-data (or a urlencoded form), not {content_type}")
+        return parse_form_request(fields), image_bytes
+    raise UnsupportedMediaType(f"send application/json or multipart/form-data (or a urlencoded form), not {kind}")
 
 
 class StreamEvent(enum.Enum):
@@ -78,8 +97,8 @@ class GenerationController(Controller):
         "/",
         status_code=202,
         operation_class=documented_body({
-            "application/json": struct_schema(generations.GenerationRequest),
-            "multipart/form-data": with_file(struct_schema(generations.GenerationRequest), "image"),
+            "application/json": struct_schema(GenerationRequest),
+            "multipart/form-data": with_file(struct_schema(GenerationRequest), "image"),
         }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"),
         summary="Request a clip from a prompt and/or an image",
         description=(
@@ -96,14 +115,14 @@ class GenerationController(Controller):
             raise InvalidRequest(f"Idempotency-Key must be 1 to {_IDEMPOTENCY_MAX} characters", field="Idempotency-Key")
         body, image_bytes = await _read_request(request, runtime.settings.max_upload_bytes)
         generation, created = await blocking(
-            runtime.submit_generation, body, image_bytes=image_bytes, caller_key_id=caller.key_id, idempotency_key=idempotency_key
+            runtime.submission.submit, body, image_bytes=image_bytes, caller_key_id=caller.key_id, idempotency_key=idempotency_key
         )
         waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == "queued" else None
-        view = generations.view(generation, base_url(request), waiting)
-        headers = {"Location": view["links"]["self"]}
+        shown = view(generation, base_url(request), waiting)
+        headers = {"Location": shown["links"]["self"]}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return json_response(view, status_code=202 if created else 200, headers=headers)
+        return json_response(shown, status_code=202 if created else 200, headers=headers)
 
     @get("/", summary="The caller's generations, newest first")
     async def list_generations(
@@ -119,8 +138,8 @@ class GenerationController(Controller):
 
         def page() -> dict[str, Any]:
             with runtime.db.session() as session:
-                rows, next_cursor = generations.list_owned(session, caller, limit=limit, cursor=cursor, status=status, all_keys=all_keys)
-                return {"items": [generations.view(row, base_url(request)) for row in rows], "next_cursor": next_cursor}
+                rows, next_cursor = records.list_owned(session, caller, limit=limit, cursor=cursor, status=status, all_keys=all_keys)
+                return {"items": [view(row, base_url(request)) for row in rows], "next_cursor": next_cursor}
 
         return json_response(await blocking(page))
 
@@ -130,9 +149,9 @@ class GenerationController(Controller):
 
         def fetch() -> dict[str, Any]:
             with runtime.db.session() as session:
-                generation = generations.get_owned(session, generation_id, caller)
+                generation = records.get_owned(session, generation_id, caller)
                 waiting = runtime.waiting_for(generation.model) if generation.status == "queued" else None
-                return generations.view(generation, base_url(request), waiting)
+                return view(generation, base_url(request), waiting)
 
         return json_response(await blocking(fetch))
 
@@ -142,9 +161,9 @@ class GenerationController(Controller):
 
         def cancel() -> dict[str, Any]:
             with runtime.db.session() as session:
-                generation = generations.get_owned(session, generation_id, caller)
-                generations.require_control(generation, caller)
-                return generations.view(generations.request_cancel(session, generation), base_url(request))
+                generation = records.get_owned(session, generation_id, caller)
+                records.require_control(generation, caller)
+                return view(records.request_cancel(session, generation), base_url(request))
 
         return json_response(await blocking(cancel), status_code=202)
 
@@ -154,7 +173,7 @@ class GenerationController(Controller):
 
         def locate():
             with runtime.db.session() as session:
-                generation = generations.get_owned(session, generation_id, caller)
+                generation = records.get_owned(session, generation_id, caller)
                 if generation.status != "succeeded" or not generation.video_key:
                     raise Conflict(f"the video is not available: the generation is {generation.status}", generation_status=generation.status)
                 return generation.video_key
@@ -170,7 +189,7 @@ class GenerationController(Controller):
 
         def snapshot() -> dict[str, Any]:
             with runtime.db.session() as session:
-                return generations.view(generations.get_owned(session, generation_id, caller), base)
+                return view(records.get_owned(session, generation_id, caller), base)
 
         first = await blocking(snapshot)  # 404 before the stream starts, not inside it
         slot = request.app.state.event_streams.hold(caller.key_id)

@@ -12,9 +12,17 @@ import threading
 
 import numpy as np
 
-from service.generation.contract import IMAGE_TO_VIDEO, BackendInfo, GenerationInput, StepCallback, cover, frames_to_uint8, step_callback
-from service.generation.speed import speed_plan, use_compile_cache
-from service.generation.weights import weights_availability
+from service.backends.contract import (
+    IMAGE_TO_VIDEO,
+    BackendInfo,
+    GenerationInput,
+    StepCallback,
+    cover,
+    frames_to_uint8,
+    step_callback,
+)
+from service.backends.speed import speed_plan, use_compile_cache
+from service.backends.weights import weights_availability
 
 VARIANTS = {
     "svd": {"setting": "svd_model", "num_frames": 14, "description": "Stable Video Diffusion (14 frames)"},

@@ -5,23 +5,30 @@ from __future__ import annotations
 from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 
+from service.api.bodies import content_type
+from service.api.common import (
+    authenticate_connection,
+    blocking,
+    json_response,
+    presented_key,
+    runtime_of,
+)
 from service.api.openapi_bodies import BINARY, documented_body
-from service.api.common import authenticate_connection, blocking, json_response, presented_key, runtime_of
-from service.errors import InvalidRequest, PayloadTooLarge
 from service.metrics import VERIFICATIONS
+from service.problems import InvalidRequest, PayloadTooLarge
 
 _ACCEPTED = "MP4, MOV, WebM, GIF, PNG or JPEG"
 
 
 async def _upload(request: Request, limit: int) -> bytes:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "multipart/form-data":
+    kind = content_type(request)
+    if kind == "multipart/form-data":
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             raise InvalidRequest(f"send the clip as a multipart file part named 'file' ({_ACCEPTED})", field="file")
         data = await upload.read()
-    elif content_type.startswith(("video/", "image/")) or content_type == "application/octet-stream":
+    elif kind.startswith(("video/", "image/")) or kind == "application/octet-stream":
         data = await request.body()
     else:
         raise InvalidRequest(f"send multipart/form-data with a 'file' part, or the raw bytes ({_ACCEPTED})", field="file")

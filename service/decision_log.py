@@ -8,7 +8,6 @@ and checks that the filterable columns still say what the hashed body says.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import logging
@@ -24,7 +23,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from safety.audit import GENESIS_HASH, ChainReport, canonical_json, seal_record, verify_chain
+from safety.audit import (
+    GENESIS_HASH,
+    ChainReport,
+    canonical_json,
+    seal_record,
+    verify_chain,
+)
 from safety.audit_checkpoints import (
     Checkpoint,
     CheckpointFile,
@@ -33,7 +38,8 @@ from safety.audit_checkpoints import (
     sign_checkpoint,
 )
 from service.db import Database, Decision, Generation, utcnow
-from service.errors import InvalidRequest
+from service.digests import sha256_text
+from service.problems import InvalidRequest
 
 logger = logging.getLogger("originframe.audit")
 
@@ -50,7 +56,7 @@ class AppendedDecision:
 
 
 def prompt_digest(prompt: str | None) -> str | None:
-    return hashlib.sha256(prompt.encode()).hexdigest() if prompt else None
+    return sha256_text(prompt) if prompt else None
 
 
 class HeadCheckpoints:
@@ -81,7 +87,7 @@ class HeadCheckpoints:
                                                   serialization.PublicFormat.SubjectPublicKeyInfo).decode()
 
 
-class AuditLog:
+class DecisionLog:
     def __init__(self, db: Database, *, store_prompts: bool, checkpoints: HeadCheckpoints | None = None) -> None:
         self.db = db
         self.store_prompts = store_prompts

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from service.generation.contract import (
+from service.backends.contract import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     BackendInfo,
@@ -52,23 +52,23 @@ def quiet_libraries() -> None:
 
 def create_backend(name: str, settings) -> Backend:
     if name == "tiny":
-        from service.generation.tiny import TinyBackend
+        from service.backends.tiny import TinyBackend
 
         return TinyBackend(settings)
     if name in ("svd", "svd-xt"):
-        from service.generation.svd import SvdBackend
+        from service.backends.svd import SvdBackend
 
         return SvdBackend(settings, name)
     if name == "ltx":
-        from service.generation.ltx import LtxBackend
+        from service.backends.ltx import LtxBackend
 
         return LtxBackend(settings)
     if name == "wan":
-        from service.generation.wan import WanBackend
+        from service.backends.wan import WanBackend
 
         return WanBackend(settings)
     if name == "hunyuan":
-        from service.generation.hunyuan import HunyuanBackend
+        from service.backends.hunyuan import HunyuanBackend
 
         return HunyuanBackend(settings)
     raise ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)}")

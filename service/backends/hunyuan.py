@@ -19,7 +19,7 @@ import threading
 
 import numpy as np
 
-from service.generation.contract import (
+from service.backends.contract import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     BackendInfo,
@@ -29,8 +29,8 @@ from service.generation.contract import (
     frames_to_uint8,
     resize_frames,
 )
-from service.generation.speed import StepCacheKind, apply_to_denoiser, speed_plan
-from service.generation.weights import weights_availability
+from service.backends.speed import StepCacheKind, apply_to_denoiser, speed_plan
+from service.backends.weights import weights_availability
 
 NAME = "hunyuan"
 TEMPORAL_COMPRESSION = 4

@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-from service.generation.contract import (
+from service.backends.contract import (
     IMAGE_TO_VIDEO,
     TEXT_TO_VIDEO,
     BackendInfo,
@@ -21,8 +21,8 @@ from service.generation.contract import (
     frames_to_uint8,
     step_callback,
 )
-from service.generation.speed import apply_to_denoiser, running_timestep, speed_plan
-from service.generation.weights import weights_availability
+from service.backends.speed import apply_to_denoiser, running_timestep, speed_plan
+from service.backends.weights import weights_availability
 
 NAME = "ltx"
 

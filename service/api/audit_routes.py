@@ -10,9 +10,15 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 
-from service.api.common import authenticated, blocking, json_response, provide_caller, runtime_of
+from service.api.common import (
+    authenticated,
+    blocking,
+    json_response,
+    provide_caller,
+    runtime_of,
+)
 from service.auth import Caller
-from service.errors import InvalidRequest, NotFound
+from service.problems import InvalidRequest, NotFound
 
 Query = QueryParameter
 

@@ -1,0 +1,74 @@
+"""/v1/screenings: screen a prompt and/or an image without generating (a dry run, audited)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency, Provide
+
+from provenance.media import load_image
+from service.api.bodies import FORM_TYPES, content_type
+from service.api.common import (
+    authenticated,
+    blocking,
+    json_response,
+    provide_caller,
+    runtime_of,
+)
+from service.api.generation_routes import read_upload_form
+from service.api.openapi_bodies import documented_body, struct_schema, with_file
+from service.auth import Caller
+from service.digests import sha256_hex
+from service.generations.request import decode_base64_image
+from service.json_bodies import decode_json
+from service.problems import Forbidden, InvalidRequest
+
+
+class ScreeningRequest(msgspec.Struct, forbid_unknown_fields=True):
+    prompt: str | None = None
+    negative_prompt: str | None = None
+    image: str | None = None  # base64 or data: URL
+
+
+class ScreeningController(Controller):
+    path = "/v1/screenings"
+    dependencies = {"caller": Provide(provide_caller)}
+    guards = [authenticated]
+    tags = ["safety"]
+
+    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)",
+          operation_class=documented_body({
+              "application/json": struct_schema(ScreeningRequest),
+              "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
+          }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"))
+    async def screen(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+        if not (caller.has("generate") or caller.has("audit")):
+            raise Forbidden("screenings need the 'generate' or 'audit' scope", required_scope="generate")
+        runtime = runtime_of(request)
+        limit = runtime.settings.max_upload_bytes
+        kind = content_type(request)
+        if kind in FORM_TYPES:
+            fields, image_bytes = await read_upload_form(request, limit)
+            try:
+                body = msgspec.convert(fields, ScreeningRequest, strict=False)
+            except msgspec.ValidationError as error:
+                raise InvalidRequest(f"invalid form field: {error}") from None
+        else:
+            body = decode_json(await request.body() or b"{}", ScreeningRequest)
+            image_bytes = decode_base64_image(body.image, limit) if body.image else None
+
+        def run() -> dict[str, Any]:
+            if not (body.prompt or image_bytes):
+                raise InvalidRequest("send a prompt, an image, or both", field="prompt")
+            image = load_image(image_bytes, max_pixels=runtime.settings.max_image_pixels) if image_bytes else None
+            decided = runtime.screening.screen_inputs(
+                prompt=body.prompt, negative_prompt=body.negative_prompt, image=image, api_key_id=caller.key_id,
+                generation_id=None, kind="screening", image_sha256=sha256_hex(image_bytes) if image_bytes else None,
+            )
+            result = decided.public()
+            result["signals"] = {report.name: report.active for report in decided.screening.signals}
+            return result
+
+        return json_response(await blocking(run))
