@@ -96,6 +96,7 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""
     from provenance.errors import ProvenanceError
     from service.generations.request import GenerationRequest
+    from service.generations.status import GenerationStatus
     from service.problems import ServiceError
 
     runtime = _runtime()
@@ -108,10 +109,10 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
                                                       idempotency_key=None, enqueue=False)
         except (ServiceError, ProvenanceError) as error:
             raise click.ClickException(str(error)) from None
-        if generation.status != "queued":
+        if generation.status != GenerationStatus.QUEUED:
             raise click.ClickException(f"generation {generation.id} is {generation.status}: {generation.error_reason or ''}")
         finished = _run_with_progress(runtime, generation.id)
-        if finished.status != "succeeded":
+        if finished.status != GenerationStatus.SUCCEEDED:
             raise click.ClickException(f"generation {finished.id} {finished.status}: {finished.error_reason}")
         output.write_bytes(runtime.storage.get(finished.video_key))
         click.echo(f"{output}  ({finished.output['frames']} frames, {finished.output['width']}x{finished.output['height']}, "

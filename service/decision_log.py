@@ -39,6 +39,7 @@ from safety.audit_checkpoints import (
 )
 from service.db import Database, Decision, Generation, utcnow
 from service.digests import sha256_text
+from service.generations.status import FINAL_STATES
 from service.problems import InvalidRequest
 
 logger = logging.getLogger("originframe.audit")
@@ -301,8 +302,7 @@ class DecisionLog:
             ).rowcount
             session.execute(
                 update(Generation)
-                .where(Generation.created_at < cutoff, Generation.prompt.is_not(None), Generation.status.in_(
-                    ("succeeded", "failed", "blocked", "cancelled")))
+                .where(Generation.created_at < cutoff, Generation.prompt.is_not(None), Generation.status.in_(sorted(FINAL_STATES)))
                 .values(prompt=None, negative_prompt=None)
             )
         return purged

@@ -17,6 +17,8 @@ JOB_SECONDS = Histogram(
     "originframe_job_seconds", "Wall time of jobs run by this process",
     buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
+from service.generations.status import GenerationStatus
+
 GENERATIONS = Gauge("originframe_generations", "Generations in the database, by status", ["status"])
 QUEUE_PENDING = Gauge("originframe_queue_pending", "Job messages waiting in the task queue")
 SCREENINGS = Counter("originframe_screenings_total", "Screening decisions made by this process", ["kind", "decision"])
@@ -25,7 +27,7 @@ VERIFICATIONS = Counter("originframe_verifications_total", "Verifications run by
 QUEUE_DEPTH = Gauge("originframe_queue_depth", "Queued generations per model (database)", ["model"])
 WORKERS_LIVE = Gauge("originframe_workers_live", "Live workers serving a model, by state (ready, starting)", ["model", "state"])
 
-_STATUSES = ("queued", "running", "review", "succeeded", "failed", "blocked", "cancelled")
+_STATUSES = tuple(GenerationStatus)
 
 
 def render(status_counts: dict[str, int], queue_pending: int | None, per_model: list | None = None) -> tuple[bytes, str]:

@@ -33,6 +33,7 @@ from service.generations.request import (
 )
 from service.generations.views import view
 from service.jobs.leases import FINAL_STATES, REVIEW
+from service.generations.status import GenerationStatus
 from service.problems import (
     Conflict,
     InvalidRequest,
@@ -117,7 +118,7 @@ class GenerationController(Controller):
         generation, created = await blocking(
             runtime.submission.submit, body, image_bytes=image_bytes, caller_key_id=caller.key_id, idempotency_key=idempotency_key
         )
-        waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == "queued" else None
+        waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == GenerationStatus.QUEUED else None
         shown = view(generation, base_url(request), waiting)
         headers = {"Location": shown["links"]["self"]}
         if not created:
@@ -150,7 +151,7 @@ class GenerationController(Controller):
         def fetch() -> dict[str, Any]:
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
-                waiting = runtime.waiting_for(generation.model) if generation.status == "queued" else None
+                waiting = runtime.waiting_for(generation.model) if generation.status == GenerationStatus.QUEUED else None
                 return view(generation, base_url(request), waiting)
 
         return json_response(await blocking(fetch))
@@ -174,7 +175,7 @@ class GenerationController(Controller):
         def locate():
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
-                if generation.status != "succeeded" or not generation.video_key:
+                if generation.status != GenerationStatus.SUCCEEDED or not generation.video_key:
                     raise Conflict(f"the video is not available: the generation is {generation.status}", generation_status=generation.status)
                 return generation.video_key
 

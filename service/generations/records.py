@@ -9,6 +9,7 @@ from sqlalchemy import func, select, update
 from service.db import ApiKey, Generation, utcnow
 from service.digests import sha256_hex, sha256_text
 from service.generations.resolution import ResolvedRequest
+from service.generations.status import GenerationStatus
 from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
 from service.problems import Conflict, InvalidRequest, NotFound
 
@@ -42,7 +43,7 @@ def create_generation(session, resolved: ResolvedRequest, *, generation_id: str,
                       watermark_id: int | None, input_decision_id: str | None = None,
                       held_by_decision_id: str | None = None) -> Generation:
     prompt = resolved.input.prompt
-    blocked = status == "blocked"
+    blocked = status == GenerationStatus.BLOCKED
     generation = Generation(
         id=generation_id,
         api_key_id=api_key_id,

@@ -19,6 +19,7 @@ from service.digests import sha256_hex
 from service.generations import records
 from service.generations.request import GenerationRequest
 from service.generations.resolution import resolve_request
+from service.generations.status import Decision
 from service.jobs.leases import BLOCKED, QUEUED, REVIEW
 from service.problems import Conflict, RequestBlocked, TooManyRequests
 from service.screening import ScreeningService
@@ -59,7 +60,7 @@ class GenerationSubmission:
             prompt=resolved.input.prompt, negative_prompt=resolved.input.negative_prompt, image=resolved.input.image,
             api_key_id=caller_key_id, generation_id=generation_id, kind="input", image_sha256=image_sha256,
         )
-        status = {"block": BLOCKED, "review": REVIEW}.get(decided.decision, QUEUED)
+        status = {Decision.BLOCK: BLOCKED, Decision.REVIEW: REVIEW}.get(Decision(decided.decision), QUEUED)
         image_key = None
         if resolved.image_bytes is not None and status != BLOCKED:  # a refused input is not kept, only its hash
             image_key = f"inputs/{generation_id}"

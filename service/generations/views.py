@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from service.db import Generation
+from service.generations.status import GenerationStatus
 
 
 def links(generation: Generation, base: str = "") -> dict[str, str]:
@@ -27,7 +28,7 @@ def view(generation: Generation, base: str = "", waiting: str | None = None) -> 
             "stage": generation.stage,
             "step": step,
             "total": total,
-            "percent": 100.0 if generation.status == "succeeded" else (round(100.0 * step / total, 1) if total else 0.0),
+            "percent": 100.0 if generation.status == GenerationStatus.SUCCEEDED else (round(100.0 * step / total, 1) if total else 0.0),
         },
         "parameters": parameters,
         "prompt": generation.prompt,
@@ -43,9 +44,9 @@ def view(generation: Generation, base: str = "", waiting: str | None = None) -> 
         "error": {"code": generation.error_code, "reason": generation.error_reason} if generation.error_reason else None,
         "links": links(generation, base),
     }
-    if generation.status == "queued" and waiting:
+    if generation.status == GenerationStatus.QUEUED and waiting:
         body["waiting"] = waiting
-    if generation.status == "succeeded":
+    if generation.status == GenerationStatus.SUCCEEDED:
         body["output"] = dict(generation.output or {}, bytes=generation.video_bytes, sha256=generation.video_sha256,
                               content_type="video/mp4")
     if generation.watermark_id is not None:

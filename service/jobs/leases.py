@@ -96,7 +96,7 @@ def release(db: Database, generation_id: str, worker_id: str, reason: str) -> bo
             update(Generation)
             .where(_owned(generation_id, worker_id))
             .values(
-                status=QUEUED, stage="queued", lease_owner=None, lease_expires_at=None,
+                status=QUEUED, stage=QUEUED, lease_owner=None, lease_expires_at=None,
                 attempts=Generation.attempts - 1, progress_step=0, error_reason=reason,
             )
         )
@@ -124,17 +124,17 @@ def reap_expired(db: Database, enqueue: Callable[[str], None]) -> list[ReapedJob
             Generation.id == generation_id, Generation.status == RUNNING, Generation.lease_expires_at < now
         )
         if cancel_requested:
-            values, action = dict(status=CANCELLED, stage="cancelled", finished_at=now), "cancelled"
+            values, action = dict(status=CANCELLED, stage=CANCELLED, finished_at=now), "cancelled"
         elif attempts < max_attempts:
             values = dict(
-                status=QUEUED, stage="queued", progress_step=0,
+                status=QUEUED, stage=QUEUED, progress_step=0,
                 error_code="worker_lost",
                 error_reason=f"the worker running attempt {attempts} stopped responding; retrying (attempt {attempts + 1} of {max_attempts})",
             )
             action = "retried"
         else:
             values = dict(
-                status=FAILED, stage="failed", finished_at=now, error_code="worker_lost",
+                status=FAILED, stage=FAILED, finished_at=now, error_code="worker_lost",
                 error_reason=f"the worker stopped responding (lease expired) on attempt {attempts} of {max_attempts}; giving up",
             )
             action = "failed"

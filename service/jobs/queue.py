@@ -23,6 +23,7 @@ from huey.storage import BaseStorage
 from sqlalchemy import select
 
 from service.db import Database, Generation, utcnow
+from service.generations.status import GenerationStatus
 
 logger = logging.getLogger("originframe.queue")
 
@@ -175,7 +176,7 @@ def recover_queued(db: Database, queue: JobQueue, older_than_s: float = 0.0) -> 
     with db.session() as session:
         queued = set(
             session.scalars(
-                select(Generation.id).where(Generation.status == "queued", Generation.created_at <= cutoff)
+                select(Generation.id).where(Generation.status == GenerationStatus.QUEUED, Generation.created_at <= cutoff)
             )
         )
     if not queued:

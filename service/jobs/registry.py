@@ -22,6 +22,7 @@ import msgspec
 from sqlalchemy import delete, select, update
 
 from service.db import Database, Worker, utcnow
+from service.generations.status import GenerationStatus
 
 logger = logging.getLogger("originframe.registry")
 
@@ -165,7 +166,7 @@ def queued_by_model(db: Database) -> dict[str, int]:
     from service.db import Generation
 
     with db.session() as session:
-        rows = session.execute(select(Generation.model, func.count()).where(Generation.status == "queued")
+        rows = session.execute(select(Generation.model, func.count()).where(Generation.status == GenerationStatus.QUEUED)
                                .group_by(Generation.model)).all()
     return {model: int(count) for model, count in rows}
 
