@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any, Callable
 
 import click
 
@@ -23,6 +24,16 @@ def _logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("huey", "httpx", "diffusers", "transformers", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def generation_parameter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per generation parameter, from GenerationRequest (the one list of them)."""
+    from service.generations.request import GENERATION_PARAMETERS
+
+    for parameter in reversed(GENERATION_PARAMETERS):
+        command = click.option(parameter.cli_flag, parameter.name, type=parameter.kind, default=None,
+                               help=f"{parameter.description}.")(command)
+    return command
 
 
 @click.group()
@@ -81,16 +92,7 @@ def worker(threads: int | None) -> None:
 @click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Input image (PNG/JPEG).")
 @click.option("--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL).")
 @click.option("--negative-prompt", default=None)
-@click.option("--frames", "num_frames", type=int, default=None)
-@click.option("--fps", type=int, default=None)
-@click.option("--width", type=int, default=None)
-@click.option("--height", type=int, default=None)
-@click.option("--steps", "num_inference_steps", type=int, default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--guidance", type=float, default=None)
-@click.option("--motion-bucket-id", type=int, default=None)
-@click.option("--noise-aug-strength", type=float, default=None)
-@click.option("--flow-shift", type=float, default=None, help="Flow-matching schedule shift (wan, hunyuan).")
+@generation_parameter_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""

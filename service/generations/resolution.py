@@ -9,18 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from provenance.media import load_image
-from service.backends import KNOWN_MODELS, GenerationInput
+from service.backends import KNOWN_MODELS, Backend, GenerationInput
 from service.backends.contract import frames_rule_step
 from service.digests import sha256_hex
-from service.generations.request import GenerationRequest, decode_base64_image
+from service.generations.request import GENERATION_PARAMETERS, GenerationRequest, decode_base64_image
 from service.problems import InvalidRequest, ModelUnavailable, PayloadTooLarge
-
-_NUMERIC = ("num_frames", "fps", "width", "height", "num_inference_steps", "seed", "motion_bucket_id", "noise_aug_strength", "guidance",
-            "flow_shift")
-# flow_shift: the schedules the flow-matching models were trained with use 1 to 17 (Wan 3-12, HunyuanVideo 1.5 5-9)
-_RANGES = {"motion_bucket_id": (0, 255), "noise_aug_strength": (0.0, 1.0), "guidance": (0.0, 20.0), "seed": (0, 2**32 - 1),
-           "flow_shift": (1.0, 20.0)}
-
+from service.settings import Settings
 
 @dataclass
 class ResolvedRequest:
@@ -41,7 +35,7 @@ class ResolvedRequest:
         return sha256_hex(json.dumps(material, sort_keys=True).encode())
 
 
-def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backends: dict, settings,
+def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backends: dict[str, Backend], settings: Settings,
                     check_weights: bool = True) -> ResolvedRequest:
     """Apply the model's defaults and check every limit; raise a teaching error on the first problem.
     check_weights: the model's weights must be here (off on a fleet's API node, where workers hold them)."""
@@ -81,17 +75,18 @@ def resolve_request(request: GenerationRequest, image_bytes: bytes | None, backe
     if image_bytes is not None and "image-to-video" not in info.modes:
         raise InvalidRequest(f"model '{name}' does not take an input image", field="image")
 
-    values = {field: getattr(request, field) for field in _NUMERIC}
+    values = {parameter.name: getattr(request, parameter.name) for parameter in GENERATION_PARAMETERS}
     for field, value in values.items():
         if value is not None and field not in info.parameters:
             raise InvalidRequest(f"model '{name}' does not use {field}; leave it out", field=field)
     resolved = {field: (value if value is not None else info.defaults.get(field)) for field, value in values.items() if field in info.parameters}
 
-    limits = {"num_frames": (1, settings.max_frames), "fps": (1, settings.max_fps), "num_inference_steps": (1, settings.max_steps)}
-    for field, (low, high) in (limits | _RANGES).items():
-        value = resolved.get(field)
-        if value is not None and not (low <= value <= high):
-            raise InvalidRequest(f"{field} must be between {low} and {high}; got {value}", field=field)
+    for parameter in GENERATION_PARAMETERS:
+        bounds = parameter.bounds or ((1, getattr(settings, parameter.limit_setting)) if parameter.limit_setting else None)
+        value = resolved.get(parameter.name)
+        if bounds is not None and value is not None and not (bounds[0] <= value <= bounds[1]):
+            raise InvalidRequest(f"{parameter.name} must be between {bounds[0]} and {bounds[1]}; got {value}",
+                                 field=parameter.name)
     step = frames_rule_step(info.frames_rule)
     if step and (resolved["num_frames"] - 1) % step:
         k = max(1, round((resolved["num_frames"] - 1) / step))
