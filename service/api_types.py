@@ -41,9 +41,9 @@ class GenerationError(Body):
 
 class GenerationLinks(Body):
     self_: str = msgspec.field(name="self")
-    events: str = ""
-    video: str = ""
-    cancel: str = ""
+    events: str
+    video: str
+    cancel: str
 
 
 class GenerationOutput(Body):
@@ -53,7 +53,7 @@ class GenerationOutput(Body):
     fps: int
     bytes: int | None
     sha256: str | None
-    content_type: str = "video/mp4"
+    content_type: str
 
 
 class WatermarkAssignment(Body):
@@ -115,8 +115,9 @@ class ScreeningResult(Body):
     signals: dict[str, bool]  # which signals ran
 
 
-class DecisionRecord(Body):
-    """One sealed record of the decision log, as it was hashed, with the clear prompt beside it."""
+class DecisionRecord(msgspec.Struct):
+    """One sealed record of the decision log, as it was hashed, with the clear prompt beside it
+    (every field is written, null or not, as the sealed body holds it)."""
 
     id: str
     created_at: str
@@ -189,7 +190,7 @@ class ChainCheck(Body):
     problem: str | None
     detail: str
     head_hash: str | None
-    checkpoints: CheckpointCheck | None = None
+    checkpoints: CheckpointCheck | None
 
 
 class CheckpointList(Body):

@@ -7,11 +7,14 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from service.settings import load_settings, settings_table
+
+if TYPE_CHECKING:
+    from service.api_types import VerificationResult
 
 
 def _runtime(**overrides):
@@ -271,6 +274,8 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     status is then 1."""
     import json as json_module
 
+    import msgspec
+
     from provenance.errors import ProvenanceError
 
     runtime = _runtime()
@@ -285,39 +290,39 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"Error: {path}: {error}", err=True)
             continue
         if as_json:
-            click.echo(json_module.dumps(report, indent=None if len(paths) > 1 else 2, ensure_ascii=False))
+            click.echo(json_module.dumps(msgspec.to_builtins(report), indent=None if len(paths) > 1 else 2, ensure_ascii=False))
         else:
             _print_verification(report, path if len(paths) > 1 else None)
     if failed:
         raise SystemExit(1)
 
 
-def _print_verification(report: dict, path: Path | None) -> None:
+def _print_verification(report: VerificationResult, path: Path | None) -> None:
     if path is not None:
         click.echo(f"{path}: ", nl=False)
-    click.secho(f"{report['verdict']}", bold=True, nl=False)
-    click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
-    manifest, explanation = report["manifest"], report.get("manifest_explanation")
-    if manifest and manifest["present"]:
+    click.secho(f"{report.verdict}", bold=True, nl=False)
+    click.echo(f"  ({report.strongest_evidence or 'no evidence'})  {report.summary}")
+    manifest, explanation = report.manifest, report.manifest_explanation
+    if manifest and manifest.present:
         # the same sentences as the page and the JSON report (provenance/manifest_explanation.py)
-        click.echo(f"  C2PA:        {explanation['state'] if explanation else manifest['validation_state']}  "
-                   f"({manifest['validation_state']})  {explanation['headline'] if explanation else ''}")
-        for cause in (explanation or {}).get("causes", []):
-            note = " (information)" if cause["informational"] else ""
-            click.echo(f"               {cause['code']}: {cause['sentence']}{note}")
+        click.echo(f"  C2PA:        {explanation.state if explanation else manifest.validation_state}  "
+                   f"({manifest.validation_state})  {explanation.headline if explanation else ''}")
+        for cause in explanation.causes if explanation else []:
+            note = " (information)" if cause.informational else ""
+            click.echo(f"               {cause.code}: {cause.sentence}{note}")
     else:
-        click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
-    mark = report["watermark"]
+        click.echo(f"  C2PA:        no manifest{' (' + report.manifest_error + ')' if report.manifest_error else ''}")
+    mark = report.watermark
     if mark is None:  # the pictures could not be decoded; the manifest alone decided
         click.echo("  watermark:   not checked (the pictures cannot be decoded)")
     else:
-        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
-                   f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  "
-                   f"frames={mark['frames_analysed']}")
-    reference = report["reference_watermark"]
+        click.echo(f"  watermark:   {'detected' if mark.detected else 'not detected'} (clip-level: p={mark.p_value:.2e}, "
+                   f"needs <= {mark.threshold_p_value:.0e})  identifier={mark.identifier or '-'}  "
+                   f"frames={mark.frames_analysed}")
+    reference = report.reference_watermark
     if reference is not None:
-        click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
-    fingerprint = report["fingerprint"]
+        click.echo(f"  SD mark:     {'detected' if reference.detected else 'not detected'}  p={reference.p_value:.2e}")
+    fingerprint = report.fingerprint
     if fingerprint:
         if fingerprint["matched"]:
             what = "resembles the input image of " if fingerprint.get("matched_input_image") else "resembles "
@@ -330,8 +335,8 @@ def _print_verification(report: dict, path: Path | None) -> None:
             found, ranges = "no resemblance", ""
         click.echo(f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
                    f"registered={fingerprint['registered_clips']}{ranges}")
-    if report["generation"]:
-        click.echo(f"  generation:  {report['generation']['id']}")
+    if report.generation:
+        click.echo(f"  generation:  {report.generation['id']}")
 
 
 class _LocalOperator:

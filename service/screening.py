@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from provenance.media import load_image
 from safety import (
     ClipConfig,
     ImageSignalConfig,
@@ -16,8 +17,11 @@ from safety import (
     burn_label,
 )
 from safety.text_model import TextModelConfig
+from service.api_types import PolicyReload, PolicyView, ScreeningResult
 from service.decision_log import AppendedDecision, DecisionLog
-from service.digests import sha256_text
+from service.digests import sha256_hex, sha256_text
+from service.generations.status import Decision
+from service.problems import InvalidRequest
 
 
 def build_screener(settings) -> Screener:
@@ -98,6 +102,32 @@ class ScreeningService:
         screening = self.screener.screen_frames(frames, sample=sample)
         return self._record(screening, kind="output", api_key_id=api_key_id, generation_id=generation_id, prompt=None,
                             details={"frames": int(frames.shape[0])})
+
+    def screen_upload(self, *, prompt: str | None, negative_prompt: str | None, image_bytes: bytes | None,
+                      api_key_id: str | None) -> ScreeningResult:
+        """POST /v1/screenings: a dry run of input screening, decided and logged like a real request."""
+        if not (prompt or image_bytes):
+            raise InvalidRequest("send a prompt, an image, or both", field="prompt")
+        image = load_image(image_bytes, max_pixels=self.settings.max_image_pixels) if image_bytes else None
+        decided = self.screen_inputs(prompt=prompt, negative_prompt=negative_prompt, image=image, api_key_id=api_key_id,
+                                     generation_id=None, kind="screening",
+                                     image_sha256=sha256_hex(image_bytes) if image_bytes else None)
+        return ScreeningResult(decision=Decision(decided.decision), categories=decided.screening.flagged_categories,
+                               decision_id=decided.record.id, policy_version=decided.screening.policy_version,
+                               signals={report.name: report.active for report in decided.screening.signals})
+
+    def policy_view(self) -> PolicyView:
+        """The policy in force, its signals, and a summary of what it holds (admin)."""
+        health = self.screener.health()
+        return PolicyView(policy=health["policy"], signals=health["signals"], summary=self.screener.policy.summary())
+
+    def reload_policy(self) -> PolicyReload:
+        """Reload the policy file now; a bad file raises PolicyError and the old policy stays."""
+        store = self.screener.store
+        if store is None:
+            raise InvalidRequest("this deployment's policy is not loaded from a file; there is nothing to reload")
+        policy = store.reload()
+        return PolicyReload(version=policy.version, status=store.status())
 
     def label(self, frames: np.ndarray) -> np.ndarray:
         return burn_label(frames, self.screener.policy.label_text)

@@ -19,6 +19,7 @@ from provenance.manifest_explanation import explain_manifest, trust_list
 from provenance.trust import TrustConfiguration
 from provenance.verdict import Verdict
 from provenance.verify import DecodeBudget, VerificationReport, verify_clip
+from service.api_types import VerificationResult
 from service.auth import Caller
 from service.db import Database, Generation, Verification
 from service.fingerprint_registry import FingerprintRegistry
@@ -58,7 +59,7 @@ class VerificationService:
         with self.db.session() as session:
             return session.scalar(select(Generation.id).where(Generation.watermark_id == int(identifier, 16)))
 
-    def verify(self, data: bytes, *, caller: Caller | None = None) -> dict[str, Any]:
+    def verify(self, data: bytes, *, caller: Caller | None = None) -> VerificationResult:
         """Verify an upload, log who asked and what was found, and add what the caller may see."""
         if not self._verify_slots.acquire(timeout=self.settings.verify_queue_timeout_s):
             raise ServerBusy(f"{self.settings.verify_concurrency} verification(s) are already running; try again shortly",
@@ -93,7 +94,7 @@ class VerificationService:
             trust=self.trust,
         )
 
-    def _record(self, report: VerificationReport, caller: Caller | None) -> dict[str, Any]:
+    def _record(self, report: VerificationReport, caller: Caller | None) -> VerificationResult:
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
         # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
@@ -104,9 +105,10 @@ class VerificationService:
             stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
         if body.get("fingerprint") and not (caller is not None and caller.has("audit")):
             body["fingerprint"]["registered_clips"] = None  # how many clips this service made is not every caller's business
+        result = msgspec.convert(body, VerificationResult)
         with self.db.session() as session:
             session.add(Verification(
-                id=body["verification_id"], api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,
+                id=result.verification_id, api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,
                 media_bytes=report.media.bytes, media_kind=report.media.kind, verdict=report.verdict,
                 strongest_evidence=report.strongest_evidence, generation_id=report.generation_id,
                 findings={
@@ -118,7 +120,7 @@ class VerificationService:
                     "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
                 },
             ))
-        return body
+        return result
 
     def _matched_generation(self, generation_id: str | None, caller: Caller | None, *, with_manifest: bool) -> tuple[dict | None, Any]:
         """The generation behind a match: in full for its owner or an auditor, else only that it exists."""
@@ -135,4 +137,4 @@ class VerificationService:
         if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
             stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust)
-        return {"visible": True, **view(generation)}, stored
+        return {"visible": True, **msgspec.to_builtins(view(generation))}, stored

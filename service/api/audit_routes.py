@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, AsyncIterator
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
@@ -13,10 +14,10 @@ from litestar.response import Stream
 from service.api.common import (
     authenticated,
     blocking,
-    json_response,
     provide_caller,
     runtime_of,
 )
+from service.api_types import ChainCheck, CheckpointList, DecisionPage, DecisionRecord
 from service.auth import Caller
 from service.problems import InvalidRequest, NotFound
 
@@ -62,7 +63,7 @@ class AuditController(Controller):
         cursor: Annotated[int | None, Query(ge=0, le=2**63 - 1, description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         format: Annotated[str, Query(description="json | jsonl | csv")] = "json",
-    ) -> Response:
+    ) -> Response[DecisionPage]:
         caller.require("audit")
         runtime = runtime_of(request)
         filters = self._filters(since, until, decision, kind, category, api_key, policy_version, generation_id)
@@ -79,23 +80,24 @@ class AuditController(Controller):
         if format != "json":
             raise InvalidRequest("format must be json, jsonl or csv", field="format")
         items, next_cursor = await blocking(runtime.audit.query, after_sequence=cursor, limit=limit, **filters)
-        return json_response({"items": items, "next_cursor": next_cursor})
+        page = DecisionPage(items=[msgspec.convert(item, DecisionRecord) for item in items], next_cursor=next_cursor)
+        return Response(page)
 
     @get("/decisions/{decision_id:str}", summary="One decision with its signals, scores and versions")
-    async def decision(self, request: Request, caller: NamedDependency[Caller], decision_id: FromPath[str]) -> Response:
+    async def decision(self, request: Request, caller: NamedDependency[Caller], decision_id: FromPath[str]) -> DecisionRecord:
         caller.require("audit")
         record = await blocking(runtime_of(request).audit.get, decision_id)
         if record is None:
             raise NotFound(f"no decision {decision_id}")
-        return json_response(record)
+        return msgspec.convert(record, DecisionRecord)
 
     @get("/verify", summary="Check the hash chain: where was a record edited, deleted or reordered?")
     async def verify(self, request: Request, caller: NamedDependency[Caller],
-                     expected_head: Annotated[str | None, Query(description="a record_hash you kept elsewhere")] = None) -> Response:
+                     expected_head: Annotated[str | None, Query(description="a record_hash you kept elsewhere")] = None) -> ChainCheck:
         caller.require("audit")
-        return json_response(await blocking(runtime_of(request).audit.verify, expected_head=expected_head))
+        return msgspec.convert(await blocking(runtime_of(request).audit.verify, expected_head=expected_head), ChainCheck)
 
     @get("/checkpoints", summary="Signed checkpoints of the chain head (kept outside the database) and their public key")
-    async def checkpoints(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+    async def checkpoints(self, request: Request, caller: NamedDependency[Caller]) -> CheckpointList:
         caller.require("audit")
-        return json_response(await blocking(runtime_of(request).audit.read_checkpoints))
+        return msgspec.convert(await blocking(runtime_of(request).audit.read_checkpoints), CheckpointList)

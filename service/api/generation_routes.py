@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
-from typing import Annotated, Any, AsyncIterator
+from typing import Annotated, AsyncIterator
 
+import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
@@ -18,12 +18,12 @@ from service.api.common import (
     authenticated,
     base_url,
     blocking,
-    json_response,
     provide_caller,
     runtime_of,
 )
-from service.api.openapi_bodies import documented_body, struct_schema, with_file
+from service.api.openapi_bodies import documented_body, media_response, struct_schema, with_file
 from service.api.ranges import stored_media_response
+from service.api_types import GenerationPage, GenerationView
 from service.auth import Caller
 from service.generations import records
 from service.generations.request import (
@@ -31,9 +31,8 @@ from service.generations.request import (
     parse_form_request,
     parse_json_request,
 )
+from service.generations.status import FINAL_STATES, GenerationStatus
 from service.generations.views import view
-from service.jobs.leases import FINAL_STATES, REVIEW
-from service.generations.status import GenerationStatus
 from service.problems import (
     Conflict,
     InvalidRequest,
@@ -82,10 +81,14 @@ class StreamEvent(enum.Enum):
     TIMEOUT = "timeout"  # the stream was open for events_max_duration_s
 
 
-def _stream_event(status: str) -> StreamEvent:
+def _stream_event(status: GenerationStatus) -> StreamEvent:
     if status in FINAL_STATES:
         return StreamEvent.END
-    return StreamEvent.REVIEW if status == REVIEW else StreamEvent.PROGRESS
+    return StreamEvent.REVIEW if status == GenerationStatus.REVIEW else StreamEvent.PROGRESS
+
+
+def _json(current: GenerationView) -> str:
+    return msgspec.json.encode(current).decode()
 
 
 class GenerationController(Controller):
@@ -108,7 +111,7 @@ class GenerationController(Controller):
             "categories. Honors the Idempotency-Key header."
         ),
     )
-    async def create(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+    async def create(self, request: Request, caller: NamedDependency[Caller]) -> Response[GenerationView]:
         caller.require("generate")
         runtime = runtime_of(request)
         idempotency_key = request.headers.get("idempotency-key")
@@ -120,10 +123,10 @@ class GenerationController(Controller):
         )
         waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == GenerationStatus.QUEUED else None
         shown = view(generation, base_url(request), waiting)
-        headers = {"Location": shown["links"]["self"]}
+        headers = {"Location": shown.links.self_}
         if not created:
             headers["Idempotent-Replayed"] = "true"
-        return json_response(shown, status_code=202 if created else 200, headers=headers)
+        return Response(shown, status_code=202 if created else 200, headers=headers)
 
     @get("/", summary="The caller's generations, newest first")
     async def list_generations(
@@ -134,41 +137,42 @@ class GenerationController(Controller):
         cursor: Annotated[str | None, QueryParameter()] = None,
         status: Annotated[str | None, QueryParameter()] = None,
         all_keys: Annotated[bool, QueryParameter(description="auditors: every key's generations")] = False,
-    ) -> Response:
+    ) -> GenerationPage:
         runtime = runtime_of(request)
 
-        def page() -> dict[str, Any]:
+        def page() -> GenerationPage:
             with runtime.db.session() as session:
                 rows, next_cursor = records.list_owned(session, caller, limit=limit, cursor=cursor, status=status, all_keys=all_keys)
-                return {"items": [view(row, base_url(request)) for row in rows], "next_cursor": next_cursor}
+                return GenerationPage(items=[view(row, base_url(request)) for row in rows], next_cursor=next_cursor)
 
-        return json_response(await blocking(page))
+        return await blocking(page)
 
     @get("/{generation_id:str}", summary="Status, progress, timings and results of one generation")
-    async def get_generation(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> Response:
+    async def get_generation(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> GenerationView:
         runtime = runtime_of(request)
 
-        def fetch() -> dict[str, Any]:
+        def fetch() -> GenerationView:
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
                 waiting = runtime.waiting_for(generation.model) if generation.status == GenerationStatus.QUEUED else None
                 return view(generation, base_url(request), waiting)
 
-        return json_response(await blocking(fetch))
+        return await blocking(fetch)
 
     @post("/{generation_id:str}/cancel", status_code=202, summary="Cancel a queued or running generation")
-    async def cancel(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> Response:
+    async def cancel(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> GenerationView:
         runtime = runtime_of(request)
 
-        def cancel() -> dict[str, Any]:
+        def cancel() -> GenerationView:
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
                 records.require_control(generation, caller)
                 return view(records.request_cancel(session, generation), base_url(request))
 
-        return json_response(await blocking(cancel), status_code=202)
+        return await blocking(cancel)
 
-    @get("/{generation_id:str}/video", summary="The MP4 (H.264) with its Content Credentials")
+    @get("/{generation_id:str}/video", summary="The MP4 (H.264) with its Content Credentials", media_type="video/mp4",
+         responses=media_response("video/mp4", "The clip (Range requests answered with 206), or a redirect to it"))
     async def video(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> Response:
         runtime = runtime_of(request)
 
@@ -183,12 +187,15 @@ class GenerationController(Controller):
         return await blocking(stored_media_response, runtime.storage, key, request.headers.get("range"), "video/mp4",
                               f"{generation_id}.mp4", redirect_ttl_s=runtime.video_redirect_ttl_s)
 
-    @get("/{generation_id:str}/events", summary="Server-Sent Events: progress until the generation ends")
+    @get("/{generation_id:str}/events", summary="Server-Sent Events: progress until the generation ends",
+         media_type="text/event-stream",
+         responses=media_response("text/event-stream", "Events progress, end, review or timeout; each event's data "
+                                  "is the generation's view", GenerationView))
     async def events(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> ServerSentEvent:
         runtime = runtime_of(request)
         base = base_url(request)
 
-        def snapshot() -> dict[str, Any]:
+        def snapshot() -> GenerationView:
             with runtime.db.session() as session:
                 return view(records.get_owned(session, generation_id, caller), base)
 
@@ -201,18 +208,18 @@ class GenerationController(Controller):
             current, last_sent, sequence, idle, elapsed = first, None, 0, 0.0, 0.0
             try:
                 while True:
-                    state = (current["status"], current["progress"])
+                    state = (current.status, current.progress)
                     if state != last_sent:
                         sequence += 1
                         last_sent = state
-                        event = _stream_event(current["status"])
-                        yield ServerSentEventMessage(data=json.dumps(current), event=event.value, id=sequence)
+                        event = _stream_event(current.status)
+                        yield ServerSentEventMessage(data=_json(current), event=event.value, id=sequence)
                         idle = 0.0
                         if event is not StreamEvent.PROGRESS:
                             return
                     elif elapsed >= limit_s:
                         sequence += 1
-                        yield ServerSentEventMessage(data=json.dumps(current), event=StreamEvent.TIMEOUT.value, id=sequence)
+                        yield ServerSentEventMessage(data=_json(current), event=StreamEvent.TIMEOUT.value, id=sequence)
                         return
                     elif idle >= 15.0:
                         yield ServerSentEventMessage(comment="keep-alive")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 
 from service import __version__
-from service.api.common import blocking, json_response, presented_key, runtime_of
+from service.api.common import blocking, presented_key, runtime_of
+from service.api.openapi_bodies import media_response
+from service.api_types import HealthReport
 from service.auth import authenticate
 from service.generations.records import status_counts
 from service.metrics import render
@@ -32,7 +35,7 @@ def public_view(value: Any) -> Any:
 
 @get("/health", summary="Readiness of database, queue and models; which backends and signals are active "
                         "(paths and counts only with an admin key)", tags=["operations"])
-async def health(request: Request) -> Response:
+async def health(request: Request) -> Response[HealthReport]:
     runtime = runtime_of(request)
     report = await blocking(runtime.health)
     report = {"service": "originframe", "version": __version__, **report}
@@ -43,10 +46,12 @@ async def health(request: Request) -> Response:
             operator = (await blocking(authenticate, runtime.db, secret)).has("admin")
         except Unauthorized:
             operator = False
-    return json_response(report if operator else public_view(report), status_code=200 if report["ready"] else 503)
+    shown = msgspec.convert(report if operator else public_view(report), HealthReport)
+    return Response(shown, status_code=200 if shown.ready else 503)
 
 
-@get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True)
+@get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True, media_type="text/plain",
+     responses=media_response("text/plain", "Prometheus text exposition format", str))
 async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
 

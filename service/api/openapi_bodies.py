@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
 
 _BINARY = {"type": "string", "format": "binary"}
@@ -41,6 +42,12 @@ def documented_body(content: dict[str, dict[str, Any]], *, description: str = ""
     return OperationWithBody
 
 
+def media_response(media_type: str, description: str, data: Any = bytes) -> dict[int, ResponseSpec]:
+    """`responses=` for a route whose 200 is not JSON: a file (bytes), or events whose data is `data`."""
+    return {200: ResponseSpec(data_container=data, media_type=media_type, description=description,
+                              generate_examples=False)}
+
+
 BINARY = _BINARY
 
-__all__ = ["BINARY", "documented_body", "struct_schema", "with_file"]
+__all__ = ["BINARY", "documented_body", "media_response", "struct_schema", "with_file"]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 
 from service.api.common import (
     authenticated,
     blocking,
-    json_response,
     provide_caller,
     runtime_of,
 )
+from service.api_types import PolicyReload, PolicyView
 from service.auth import Caller
 
 
@@ -22,15 +22,12 @@ class PolicyController(Controller):
     tags = ["safety"]
 
     @get("/", summary="The policy in force: version, categories, signals (admin)")
-    async def show(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+    async def show(self, request: Request, caller: NamedDependency[Caller]) -> PolicyView:
         caller.require("admin")
         runtime = runtime_of(request)
-        return json_response(await blocking(lambda: {**runtime.screening.health(), "summary": runtime.screening.screener.policy.summary()}))
+        return await blocking(runtime.screening.policy_view)
 
     @post("/reload", status_code=200, summary="Reload the policy file now; a bad file is refused and the old policy stays")
-    async def reload(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+    async def reload(self, request: Request, caller: NamedDependency[Caller]) -> PolicyReload:
         caller.require("admin")
-        runtime = runtime_of(request)
-        store = runtime.screening.screener.store
-        policy = await blocking(store.reload)
-        return json_response({"version": policy.version, "status": store.status()})
+        return await blocking(runtime_of(request).screening.reload_policy)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -12,21 +11,16 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from service.api.common import (
     authenticated,
     blocking,
-    json_response,
     provide_caller,
     runtime_of,
 )
+from service.api.openapi_bodies import media_response
 from service.api.ranges import stored_media_response
+from service.api_types import ReviewAction, ReviewPage, ReviewResolution
 from service.auth import Caller
 from service.generations import reviews
 from service.media_types import sniff_image_type
 from service.problems import Forbidden, NotFound
-
-
-class ReviewAction(msgspec.Struct, forbid_unknown_fields=True):
-    action: str  # approve | reject
-    reason: str
-    reviewer: str = ""
 
 
 def _require_reviewer(caller: Caller) -> None:
@@ -42,29 +36,26 @@ class ReviewController(Controller):
 
     @get("/", summary="Generations held for a human decision, oldest first")
     async def list_reviews(self, request: Request, caller: NamedDependency[Caller],
-                           limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100) -> Response:
+                           limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100) -> ReviewPage:
         _require_reviewer(caller)
-        return json_response({"items": await blocking(reviews.pending, runtime_of(request), limit=limit)})
+        return await blocking(reviews.pending, runtime_of(request), limit=limit)
 
     @post("/{review_id:str}", status_code=200, summary="Approve (the job resumes or is released) or reject, with a reason")
     async def resolve(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str],
-                      data: JSONBody[ReviewAction]) -> Response:
+                      data: JSONBody[ReviewAction]) -> ReviewResolution:
         _require_reviewer(caller)
-        result = await blocking(reviews.resolve, runtime_of(request), review_id, action=data.action, reason=data.reason,
-                                reviewer_key_id=caller.key_id, reviewer=data.reviewer or caller.name)
-        return json_response(result)
+        return await blocking(reviews.resolve, runtime_of(request), review_id, action=data.action, reason=data.reason,
+                              reviewer_key_id=caller.key_id, reviewer=data.reviewer or caller.name)
 
-    @get("/{review_id:str}/input", summary="The held request's input image")
+    @get("/{review_id:str}/input", summary="The held request's input image",
+         responses=media_response("application/octet-stream", "The image as uploaded (image/png, image/jpeg or image/webp)"))
     async def input_image(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]) -> Response:
         _require_reviewer(caller)
-        runtime = runtime_of(request)
-        generation = await blocking(reviews.held_generation, runtime, review_id)
-        if not generation.input_image_key or not await blocking(runtime.storage.exists, generation.input_image_key):
-            raise NotFound("this review has no input image")
-        data = await blocking(runtime.storage.get, generation.input_image_key)
+        data = await blocking(reviews.held_input_image, runtime_of(request), review_id)
         return Response(content=data, media_type=sniff_image_type(data))
 
-    @get("/{review_id:str}/video", summary="The held output clip")
+    @get("/{review_id:str}/video", summary="The held output clip", media_type="video/mp4",
+         responses=media_response("video/mp4", "The held clip (Range requests answered with 206)"))
     async def video(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]) -> Response:
         _require_reviewer(caller)
         runtime = runtime_of(request)

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import msgspec
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency, Provide
 
-from provenance.media import load_image
 from service.api.bodies import FORM_TYPES, content_type
 from service.api.common import (
     authenticated,
     blocking,
-    json_response,
     provide_caller,
     runtime_of,
 )
 from service.api.generation_routes import read_upload_form
 from service.api.openapi_bodies import documented_body, struct_schema, with_file
+from service.api_types import ScreeningRequest, ScreeningResult
 from service.auth import Caller
-from service.digests import sha256_hex
 from service.generations.request import decode_base64_image
 from service.json_bodies import decode_json
 from service.problems import Forbidden, InvalidRequest
-
-
-class ScreeningRequest(msgspec.Struct, forbid_unknown_fields=True):
-    prompt: str | None = None
-    negative_prompt: str | None = None
-    image: str | None = None  # base64 or data: URL
 
 
 class ScreeningController(Controller):
@@ -43,7 +33,7 @@ class ScreeningController(Controller):
               "application/json": struct_schema(ScreeningRequest),
               "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
           }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"))
-    async def screen(self, request: Request, caller: NamedDependency[Caller]) -> Response:
+    async def screen(self, request: Request, caller: NamedDependency[Caller]) -> ScreeningResult:
         if not (caller.has("generate") or caller.has("audit")):
             raise Forbidden("screenings need the 'generate' or 'audit' scope", required_scope="generate")
         runtime = runtime_of(request)
@@ -59,16 +49,5 @@ class ScreeningController(Controller):
             body = decode_json(await request.body() or b"{}", ScreeningRequest)
             image_bytes = decode_base64_image(body.image, limit) if body.image else None
 
-        def run() -> dict[str, Any]:
-            if not (body.prompt or image_bytes):
-                raise InvalidRequest("send a prompt, an image, or both", field="prompt")
-            image = load_image(image_bytes, max_pixels=runtime.settings.max_image_pixels) if image_bytes else None
-            decided = runtime.screening.screen_inputs(
-                prompt=body.prompt, negative_prompt=body.negative_prompt, image=image, api_key_id=caller.key_id,
-                generation_id=None, kind="screening", image_sha256=sha256_hex(image_bytes) if image_bytes else None,
-            )
-            result = decided.public()
-            result["signals"] = {report.name: report.active for report in decided.screening.signals}
-            return result
-
-        return json_response(await blocking(run))
+        return await blocking(runtime.screening.screen_upload, prompt=body.prompt, negative_prompt=body.negative_prompt,
+                              image_bytes=image_bytes, api_key_id=caller.key_id)

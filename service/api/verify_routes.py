@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from litestar import Request, Response, post
+from litestar import Request, post
 from litestar.datastructures import UploadFile
 
 from service.api.bodies import content_type
 from service.api.common import (
     authenticate_connection,
     blocking,
-    json_response,
     presented_key,
     runtime_of,
 )
 from service.api.openapi_bodies import BINARY, documented_body
+from service.api_types import VerificationResult
 from service.metrics import VERIFICATIONS
 from service.problems import InvalidRequest, PayloadTooLarge
 
@@ -47,7 +47,7 @@ async def _upload(request: Request, limit: int) -> bytes:
       summary="Was this clip generated here? C2PA manifest, watermark, Stability mark and fingerprint, one verdict",
       description=f"Multipart upload (part 'file') or raw body of {_ACCEPTED}. Scope 'verify' (or open when "
                   "ORIGINFRAME_VERIFY_OPEN=true). The matched generation is shown in full only to its owner or an auditor.")
-async def verify(request: Request) -> Response:
+async def verify(request: Request) -> VerificationResult:
     runtime = runtime_of(request)
     secret = presented_key(request)
     caller = None
@@ -56,5 +56,5 @@ async def verify(request: Request) -> Response:
         caller.require("verify")
     data = await _upload(request, runtime.settings.max_upload_bytes)
     report = await blocking(runtime.provenance.verify, data, caller=caller)
-    VERIFICATIONS.labels(verdict=report["verdict"]).inc()
-    return json_response(report)
+    VERIFICATIONS.labels(verdict=report.verdict).inc()
+    return report

@@ -16,6 +16,7 @@ from service.generations.request import GENERATION_PARAMETERS, GenerationRequest
 from service.problems import InvalidRequest, ModelUnavailable, PayloadTooLarge
 from service.settings import Settings
 
+
 @dataclass
 class ResolvedRequest:
     model: str

@@ -6,14 +6,19 @@ before release (output screening). Every reviewer's decision is appended to the 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import msgspec
 from sqlalchemy import select, update
 
+from service.api_types import DecisionRecord, ReviewItem, ReviewLinks, ReviewPage, ReviewResolution
 from service.db import Generation, utcnow
 from service.generations.views import view
 from service.jobs.leases import BLOCKED, QUEUED, REVIEW, SUCCEEDED
 from service.problems import Conflict, InvalidRequest, NotFound
+
+if TYPE_CHECKING:
+    from service.runtime import Runtime
 
 ACTIONS = ("approve", "reject")
 
@@ -22,30 +27,31 @@ def _stage(generation: Generation) -> str:
     return "output" if generation.video_key else "input"
 
 
-def pending(runtime, *, limit: int = 100) -> list[dict[str, Any]]:
+def pending(runtime: Runtime, *, limit: int = 100) -> ReviewPage:
     with runtime.db.session() as session:
         rows = list(session.scalars(
             select(Generation).where(Generation.status == REVIEW).order_by(Generation.created_at).limit(limit)
         ))
     items = []
     for generation in rows:
-        decision = runtime.audit.get(generation.held_by_decision_id) if generation.held_by_decision_id else None
-        items.append({
-            "id": generation.held_by_decision_id,
-            "generation_id": generation.id,
-            "stage": _stage(generation),
-            "held_at": decision["created_at"] if decision else None,
-            "decision": decision,
-            "generation": view(generation),
-            "links": {
-                "input_image": f"/v1/reviews/{generation.held_by_decision_id}/input" if generation.input_image_key else None,
-                "video": f"/v1/reviews/{generation.held_by_decision_id}/video" if generation.video_key else None,
-            },
-        })
-    return items
+        held = generation.held_by_decision_id
+        decision = runtime.audit.get(held) if held else None
+        items.append(ReviewItem(
+            id=held,
+            generation_id=generation.id,
+            stage=_stage(generation),
+            held_at=decision["created_at"] if decision else None,
+            decision=msgspec.convert(decision, DecisionRecord) if decision else None,
+            generation=view(generation),
+            links=ReviewLinks(
+                input_image=f"/v1/reviews/{held}/input" if generation.input_image_key else None,
+                video=f"/v1/reviews/{held}/video" if generation.video_key else None,
+            ),
+        ))
+    return ReviewPage(items=items)
 
 
-def held_generation(runtime, decision_id: str) -> Generation:
+def held_generation(runtime: Runtime, decision_id: str) -> Generation:
     with runtime.db.session() as session:
         generation = session.scalar(select(Generation).where(Generation.held_by_decision_id == decision_id))
     if generation is None:
@@ -53,11 +59,19 @@ def held_generation(runtime, decision_id: str) -> Generation:
     return generation
 
 
+def held_input_image(runtime: Runtime, decision_id: str) -> bytes:
+    generation = held_generation(runtime, decision_id)
+    if not generation.input_image_key or not runtime.storage.exists(generation.input_image_key):
+        raise NotFound("this review has no input image")
+    return runtime.storage.get(generation.input_image_key)
+
+
 MAX_REASON_LENGTH = 2000
 MAX_REVIEWER_LENGTH = 200  # the generations.reviewed_by column
 
 
-def resolve(runtime, decision_id: str, *, action: str, reason: str, reviewer_key_id: str, reviewer: str = "") -> dict[str, Any]:
+def resolve(runtime: Runtime, decision_id: str, *, action: str, reason: str, reviewer_key_id: str,
+            reviewer: str = "") -> ReviewResolution:
     if action not in ACTIONS:
         raise InvalidRequest("action must be approve or reject", field="action")
     if not reason or not reason.strip():
@@ -103,4 +117,4 @@ def resolve(runtime, decision_id: str, *, action: str, reason: str, reviewer_key
     if action == "approve" and stage == "input":
         runtime.queue.enqueue(generation.id)
     with runtime.db.session() as session:
-        return {"review_decision_id": appended.id, "generation": view(session.get(Generation, generation.id))}
+        return ReviewResolution(review_decision_id=appended.id, generation=view(session.get(Generation, generation.id)))
