@@ -26,10 +26,10 @@ from service.api.limits import (
     rate_limit_stores,
 )
 from service.api.policy_routes import PolicyController
+from service.api.problem_details import exception_handlers
 from service.api.review_routes import ReviewController
 from service.api.screening_routes import ScreeningController
 from service.api.verify_routes import verify
-from service.problems import exception_handlers
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.web import web_router

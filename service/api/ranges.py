@@ -9,7 +9,8 @@ from typing import Iterator
 from litestar import Response
 from litestar.response import File, Redirect, Stream
 
-from service.problems import NotFound, problem
+from service.api.problem_details import problem
+from service.problems import NotFound
 from service.storage import Storage
 
 # a streamed clip is read from the object store one ranged GET at a time: memory stays bounded

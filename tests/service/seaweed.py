@@ -81,8 +81,8 @@ def _s3_answers(port: int) -> bool:
 
 def _write_probe(server: SeaweedServer) -> bool:
     """Ready means a write goes through (the volume server has registered with the master)."""
-    from obstore.store import S3Store
     import obstore
+    from obstore.store import S3Store
 
     store = S3Store(f"probe-{uuid.uuid4().hex[:6]}", config=dict(
         endpoint=server.endpoint, region="us-east-1", access_key_id=server.access_key,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import av
-import io
 
 from tests.service.conftest import key_for, png_bytes, wait_for
 

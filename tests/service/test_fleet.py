@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 
 from service.db import Generation
-
 from service.storage import open_storage
 from tests.service.conftest import key_for, make_settings, png_bytes, wait_for
 from tests.service.fleet import fresh_postgres_database, fresh_redis_queue

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from service.cli import main
 from service.backends import GenerationInput, create_backend
 from service.backends.model_files import ModelFilesError, check_free_space
+from service.cli import main
 from tests.service.conftest import make_settings
 
 

@@ -156,8 +156,8 @@ def test_another_signers_ai_clip_is_generated_elsewhere(service, tmp_path):
 
 
 def test_stability_reference_mark_is_generated_elsewhere(service):
-    from imwatermark import WatermarkEncoder
     import cv2
+    from imwatermark import WatermarkEncoder
 
     encoder = WatermarkEncoder()
     encoder.set_watermark("bits", [int(b) for b in bin(0xB3EC907BB19E)[2:].zfill(48)])
