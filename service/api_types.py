@@ -258,7 +258,7 @@ class VerificationResult(VerificationReport, kw_only=True):
 
     # registered_clips is null unless the caller is an auditor (how many clips this service made
     # is not every caller's business)
-    fingerprint: dict[str, Any] | None
+    fingerprint: dict[str, Any] | None  # type: ignore[assignment]  # msgspec lets a subclass retype a field
     verification_id: str
     generation: dict[str, Any] | None
     stored_manifest: ManifestReport | None
@@ -290,4 +290,3 @@ class Problem(Body):
     title: str
     status: int
     detail: str
-

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import anyio
 from litestar import Litestar
@@ -56,20 +56,37 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     stores = rate_limit_stores(settings)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
-        route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
-                        KeyController, verify, health, metrics, web_router],
+        route_handlers=[
+            GenerationController,
+            ScreeningController,
+            ReviewController,
+            AuditController,
+            PolicyController,
+            KeyController,
+            verify,
+            health,
+            metrics,
+            web_router,
+        ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware, *limits],
         stores=stores,
-        state=State({"auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
-                     "event_streams": StreamSlots(settings.max_event_streams_per_key)}),
+        state=State(
+            {
+                "auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
+                "event_streams": StreamSlots(settings.max_event_streams_per_key),
+            }
+        ),
         request_class=BoundedRequest,
         request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
         # the document only (JSON and YAML): Litestar's HTML viewers load their scripts from a CDN
-        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema",
-                                     render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="Originframe",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+        ),
         logging_config=None,
         debug=False,
     )
-

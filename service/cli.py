@@ -6,8 +6,9 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,7 +25,9 @@ def _runtime(**overrides):
 
 
 def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("huey", "httpx", "diffusers", "transformers", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -34,8 +37,9 @@ def generation_parameter_options(command: Callable[..., Any]) -> Callable[..., A
     from service.generations.request import GENERATION_PARAMETERS
 
     for parameter in reversed(GENERATION_PARAMETERS):
-        command = click.option(parameter.cli_flag, parameter.name, type=parameter.kind, default=None,
-                               help=f"{parameter.description}.")(command)
+        command = click.option(
+            parameter.cli_flag, parameter.name, type=parameter.kind, default=None, help=f"{parameter.description}."
+        )(command)
     return command
 
 
@@ -62,14 +66,18 @@ def serve(host: str | None, port: int | None) -> None:
     runtime.db.migrate()
     if not auth.has_any_key(runtime.db):
         created = auth.create_key(runtime.db, ["admin"], name="bootstrap admin")
-        click.secho("\nFirst start: created a bootstrap admin API key. It is shown only once; keep it safe:\n", fg="yellow")
+        click.secho(
+            "\nFirst start: created a bootstrap admin API key. It is shown only once; keep it safe:\n", fg="yellow"
+        )
         click.secho(f"    {created.secret}\n", fg="green", bold=True)
         click.echo("Create narrower keys with:  originframe keys create --scope generate --scope verify\n")
     uvicorn.run(create_app(runtime=runtime), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 @main.command()
-@click.option("--threads", type=int, default=None, help="Concurrent jobs in this process (default: ORIGINFRAME_WORKER_THREADS).")
+@click.option(
+    "--threads", type=int, default=None, help="Concurrent jobs in this process (default: ORIGINFRAME_WORKER_THREADS)."
+)
 def worker(threads: int | None) -> None:
     """Run a job consumer (for a fleet: point ORIGINFRAME_QUEUE_URL and ORIGINFRAME_DATABASE_URL at shared servers)."""
     _logging()
@@ -80,10 +88,16 @@ def worker(threads: int | None) -> None:
     except Exception as error:
         runtime.stop()
         raise click.ClickException(str(error)) from None
-    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False,
-                                      on_stop=runtime.runner.stopping.set, grace_s=runtime.settings.worker_shutdown_grace_s)
-    click.echo(f"worker {runtime.worker_id} serving {', '.join(runtime.served_models)} from {runtime.queue.kind} "
-               f"({runtime.settings.queue_name})")
+    consumer = runtime.queue.consumer(
+        threads or runtime.settings.worker_threads,
+        embedded=False,
+        on_stop=runtime.runner.stopping.set,
+        grace_s=runtime.settings.worker_shutdown_grace_s,
+    )
+    click.echo(
+        f"worker {runtime.worker_id} serving {', '.join(runtime.served_models)} from {runtime.queue.kind} "
+        f"({runtime.settings.queue_name})"
+    )
     try:
         consumer.run()
     finally:
@@ -92,11 +106,25 @@ def worker(threads: int | None) -> None:
 
 @main.command()
 @click.option("--prompt", default=None, help="What the clip shows.")
-@click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Input image (PNG/JPEG).")
-@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL).")
+@click.option(
+    "--image",
+    "image_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Input image (PNG/JPEG).",
+)
+@click.option(
+    "--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL)."
+)
 @click.option("--negative-prompt", default=None)
 @generation_parameter_options
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("originframe.mp4"),
+    show_default=True,
+)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""
     from provenance.errors import ProvenanceError
@@ -110,18 +138,23 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
         request = GenerationRequest(model=model, prompt=prompt, negative_prompt=negative_prompt, **parameters)
         image_bytes = image_path.read_bytes() if image_path else None
         try:
-            generation, _ = runtime.submission.submit(request, image_bytes=image_bytes, caller_key_id=None,
-                                                      idempotency_key=None, enqueue=False)
+            generation, _ = runtime.submission.submit(
+                request, image_bytes=image_bytes, caller_key_id=None, idempotency_key=None, enqueue=False
+            )
         except (ServiceError, ProvenanceError) as error:
             raise click.ClickException(str(error)) from None
         if generation.status != GenerationStatus.QUEUED:
-            raise click.ClickException(f"generation {generation.id} is {generation.status}: {generation.error_reason or ''}")
+            raise click.ClickException(
+                f"generation {generation.id} is {generation.status}: {generation.error_reason or ''}"
+            )
         finished = _run_with_progress(runtime, generation.id)
         if finished.status != GenerationStatus.SUCCEEDED:
             raise click.ClickException(f"generation {finished.id} {finished.status}: {finished.error_reason}")
         output.write_bytes(runtime.storage.get(finished.video_key))
-        click.echo(f"{output}  ({finished.output['frames']} frames, {finished.output['width']}x{finished.output['height']}, "
-                   f"{finished.output['fps']} fps, {finished.video_bytes} bytes)  generation {finished.id}")
+        click.echo(
+            f"{output}  ({finished.output['frames']} frames, {finished.output['width']}x{finished.output['height']}, "
+            f"{finished.output['fps']} fps, {finished.video_bytes} bytes)  generation {finished.id}"
+        )
         for name, stage in finished.stages.items():
             click.echo(f"  {name:14s} {'ran' if stage.get('active') else 'inactive'}  {stage.get('detail', '')}")
     finally:
@@ -156,7 +189,9 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--scope", "scopes", multiple=True, required=True, help="generate, verify, audit, admin (repeat for several).")
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, help="generate, verify, audit, admin (repeat for several)."
+)
 @click.option("--name", default="", help="A label for operators.")
 @click.option("--quiet", is_flag=True, help="Print only the secret (for scripts).")
 def keys_create(scopes, name, quiet) -> None:
@@ -173,7 +208,9 @@ def keys_create(scopes, name, quiet) -> None:
     if quiet:
         click.echo(created.secret)
     else:
-        click.echo(f"created {created.key_id} with scopes {', '.join(created.scopes)}; the secret is shown only now:\n{created.secret}")
+        click.echo(
+            f"created {created.key_id} with scopes {', '.join(created.scopes)}; the secret is shown only now:\n{created.secret}"
+        )
 
 
 @keys.command("list")
@@ -209,8 +246,13 @@ def policy() -> None:
 
 @policy.command("eval")
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Policy file (default: ORIGINFRAME_POLICY_PATH or the shipped default).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Policy file (default: ORIGINFRAME_POLICY_PATH or the shipped default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def policy_eval(dataset: Path, policy_path: str | None, as_json: bool) -> None:
     """Precision/recall per category and the false-block rate of a labelled JSONL set
@@ -256,18 +298,23 @@ def screen(prompt: str | None, image_path: Path | None, as_json: bool) -> None:
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime.db.migrate()
     image = load_image(image_path.read_bytes()) if image_path else None
-    decided = runtime.screening.screen_inputs(prompt=prompt, negative_prompt=None, image=image, api_key_id=None,
-                                              generation_id=None, kind="screening")
+    decided = runtime.screening.screen_inputs(
+        prompt=prompt, negative_prompt=None, image=image, api_key_id=None, generation_id=None, kind="screening"
+    )
     if as_json:
         click.echo(json_module.dumps(runtime.audit.get(decided.record.id), indent=2, ensure_ascii=False))
     else:
         public = decided.public()
-        click.echo(f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})")
+        click.echo(
+            f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})"
+        )
 
 
 @main.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print whole reports as JSON (one object per line for several files).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print whole reports as JSON (one object per line for several files)."
+)
 def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Were these clips or stills generated here? Checks C2PA, the watermark and the fingerprint
     registry. A file that cannot be read is reported and the rest are still checked; the exit
@@ -290,7 +337,9 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"Error: {path}: {error}", err=True)
             continue
         if as_json:
-            click.echo(json_module.dumps(msgspec.to_builtins(report), indent=None if len(paths) > 1 else 2, ensure_ascii=False))
+            click.echo(
+                json_module.dumps(msgspec.to_builtins(report), indent=None if len(paths) > 1 else 2, ensure_ascii=False)
+            )
         else:
             _print_verification(report, path if len(paths) > 1 else None)
     if failed:
@@ -305,8 +354,10 @@ def _print_verification(report: VerificationResult, path: Path | None) -> None:
     manifest, explanation = report.manifest, report.manifest_explanation
     if manifest and manifest.present:
         # the same sentences as the page and the JSON report (provenance/manifest_explanation.py)
-        click.echo(f"  C2PA:        {explanation.state if explanation else manifest.validation_state}  "
-                   f"({manifest.validation_state})  {explanation.headline if explanation else ''}")
+        click.echo(
+            f"  C2PA:        {explanation.state if explanation else manifest.validation_state}  "
+            f"({manifest.validation_state})  {explanation.headline if explanation else ''}"
+        )
         for cause in explanation.causes if explanation else []:
             note = " (information)" if cause.informational else ""
             click.echo(f"               {cause.code}: {cause.sentence}{note}")
@@ -316,9 +367,11 @@ def _print_verification(report: VerificationResult, path: Path | None) -> None:
     if mark is None:  # the pictures could not be decoded; the manifest alone decided
         click.echo("  watermark:   not checked (the pictures cannot be decoded)")
     else:
-        click.echo(f"  watermark:   {'detected' if mark.detected else 'not detected'} (clip-level: p={mark.p_value:.2e}, "
-                   f"needs <= {mark.threshold_p_value:.0e})  identifier={mark.identifier or '-'}  "
-                   f"frames={mark.frames_analysed}")
+        click.echo(
+            f"  watermark:   {'detected' if mark.detected else 'not detected'} (clip-level: p={mark.p_value:.2e}, "
+            f"needs <= {mark.threshold_p_value:.0e})  identifier={mark.identifier or '-'}  "
+            f"frames={mark.frames_analysed}"
+        )
     reference = report.reference_watermark
     if reference is not None:
         click.echo(f"  SD mark:     {'detected' if reference.detected else 'not detected'}  p={reference.p_value:.2e}")
@@ -333,8 +386,10 @@ def _print_verification(report: VerificationResult, path: Path | None) -> None:
             found = what + str(fingerprint["generation_id"])
         else:
             found, ranges = "no resemblance", ""
-        click.echo(f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
-                   f"registered={fingerprint['registered_clips']}{ranges}")
+        click.echo(
+            f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
+            f"registered={fingerprint['registered_clips']}{ranges}"
+        )
     if report.generation:
         click.echo(f"  generation:  {report.generation['id']}")
 
@@ -362,12 +417,18 @@ def audit_verify(expected_head: str | None) -> None:
     report = runtime.audit.verify(expected_head=expected_head)
     if report["ok"]:
         anchored = report.get("checkpoints")
-        against = (f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
-                   "record(s) newer than the latest" if anchored else "; no checkpoints configured")
+        against = (
+            f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
+            "record(s) newer than the latest"
+            if anchored
+            else "; no checkpoints configured"
+        )
         click.echo(f"ok: {report['checked']} records, head {report['head_hash']}{against}")
         return
     where = f" (position {report['first_bad_position']})" if report["first_bad_position"] is not None else ""
-    click.echo(f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True)
+    click.echo(
+        f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True
+    )
     sys.exit(1)
 
 
@@ -376,8 +437,13 @@ def audit_verify(expected_head: str | None) -> None:
 @click.option("--decision", default=None)
 @click.option("--category", default=None)
 @click.option("-o", "--output", type=click.File("w"), default="-")
-@click.option("--checkpoints", "checkpoints_to", type=click.File("w"), default=None,
-              help="Also write the signed head checkpoints and their public key (JSON) to this file.")
+@click.option(
+    "--checkpoints",
+    "checkpoints_to",
+    type=click.File("w"),
+    default=None,
+    help="Also write the signed head checkpoints and their public key (JSON) to this file.",
+)
 def audit_export(fmt: str, decision: str | None, category: str | None, output, checkpoints_to) -> None:
     """Write the decision log (optionally filtered) as JSONL or CSV, and optionally its checkpoints."""
     runtime = _runtime()
@@ -396,12 +462,18 @@ def purge() -> None:
     runtime = _runtime()
     runtime.db.migrate()
     prompts, images = runtime.purge_expired()
-    click.echo(f"purged {prompts} prompt(s) and {images} input image(s) older than {runtime.settings.retention_days} days")
+    click.echo(
+        f"purged {prompts} prompt(s) and {images} input image(s) older than {runtime.settings.retention_days} days"
+    )
 
 
 @main.command("settings")
-@click.option("--update-doc", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Rewrite the table between the settings-table markers of this Markdown file.")
+@click.option(
+    "--update-doc",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Rewrite the table between the settings-table markers of this Markdown file.",
+)
 def show_settings(update_doc: Path | None) -> None:
     """Print every setting (environment variable, default, meaning)."""
     if update_doc is None:
@@ -459,10 +531,14 @@ def models_list() -> None:
             click.echo(f"  {need.backend:8s} {need.mode:30s} none configured (ORIGINFRAME_{need.setting.upper()})")
             continue
         available, reason = weights_availability(need.source, settings)
-        click.echo(f"  {need.backend:8s} {need.mode:30s} {'ok     ' if available else 'MISSING'} {need.source}  "
-                   f"(ORIGINFRAME_{need.setting.upper()}; {reason})")
+        click.echo(
+            f"  {need.backend:8s} {need.mode:30s} {'ok     ' if available else 'MISSING'} {need.source}  "
+            f"(ORIGINFRAME_{need.setting.upper()}; {reason})"
+        )
     if "tiny" in settings.models:
-        click.echo(f"  {'tiny':8s} {'text-to-video+image-to-video':30s} ok      {create_backend('tiny', settings).availability()[1]}")
+        click.echo(
+            f"  {'tiny':8s} {'text-to-video+image-to-video':30s} ok      {create_backend('tiny', settings).availability()[1]}"
+        )
     click.echo(f"in {settings.resolved_models_dir}:")
     for directory in installed(settings):
         size = sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
@@ -478,7 +554,11 @@ def _print_setting(need, target: Path) -> None:
 @click.argument("backend")
 @click.option("--mode", type=click.Choice(["text-to-video", "image-to-video"]), default=None)
 @click.option("--hub-id", default=None, help="Hub repository (default: the backend's setting, when it names a hub id).")
-@click.option("--revision", default=None, help="Commit to pin (default: ORIGINFRAME_MODEL_REVISION, else the main branch's commit now).")
+@click.option(
+    "--revision",
+    default=None,
+    help="Commit to pin (default: ORIGINFRAME_MODEL_REVISION, else the main branch's commit now).",
+)
 @click.option("--name", default=None, help="Directory name under the models directory.")
 def models_download(backend: str, mode: str | None, hub_id: str | None, revision: str | None, name: str | None) -> None:
     """Download a pinned revision into the models directory (resumable; needs ORIGINFRAME_ALLOW_DOWNLOADS=true)."""
@@ -488,9 +568,13 @@ def models_download(backend: str, mode: str | None, hub_id: str | None, revision
     need = _model_need(backend, mode)
     hub_id = hub_id or need.source
     if not hub_id or Path(hub_id).expanduser().exists() or hub_id.startswith((".", "/", "~")):
-        raise click.ClickException(f"{need.backend} {need.mode} is configured with a directory ({hub_id or 'none'}); pass --hub-id")
+        raise click.ClickException(
+            f"{need.backend} {need.mode} is configured with a directory ({hub_id or 'none'}); pass --hub-id"
+        )
     try:
-        target = download(settings, need, hub_id, revision or settings.model_revision or None, name, progress=click.echo)
+        target = download(
+            settings, need, hub_id, revision or settings.model_revision or None, name, progress=click.echo
+        )
     except ModelFilesError as error:
         raise click.ClickException(str(error)) from None
     _print_setting(need, target)

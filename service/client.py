@@ -113,19 +113,28 @@ def _read_file(value: FileInput) -> bytes:
     return value if isinstance(value, bytes) else Path(value).read_bytes()
 
 
-def _generation_request(prompt: str | None, image: FileInput | None, model: str | None, negative_prompt: str | None,
-                        parameters: dict[str, Any]) -> dict[str, Any]:
+def _generation_request(
+    prompt: str | None,
+    image: FileInput | None,
+    model: str | None,
+    negative_prompt: str | None,
+    parameters: dict[str, Any],
+) -> dict[str, Any]:
     """httpx keyword arguments for POST /v1/generations: JSON without an image, multipart with one."""
     fields = {"model": model, "prompt": prompt, "negative_prompt": negative_prompt, **parameters}
     fields = {name: value for name, value in fields.items() if value is not None}
     if image is None:
         return {"json": fields}
-    return {"data": {name: str(value) for name, value in fields.items()},
-            "files": {"image": ("image", _read_file(image), "application/octet-stream")}}
+    return {
+        "data": {name: str(value) for name, value in fields.items()},
+        "files": {"image": ("image", _read_file(image), "application/octet-stream")},
+    }
 
 
 def _screening_request(prompt: str | None, image: FileInput | None, negative_prompt: str | None) -> dict[str, Any]:
-    fields = {name: value for name, value in (("prompt", prompt), ("negative_prompt", negative_prompt)) if value is not None}
+    fields = {
+        name: value for name, value in (("prompt", prompt), ("negative_prompt", negative_prompt)) if value is not None
+    }
     if image is None:
         return {"json": fields}
     return {"data": fields, "files": {"image": ("image", _read_file(image), "application/octet-stream")}}
@@ -139,7 +148,9 @@ class _EventParser:
     """Server-Sent Events, line by line (https://html.spec.whatwg.org/multipage/server-sent-events.html)."""
 
     def __init__(self) -> None:
-        self.event, self.data, self.id = "message", [], None
+        self.event: str = "message"
+        self.data: list[str] = []
+        self.id: int | None = None
 
     def feed(self, line: str) -> ProgressEvent | None:
         if not line:
@@ -167,8 +178,15 @@ def _finished(view: GenerationView) -> bool:
 
 
 class Client:
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.retry = retry or RetryPolicy()
         self._http = httpx.Client(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
@@ -192,9 +210,16 @@ class Client:
 
     # generations
 
-    def create_generation(self, prompt: str | None = None, *, image: FileInput | None = None, model: str | None = None,
-                          negative_prompt: str | None = None, idempotency_key: str | None = None,
-                          **parameters: Any) -> GenerationView:
+    def create_generation(
+        self,
+        prompt: str | None = None,
+        *,
+        image: FileInput | None = None,
+        model: str | None = None,
+        negative_prompt: str | None = None,
+        idempotency_key: str | None = None,
+        **parameters: Any,
+    ) -> GenerationView:
         """Screened, recorded and queued; parameters are the request's (num_frames, fps, seed, ...)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         request = _generation_request(prompt, image, model, negative_prompt, parameters)
@@ -203,7 +228,9 @@ class Client:
     def get_generation(self, generation_id: str) -> GenerationView:
         return _decode(self._send("GET", f"/v1/generations/{generation_id}"), GenerationView)
 
-    def list_generations(self, *, limit: int = 20, cursor: str | None = None, status: str | None = None) -> GenerationPage:
+    def list_generations(
+        self, *, limit: int = 20, cursor: str | None = None, status: str | None = None
+    ) -> GenerationPage:
         params = _decision_filters({"limit": limit, "cursor": cursor, "status": status})
         return _decode(self._send("GET", "/v1/generations", params=params), GenerationPage)
 
@@ -249,18 +276,36 @@ class Client:
         files = {"file": ("upload", _read_file(clip), "application/octet-stream")}
         return _decode(self._send("POST", "/v1/verify", files=files), VerificationResult)
 
-    def screen(self, prompt: str | None = None, *, image: FileInput | None = None,
-               negative_prompt: str | None = None) -> ScreeningResult:
+    def screen(
+        self, prompt: str | None = None, *, image: FileInput | None = None, negative_prompt: str | None = None
+    ) -> ScreeningResult:
         request = _screening_request(prompt, image, negative_prompt)
         return _decode(self._send("POST", "/v1/screenings", **request), ScreeningResult)
 
     # the decision log (scope audit)
 
-    def decisions(self, *, since: str | None = None, until: str | None = None, decision: str | None = None,
-                  kind: str | None = None, generation_id: str | None = None, cursor: int | None = None,
-                  limit: int = 100) -> DecisionPage:
-        params = _decision_filters({"since": since, "until": until, "decision": decision, "kind": kind,
-                                    "generation_id": generation_id, "cursor": cursor, "limit": limit})
+    def decisions(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        decision: str | None = None,
+        kind: str | None = None,
+        generation_id: str | None = None,
+        cursor: int | None = None,
+        limit: int = 100,
+    ) -> DecisionPage:
+        params = _decision_filters(
+            {
+                "since": since,
+                "until": until,
+                "decision": decision,
+                "kind": kind,
+                "generation_id": generation_id,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
         return _decode(self._send("GET", "/v1/audit/decisions", params=params), DecisionPage)
 
     def decision(self, decision_id: str) -> DecisionRecord:
@@ -272,11 +317,20 @@ class Client:
 
 
 class AsyncClient:
-    def __init__(self, base_url: str, api_key: str | None = None, *, timeout: float = 60.0,
-                 retry: RetryPolicy | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.retry = retry or RetryPolicy()
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport)
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, transport=transport
+        )
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -295,9 +349,16 @@ class AsyncClient:
             await asyncio.sleep(self.retry.wait_s(response))
         raise AssertionError("unreachable")
 
-    async def create_generation(self, prompt: str | None = None, *, image: FileInput | None = None,
-                                model: str | None = None, negative_prompt: str | None = None,
-                                idempotency_key: str | None = None, **parameters: Any) -> GenerationView:
+    async def create_generation(
+        self,
+        prompt: str | None = None,
+        *,
+        image: FileInput | None = None,
+        model: str | None = None,
+        negative_prompt: str | None = None,
+        idempotency_key: str | None = None,
+        **parameters: Any,
+    ) -> GenerationView:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         request = _generation_request(prompt, image, model, negative_prompt, parameters)
         return _decode(await self._send("POST", "/v1/generations", headers=headers, **request), GenerationView)
@@ -305,8 +366,9 @@ class AsyncClient:
     async def get_generation(self, generation_id: str) -> GenerationView:
         return _decode(await self._send("GET", f"/v1/generations/{generation_id}"), GenerationView)
 
-    async def list_generations(self, *, limit: int = 20, cursor: str | None = None,
-                               status: str | None = None) -> GenerationPage:
+    async def list_generations(
+        self, *, limit: int = 20, cursor: str | None = None, status: str | None = None
+    ) -> GenerationPage:
         params = _decision_filters({"limit": limit, "cursor": cursor, "status": status})
         return _decode(await self._send("GET", "/v1/generations", params=params), GenerationPage)
 
@@ -346,16 +408,34 @@ class AsyncClient:
         files = {"file": ("upload", _read_file(clip), "application/octet-stream")}
         return _decode(await self._send("POST", "/v1/verify", files=files), VerificationResult)
 
-    async def screen(self, prompt: str | None = None, *, image: FileInput | None = None,
-                     negative_prompt: str | None = None) -> ScreeningResult:
+    async def screen(
+        self, prompt: str | None = None, *, image: FileInput | None = None, negative_prompt: str | None = None
+    ) -> ScreeningResult:
         request = _screening_request(prompt, image, negative_prompt)
         return _decode(await self._send("POST", "/v1/screenings", **request), ScreeningResult)
 
-    async def decisions(self, *, since: str | None = None, until: str | None = None, decision: str | None = None,
-                        kind: str | None = None, generation_id: str | None = None, cursor: int | None = None,
-                        limit: int = 100) -> DecisionPage:
-        params = _decision_filters({"since": since, "until": until, "decision": decision, "kind": kind,
-                                    "generation_id": generation_id, "cursor": cursor, "limit": limit})
+    async def decisions(
+        self,
+        *,
+        since: str | None = None,
+        until: str | None = None,
+        decision: str | None = None,
+        kind: str | None = None,
+        generation_id: str | None = None,
+        cursor: int | None = None,
+        limit: int = 100,
+    ) -> DecisionPage:
+        params = _decision_filters(
+            {
+                "since": since,
+                "until": until,
+                "decision": decision,
+                "kind": kind,
+                "generation_id": generation_id,
+                "cursor": cursor,
+                "limit": limit,
+            }
+        )
         return _decode(await self._send("GET", "/v1/audit/decisions", params=params), DecisionPage)
 
     async def decision(self, decision_id: str) -> DecisionRecord:

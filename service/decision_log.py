@@ -13,10 +13,11 @@ import json
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -37,7 +38,7 @@ from safety.audit_checkpoints import (
     load_or_create_signing_key,
     sign_checkpoint,
 )
-from service.db import Database, Decision, Generation, utcnow
+from service.db import Database, Decision, Generation, rowcount, utcnow
 from service.digests import sha256_text
 from service.generations.status import FINAL_STATES
 from service.problems import InvalidRequest
@@ -79,13 +80,18 @@ class HeadCheckpoints:
             return self._key
 
     def record(self, sequence: int, record_hash: str) -> Checkpoint:
-        checkpoint = sign_checkpoint(self.key, sequence=sequence, record_hash=record_hash, created_at=utcnow().isoformat())
+        checkpoint = sign_checkpoint(
+            self.key, sequence=sequence, record_hash=record_hash, created_at=utcnow().isoformat()
+        )
         self.file.append(checkpoint)
         return checkpoint
 
     def public_key_pem(self) -> str:
-        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        return (
+            self.key.public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+            .decode()
+        )
 
 
 class DecisionLog:
@@ -136,13 +142,23 @@ class DecisionLog:
                     ).first()
                     sequence, previous = (last[0] + 1, last[1]) if last else (0, GENESIS_HASH)
                     sealed = seal_record(body, sequence=sequence, previous_hash=previous)
-                    session.add(Decision(
-                        sequence=sequence, id=decision_id, created_at=created_at, kind=kind, decision=decision,
-                        categories="," + ",".join(sorted(categories)) + ("," if categories else ""),
-                        api_key_id=api_key_id, generation_id=generation_id, policy_version=policy_version,
-                        prompt=prompt if self.store_prompts else None,
-                        body=canonical_json(sealed).decode(), previous_hash=previous, record_hash=sealed["record_hash"],
-                    ))
+                    session.add(
+                        Decision(
+                            sequence=sequence,
+                            id=decision_id,
+                            created_at=created_at,
+                            kind=kind,
+                            decision=decision,
+                            categories="," + ",".join(sorted(categories)) + ("," if categories else ""),
+                            api_key_id=api_key_id,
+                            generation_id=generation_id,
+                            policy_version=policy_version,
+                            prompt=prompt if self.store_prompts else None,
+                            body=canonical_json(sealed).decode(),
+                            previous_hash=previous,
+                            record_hash=sealed["record_hash"],
+                        )
+                    )
                 logger.info("audit head %d %s", sequence, sealed["record_hash"])
                 self._checkpoint(sequence, sealed["record_hash"])
                 return AppendedDecision(decision_id, sequence, sealed["record_hash"])
@@ -165,8 +181,12 @@ class DecisionLog:
         if self.checkpoints is None:
             return {"enabled": False, "public_key_pem": None, "checkpoints": [], "malformed_lines": 0}
         checkpoints, malformed = self.checkpoints.file.read()
-        return {"enabled": True, "public_key_pem": self.checkpoints.public_key_pem(),
-                "checkpoints": [asdict(c) for c in checkpoints], "malformed_lines": malformed}
+        return {
+            "enabled": True,
+            "public_key_pem": self.checkpoints.public_key_pem(),
+            "checkpoints": [asdict(c) for c in checkpoints],
+            "malformed_lines": malformed,
+        }
 
     # reading ------------------------------------------------------------------------------
 
@@ -230,8 +250,22 @@ class DecisionLog:
             raise InvalidRequest("format must be jsonl or csv", field="format")
         cursor = None
         header_done = False
-        fields = ["sequence", "id", "created_at", "kind", "decision", "categories", "api_key_id", "generation_id",
-                  "policy_version", "prompt_sha256", "prompt", "signals_active", "record_hash", "previous_hash"]
+        fields = [
+            "sequence",
+            "id",
+            "created_at",
+            "kind",
+            "decision",
+            "categories",
+            "api_key_id",
+            "generation_id",
+            "policy_version",
+            "prompt_sha256",
+            "prompt",
+            "signals_active",
+            "record_hash",
+            "previous_hash",
+        ]
         while True:
             rows, cursor = self.query(after_sequence=cursor, limit=500, **filters)
             for row in rows:
@@ -244,8 +278,11 @@ class DecisionLog:
                     writer.writerow(fields)
                     header_done = True
                 signals = (row.get("screening") or {}).get("signals", [])
-                values = dict(row, categories=";".join(row["categories"]),
-                              signals_active=";".join(s["name"] for s in signals if s.get("active")))
+                values = dict(
+                    row,
+                    categories=";".join(row["categories"]),
+                    signals_active=";".join(s["name"] for s in signals if s.get("active")),
+                )
                 writer.writerow(["" if values.get(f) is None else values.get(f) for f in fields])
                 yield buffer.getvalue()
             if cursor is None:
@@ -263,7 +300,9 @@ class DecisionLog:
         hashes: dict[int, str] = {}
         mismatch: dict[str, Any] | None = None
         with self.db.session() as session:
-            for position, row in enumerate(session.scalars(select(Decision).order_by(Decision.sequence)).yield_per(1000)):
+            for position, row in enumerate(
+                session.scalars(select(Decision).order_by(Decision.sequence)).yield_per(1000)
+            ):
                 try:
                     body = json.loads(row.body)
                 except ValueError:
@@ -277,18 +316,32 @@ class DecisionLog:
         report: ChainReport = verify_chain(records, expected_head=expected_head)
         result = report.to_dict()
         if report.ok and mismatch is not None:
-            result.update(ok=False, first_bad_position=mismatch["position"], first_bad_sequence=mismatch["sequence"],
-                          problem="edited", detail=f"record {mismatch['sequence']}: column(s) {', '.join(mismatch['columns'])} "
-                                                   "no longer match the sealed record")
+            result.update(
+                ok=False,
+                first_bad_position=mismatch["position"],
+                first_bad_sequence=mismatch["sequence"],
+                problem="edited",
+                detail=f"record {mismatch['sequence']}: column(s) {', '.join(mismatch['columns'])} "
+                "no longer match the sealed record",
+            )
         result["checkpoints"] = None
         if self.checkpoints is not None:
             anchored = check_against_checkpoints(hashes, checkpoints, self.checkpoints.key.public_key())
-            result["checkpoints"] = {"checked": anchored.checkpoints, "latest_sequence": anchored.latest_sequence,
-                                     "unanchored_records": anchored.unanchored_records, "malformed_lines": malformed,
-                                     "file": str(self.checkpoints.file.path)}
+            result["checkpoints"] = {
+                "checked": anchored.checkpoints,
+                "latest_sequence": anchored.latest_sequence,
+                "unanchored_records": anchored.unanchored_records,
+                "malformed_lines": malformed,
+                "file": str(self.checkpoints.file.path),
+            }
             if result["ok"] and not anchored.ok:
-                result.update(ok=False, first_bad_position=None, first_bad_sequence=anchored.first_bad_sequence,
-                              problem=anchored.problem, detail=anchored.detail)
+                result.update(
+                    ok=False,
+                    first_bad_position=None,
+                    first_bad_sequence=anchored.first_bad_sequence,
+                    problem=anchored.problem,
+                    detail=anchored.detail,
+                )
         return result
 
     # retention -----------------------------------------------------------------------------
@@ -297,12 +350,20 @@ class DecisionLog:
         """Drop clear prompts older than the retention period (their hashes stay in the chain)."""
         cutoff = utcnow() - timedelta(days=older_than_days)
         with self.db.session() as session:
-            purged = session.execute(
-                update(Decision).where(Decision.created_at < cutoff, Decision.prompt.is_not(None)).values(prompt=None)
-            ).rowcount
+            purged = rowcount(
+                session.execute(
+                    update(Decision)
+                    .where(Decision.created_at < cutoff, Decision.prompt.is_not(None))
+                    .values(prompt=None)
+                )
+            )
             session.execute(
                 update(Generation)
-                .where(Generation.created_at < cutoff, Generation.prompt.is_not(None), Generation.status.in_(sorted(FINAL_STATES)))
+                .where(
+                    Generation.created_at < cutoff,
+                    Generation.prompt.is_not(None),
+                    Generation.status.in_(sorted(FINAL_STATES)),
+                )
                 .values(prompt=None, negative_prompt=None)
             )
         return purged
@@ -314,9 +375,16 @@ class DecisionLog:
 
 def _column_mismatches(row: Decision, body: dict[str, Any]) -> list[str]:
     """Columns that filter or export a record but are not what its sealed body says."""
-    column_values = {"id": row.id, "kind": row.kind, "decision": row.decision, "api_key_id": row.api_key_id,
-                     "generation_id": row.generation_id, "policy_version": row.policy_version,
-                     "record_hash": row.record_hash, "previous_hash": row.previous_hash}
+    column_values = {
+        "id": row.id,
+        "kind": row.kind,
+        "decision": row.decision,
+        "api_key_id": row.api_key_id,
+        "generation_id": row.generation_id,
+        "policy_version": row.policy_version,
+        "record_hash": row.record_hash,
+        "previous_hash": row.previous_hash,
+    }
     differs = [name for name, value in column_values.items() if body.get(name) != value]
     if body.get("sequence") != row.sequence:
         differs.append("sequence")
@@ -333,7 +401,7 @@ def _as_utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
     # SQLite hands back naive datetimes; the service writes UTC only
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _parse_time(value: Any) -> datetime | None:

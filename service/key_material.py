@@ -17,11 +17,13 @@ def load_credentials(settings: Settings) -> SigningCredentials:
     """Configured certificate and key files, or the development CA in the data directory."""
     extra = Path(settings.c2pa_trust_anchors).read_text() if settings.c2pa_trust_anchors else ""
     if settings.c2pa_cert_chain or settings.c2pa_private_key:
-        credentials = SigningCredentials.from_files(settings.c2pa_cert_chain, settings.c2pa_private_key,
-                                                    tsa_url=settings.c2pa_tsa_url or None)
+        credentials = SigningCredentials.from_files(
+            settings.c2pa_cert_chain, settings.c2pa_private_key, tsa_url=settings.c2pa_tsa_url or None
+        )
         return credentials.with_trust_anchors(extra) if extra else credentials
     return SigningCredentials.load_or_create_development(
-        settings.resolved_c2pa_dir, tsa_url=settings.c2pa_tsa_url or None, trust_anchors_pem=extra)
+        settings.resolved_c2pa_dir, tsa_url=settings.c2pa_tsa_url or None, trust_anchors_pem=extra
+    )
 
 
 def load_trust(settings: Settings) -> TrustConfiguration:

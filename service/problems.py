@@ -100,17 +100,17 @@ class ModelUnavailable(ServiceError):
 
 
 __all__ = [
-    "ServiceError",
-    "InvalidRequest",
-    "PayloadTooLarge",
-    "UnsupportedMediaType",
-    "Unauthorized",
-    "Forbidden",
-    "NotFound",
     "Conflict",
-    "RequestBlocked",
-    "RateLimited",
-    "ServerBusy",
-    "TooManyRequests",
+    "Forbidden",
+    "InvalidRequest",
     "ModelUnavailable",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RequestBlocked",
+    "ServerBusy",
+    "ServiceError",
+    "TooManyRequests",
+    "Unauthorized",
+    "UnsupportedMediaType",
 ]

@@ -20,10 +20,13 @@ def purge_expired(db: Database, decisions: DecisionLog, storage: Storage, retent
     with db.session() as session:
         rows = session.execute(
             select(Generation.id, Generation.input_image_key).where(
-                Generation.created_at < cutoff, Generation.input_image_key.is_not(None),
-                Generation.status.in_(sorted(FINAL_STATES)))
+                Generation.created_at < cutoff,
+                Generation.input_image_key.is_not(None),
+                Generation.status.in_(sorted(FINAL_STATES)),
+            )
         ).all()
         for generation_id, key in rows:
-            storage.delete(key)
+            if key is not None:
+                storage.delete(key)
             session.execute(update(Generation).where(Generation.id == generation_id).values(input_image_key=None))
     return prompts, len(rows)

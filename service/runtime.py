@@ -50,8 +50,13 @@ class Runtime:
         self.storage = open_storage(settings)
         self.backends = create_backends(settings)
         self.served_models = _served(settings, self.backends)
-        self.audit = DecisionLog(self.db, store_prompts=settings.store_prompts, checkpoints=HeadCheckpoints(
-            settings.resolved_audit_checkpoint_key, settings.resolved_audit_checkpoints_path))
+        self.audit = DecisionLog(
+            self.db,
+            store_prompts=settings.store_prompts,
+            checkpoints=HeadCheckpoints(
+                settings.resolved_audit_checkpoint_key, settings.resolved_audit_checkpoints_path
+            ),
+        )
         self.screening = ScreeningService(build_screener(settings), self.audit, settings)
         self.keys = KeyMaterial(settings)
         self.fingerprints = FingerprintRegistry(self.db)
@@ -62,20 +67,40 @@ class Runtime:
             preset=settings.encode_preset,
             screen_output=Stage(StageName.SCREEN_OUTPUT, OutputScreening(self.screening)),
             watermark=Stage(StageName.WATERMARK, Watermarking(lambda: self.keys.keyring)),
-            sign=Stage(StageName.SIGN, Signing(lambda: self.keys.credentials, include_prompt=settings.c2pa_include_prompt,
-                                               thumbnails=settings.c2pa_thumbnails)),
+            sign=Stage(
+                StageName.SIGN,
+                Signing(
+                    lambda: self.keys.credentials,
+                    include_prompt=settings.c2pa_include_prompt,
+                    thumbnails=settings.c2pa_thumbnails,
+                ),
+            ),
             fingerprint=Stage(StageName.FINGERPRINT, Fingerprinting(self.fingerprints)),
         )
         self.provenance = VerificationService(settings, self.db, self.storage, self.keys, self.fingerprints)
         self.queue = JobQueue(settings, self.run_job, model_of=self._model_of, served=self.served_models)
-        self.submission = GenerationSubmission(settings, self.db, self.backends, self.screening, self.audit, self.storage,
-                                               self.queue.enqueue)
+        self.submission = GenerationSubmission(
+            settings, self.db, self.backends, self.screening, self.audit, self.storage, self.queue.enqueue
+        )
         self.worker_id = new_worker_id()
-        self.runner = JobRunner(self.db, self.pipeline, self.load_spec, lease_seconds=settings.lease_seconds,
-                                requeue=self.queue.enqueue, worker_id=self.worker_id, models=self.served_models)
-        self.registration = WorkerRegistration(self.db, self.worker_id, self.served_models, device=settings.device,
-                                               dtype=settings.dtype, heartbeat_s=settings.worker_heartbeat_s,
-                                               ttl_s=settings.worker_ttl_s)
+        self.runner = JobRunner(
+            self.db,
+            self.pipeline,
+            self.load_spec,
+            lease_seconds=settings.lease_seconds,
+            requeue=self.queue.enqueue,
+            worker_id=self.worker_id,
+            models=self.served_models,
+        )
+        self.registration = WorkerRegistration(
+            self.db,
+            self.worker_id,
+            self.served_models,
+            device=settings.device,
+            dtype=settings.dtype,
+            heartbeat_s=settings.worker_heartbeat_s,
+            ttl_s=settings.worker_ttl_s,
+        )
         self.registered = False
         self.reaper = Reaper(self.db, self.queue.enqueue, settings.reaper_interval_s, hourly=self.purge_expired)
         self._consumer: Any = None
@@ -114,8 +139,10 @@ class Runtime:
         """`originframe worker`: register as starting, load (warm up) every served model, then
         become ready, so no job is routed to a worker that is still loading or cannot load."""
         if not self.served_models:
-            raise RuntimeError("this worker serves no model: none of ORIGINFRAME_ENABLED_MODELS "
-                               f"({self.settings.enabled_models}) has its weights here; set ORIGINFRAME_WORKER_MODELS")
+            raise RuntimeError(
+                "this worker serves no model: none of ORIGINFRAME_ENABLED_MODELS "
+                f"({self.settings.enabled_models}) has its weights here; set ORIGINFRAME_WORKER_MODELS"
+            )
         self._register(ready=False)
         try:
             for model in self.served_models:
@@ -181,28 +208,41 @@ class Runtime:
         model's queue rather than drop it."""
         with self.db.session() as session:
             generation = session.get(Generation, generation_id)
-            if generation is None or generation.status != GenerationStatus.QUEUED or generation.model in self.served_models:
+            if (
+                generation is None
+                or generation.status != GenerationStatus.QUEUED
+                or generation.model in self.served_models
+            ):
                 return
             model = generation.model
         logger.warning("job %s is for %s, which this worker does not serve; re-routing it", generation_id, model)
         self.queue.enqueue(generation_id, model)
 
     def load_spec(self, session: Session, generation: Generation) -> JobSpec:
-        return load_spec(session, generation, backends=self.backends, storage=self.storage,
-                         model_revision=self.settings.model_revision)
+        return load_spec(
+            session,
+            generation,
+            backends=self.backends,
+            storage=self.storage,
+            model_revision=self.settings.model_revision,
+        )
 
     def waiting_for(self, model: str) -> str | None:
         return waiting_for(self.db, model, self.settings.worker_ttl_s)
 
     def fleet_capacity(self) -> list[ModelCapacity]:
         """Per offered model: queued jobs and the live workers serving it (for /metrics)."""
-        return capacity(self.settings.models, queued_by_model(self.db), list_workers(self.db, self.settings.worker_ttl_s))
+        return capacity(
+            self.settings.models, queued_by_model(self.db), list_workers(self.db, self.settings.worker_ttl_s)
+        )
 
     @property
     def video_redirect_ttl_s(self) -> int | None:
         """Pre-signed redirects only where the setting asks for them and the store can sign."""
-        if (VideoDelivery(self.settings.video_delivery) is VideoDelivery.REDIRECT
-                and StorageBackend(self.settings.storage_backend) is StorageBackend.S3):
+        if (
+            VideoDelivery(self.settings.video_delivery) is VideoDelivery.REDIRECT
+            and StorageBackend(self.settings.storage_backend) is StorageBackend.S3
+        ):
             return self.settings.presigned_url_ttl_s
         return None
 
@@ -219,8 +259,10 @@ def _served(settings: Settings, backends: dict[str, Backend]) -> list[str]:
     here, so a worker never takes a job it can only fail."""
     unknown = [model for model in settings.served_models if model not in settings.models]
     if unknown:
-        raise ValueError(f"ORIGINFRAME_WORKER_MODELS names {', '.join(unknown)}, which this deployment does not offer "
-                         f"(ORIGINFRAME_ENABLED_MODELS={settings.enabled_models})")
+        raise ValueError(
+            f"ORIGINFRAME_WORKER_MODELS names {', '.join(unknown)}, which this deployment does not offer "
+            f"(ORIGINFRAME_ENABLED_MODELS={settings.enabled_models})"
+        )
     if settings.worker_models.strip():
         return settings.served_models
     return [model for model in settings.models if backends[model].availability()[0]]

@@ -37,8 +37,9 @@ def build_screener(settings) -> Screener:
         device=settings.device,
     )
     images = ImageSignalConfig(nsfw_model_path=settings.nsfw_model_path or None)
-    text_model = TextModelConfig(path=settings.text_model_path or None, device=settings.device,
-                                 multilingual=settings.text_model_multilingual)
+    text_model = TextModelConfig(
+        path=settings.text_model_path or None, device=settings.device, multilingual=settings.text_model_multilingual
+    )
     return Screener(PolicyStore(settings.policy_path or None), clip=clip, images=images, text_model=text_model)
 
 
@@ -63,7 +64,11 @@ class Decided:
         }
 
     def public(self) -> dict[str, Any]:
-        return {**self.screening.public_view(), "decision_id": self.record.id, "policy_version": self.screening.policy_version}
+        return {
+            **self.screening.public_view(),
+            "decision_id": self.record.id,
+            "policy_version": self.screening.policy_version,
+        }
 
 
 class ScreeningService:
@@ -72,8 +77,16 @@ class ScreeningService:
         self.audit = audit
         self.settings = settings
 
-    def _record(self, screening: Screening, *, kind: str, api_key_id: str | None, generation_id: str | None,
-                prompt: str | None, details: dict[str, Any] | None = None) -> Decided:
+    def _record(
+        self,
+        screening: Screening,
+        *,
+        kind: str,
+        api_key_id: str | None,
+        generation_id: str | None,
+        prompt: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> Decided:
         appended = self.audit.append(
             kind=kind,
             decision=screening.decision,
@@ -87,34 +100,60 @@ class ScreeningService:
         )
         return Decided(screening, appended)
 
-    def screen_inputs(self, *, prompt: str | None, negative_prompt: str | None, image: np.ndarray | None,
-                      api_key_id: str | None, generation_id: str | None, kind: str,
-                      image_sha256: str | None = None) -> Decided:
+    def screen_inputs(
+        self,
+        *,
+        prompt: str | None,
+        negative_prompt: str | None,
+        image: np.ndarray | None,
+        api_key_id: str | None,
+        generation_id: str | None,
+        kind: str,
+        image_sha256: str | None = None,
+    ) -> Decided:
         screening = self.screener.screen_request(prompt, image, negative_prompt)
         details = {"image_sha256": image_sha256} if image_sha256 else {}
         if negative_prompt:
             details["negative_prompt_sha256"] = sha256_text(negative_prompt)
-        return self._record(screening, kind=kind, api_key_id=api_key_id, generation_id=generation_id,
-                            prompt=prompt, details=details)
+        return self._record(
+            screening, kind=kind, api_key_id=api_key_id, generation_id=generation_id, prompt=prompt, details=details
+        )
 
     def screen_output(self, frames: np.ndarray, *, api_key_id: str | None, generation_id: str) -> Decided:
         sample = self.settings.output_screen_frames or None
         screening = self.screener.screen_frames(frames, sample=sample)
-        return self._record(screening, kind="output", api_key_id=api_key_id, generation_id=generation_id, prompt=None,
-                            details={"frames": int(frames.shape[0])})
+        return self._record(
+            screening,
+            kind="output",
+            api_key_id=api_key_id,
+            generation_id=generation_id,
+            prompt=None,
+            details={"frames": int(frames.shape[0])},
+        )
 
-    def screen_upload(self, *, prompt: str | None, negative_prompt: str | None, image_bytes: bytes | None,
-                      api_key_id: str | None) -> ScreeningResult:
+    def screen_upload(
+        self, *, prompt: str | None, negative_prompt: str | None, image_bytes: bytes | None, api_key_id: str | None
+    ) -> ScreeningResult:
         """POST /v1/screenings: a dry run of input screening, decided and logged like a real request."""
         if not (prompt or image_bytes):
             raise InvalidRequest("send a prompt, an image, or both", field="prompt")
         image = load_image(image_bytes, max_pixels=self.settings.max_image_pixels) if image_bytes else None
-        decided = self.screen_inputs(prompt=prompt, negative_prompt=negative_prompt, image=image, api_key_id=api_key_id,
-                                     generation_id=None, kind="screening",
-                                     image_sha256=sha256_hex(image_bytes) if image_bytes else None)
-        return ScreeningResult(decision=Decision(decided.decision), categories=decided.screening.flagged_categories,
-                               decision_id=decided.record.id, policy_version=decided.screening.policy_version,
-                               signals={report.name: report.active for report in decided.screening.signals})
+        decided = self.screen_inputs(
+            prompt=prompt,
+            negative_prompt=negative_prompt,
+            image=image,
+            api_key_id=api_key_id,
+            generation_id=None,
+            kind="screening",
+            image_sha256=sha256_hex(image_bytes) if image_bytes else None,
+        )
+        return ScreeningResult(
+            decision=Decision(decided.decision),
+            categories=decided.screening.flagged_categories,
+            decision_id=decided.record.id,
+            policy_version=decided.screening.policy_version,
+            signals={report.name: report.active for report in decided.screening.signals},
+        )
 
     def policy_view(self) -> PolicyView:
         """The policy in force, its signals, and a summary of what it holds (admin)."""
@@ -134,4 +173,3 @@ class ScreeningService:
 
     def health(self) -> dict[str, Any]:
         return self.screener.health()
-

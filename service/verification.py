@@ -33,8 +33,9 @@ logger = logging.getLogger("originframe.verification")
 
 
 class VerificationService:
-    def __init__(self, settings: Settings, db: Database, storage: Storage, keys: KeyMaterial,
-                 fingerprints: FingerprintRegistry) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, storage: Storage, keys: KeyMaterial, fingerprints: FingerprintRegistry
+    ) -> None:
         self.settings = settings
         self.db = db
         self.storage = storage
@@ -62,8 +63,10 @@ class VerificationService:
     def verify(self, data: bytes, *, caller: Caller | None = None) -> VerificationResult:
         """Verify an upload, log who asked and what was found, and add what the caller may see."""
         if not self._verify_slots.acquire(timeout=self.settings.verify_queue_timeout_s):
-            raise ServerBusy(f"{self.settings.verify_concurrency} verification(s) are already running; try again shortly",
-                             retry_after_s=max(1, round(self.settings.verify_queue_timeout_s)))
+            raise ServerBusy(
+                f"{self.settings.verify_concurrency} verification(s) are already running; try again shortly",
+                retry_after_s=max(1, round(self.settings.verify_queue_timeout_s)),
+            )
         try:
             report = self._verify_clip(data)
         except (ProvenanceError, ServiceError):
@@ -87,10 +90,12 @@ class VerificationService:
             watermark_lookup=self._watermark_lookup,
             max_frames=self.settings.verify_max_frames,
             max_pixels=self.settings.max_image_pixels,
-            budget=DecodeBudget(max_frame_pixels=self.settings.max_image_pixels,
-                                max_frames_decoded=self.settings.verify_max_decoded_frames,
-                                max_decoded_pixels=self.settings.verify_max_decoded_pixels,
-                                max_duration_s=self.settings.verify_max_duration_s),
+            budget=DecodeBudget(
+                max_frame_pixels=self.settings.max_image_pixels,
+                max_frames_decoded=self.settings.verify_max_decoded_frames,
+                max_decoded_pixels=self.settings.verify_max_decoded_pixels,
+                max_duration_s=self.settings.verify_max_duration_s,
+            ),
             trust=self.trust,
         )
 
@@ -98,31 +103,52 @@ class VerificationService:
         body = msgspec.to_builtins(report)
         body["verification_id"] = str(uuid.uuid4())
         # the stored credentials describe the generation only when the evidence binds to it (not a resemblance)
-        body["generation"], stored = self._matched_generation(report.generation_id, caller,
-                                                              with_manifest=report.verdict is Verdict.GENERATED_HERE)
+        body["generation"], stored = self._matched_generation(
+            report.generation_id, caller, with_manifest=report.verdict is Verdict.GENERATED_HERE
+        )
         body["stored_manifest"] = msgspec.to_builtins(stored) if stored is not None else None
-        body["stored_manifest_explanation"] = msgspec.to_builtins(explain_manifest(
-            stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))) if stored is not None else None
+        body["stored_manifest_explanation"] = (
+            msgspec.to_builtins(
+                explain_manifest(stored, trust_list(self.trust_anchors(), self.credentials.own_roots_pem))
+            )
+            if stored is not None
+            else None
+        )
         if body.get("fingerprint") and not (caller is not None and caller.has("audit")):
-            body["fingerprint"]["registered_clips"] = None  # how many clips this service made is not every caller's business
+            body["fingerprint"]["registered_clips"] = (
+                None  # how many clips this service made is not every caller's business
+            )
         result = msgspec.convert(body, VerificationResult)
         with self.db.session() as session:
-            session.add(Verification(
-                id=result.verification_id, api_key_id=getattr(caller, "key_id", None), media_sha256=report.media.sha256,
-                media_bytes=report.media.bytes, media_kind=report.media.kind, verdict=report.verdict,
-                strongest_evidence=report.strongest_evidence, generation_id=report.generation_id,
-                findings={
-                    "manifest": report.manifest.validation_state if report.manifest else None,
-                    "manifest_codes": report.manifest.failure_codes if report.manifest else [],
-                    "manifest_state": report.manifest_explanation.state.value if report.manifest_explanation else None,
-                    "watermark_p_value": report.watermark.p_value if report.watermark else None,
-                    "reference_watermark": report.reference_watermark.detected if report.reference_watermark else None,
-                    "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
-                },
-            ))
+            session.add(
+                Verification(
+                    id=result.verification_id,
+                    api_key_id=getattr(caller, "key_id", None),
+                    media_sha256=report.media.sha256,
+                    media_bytes=report.media.bytes,
+                    media_kind=report.media.kind,
+                    verdict=report.verdict,
+                    strongest_evidence=report.strongest_evidence,
+                    generation_id=report.generation_id,
+                    findings={
+                        "manifest": report.manifest.validation_state if report.manifest else None,
+                        "manifest_codes": report.manifest.failure_codes if report.manifest else [],
+                        "manifest_state": report.manifest_explanation.state.value
+                        if report.manifest_explanation
+                        else None,
+                        "watermark_p_value": report.watermark.p_value if report.watermark else None,
+                        "reference_watermark": report.reference_watermark.detected
+                        if report.reference_watermark
+                        else None,
+                        "fingerprint_distance": report.fingerprint.distance if report.fingerprint else None,
+                    },
+                )
+            )
         return result
 
-    def _matched_generation(self, generation_id: str | None, caller: Caller | None, *, with_manifest: bool) -> tuple[dict | None, Any]:
+    def _matched_generation(
+        self, generation_id: str | None, caller: Caller | None, *, with_manifest: bool
+    ) -> tuple[dict | None, Any]:
         """The generation behind a match: in full for its owner or an auditor, else only that it exists."""
         if generation_id is None:
             return None, None
@@ -136,5 +162,7 @@ class VerificationService:
         stored = None
         if with_manifest and generation.video_key and self.storage.exists(generation.video_key):
             # the soft binding's point: recover the Content Credentials of a stripped copy
-            stored = read_manifest(self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust)
+            stored = read_manifest(
+                self.storage.get(generation.video_key), "video/mp4", self.trust_anchors(), trust=self.trust
+            )
         return {"visible": True, **msgspec.to_builtins(view(generation))}, stored

@@ -65,15 +65,25 @@ def test_the_rules_see_every_package():
     assert "service.settings" in _imports(_modules("service")["service.runtime"], "service.runtime")
 
 
-@pytest.mark.parametrize("library, others", [("safety", ("service", "provenance")), ("provenance", ("service", "safety"))])
+@pytest.mark.parametrize(
+    "library, others", [("safety", ("service", "provenance")), ("provenance", ("service", "safety"))]
+)
 def test_the_libraries_import_neither_the_service_nor_each_other(library, others):
     assert _violations(library, others) == []
 
 
 # What the web layer may not reach past the use cases for (the composition root it may hold:
 # the runtime is how a handler finds the use cases).
-WEB_FORBIDDEN = ("service.backends", "service.pipeline", "service.jobs", "service.db", "sqlalchemy", "torch",
-                 "safety", "provenance")
+WEB_FORBIDDEN = (
+    "service.backends",
+    "service.pipeline",
+    "service.jobs",
+    "service.db",
+    "sqlalchemy",
+    "torch",
+    "safety",
+    "provenance",
+)
 # the libraries' errors are what the web layer translates (service/api/problem_details.py)
 WEB_ALLOWED = ("safety.errors", "provenance.errors")
 

@@ -35,7 +35,9 @@ class BoundedRequest(Request):
         except LookupError as error:  # codecs.lookup: the part names a charset Python does not know
             raise InvalidRequest(f"a form field names an unknown charset: {error}") from None
         except UnicodeDecodeError as error:
-            raise InvalidRequest(f"a form field is not valid text in its charset ({error.encoding}, byte {error.start})") from None
+            raise InvalidRequest(
+                f"a form field is not valid text in its charset ({error.encoding}, byte {error.start})"
+            ) from None
 
 
 __all__ = ["FORM_TYPES", "BoundedRequest", "content_type"]

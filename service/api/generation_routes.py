@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from typing import Annotated, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -54,7 +55,9 @@ async def read_upload_form(request: Request, max_bytes: int) -> tuple[dict[str, 
                 raise InvalidRequest(f"unexpected file field '{name}'; send the input image as 'image'", field=name)
             image_bytes = await value.read()
             if len(image_bytes) > max_bytes:
-                raise PayloadTooLarge(f"the image is {len(image_bytes)} bytes; the limit is {max_bytes}", limit_bytes=max_bytes)
+                raise PayloadTooLarge(
+                    f"the image is {len(image_bytes)} bytes; the limit is {max_bytes}", limit_bytes=max_bytes
+                )
         else:
             fields[name] = value
     if "image" in fields:
@@ -100,10 +103,13 @@ class GenerationController(Controller):
     @post(
         "/",
         status_code=202,
-        operation_class=documented_body({
-            "application/json": struct_schema(GenerationRequest),
-            "multipart/form-data": with_file(struct_schema(GenerationRequest), "image"),
-        }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"),
+        operation_class=documented_body(
+            {
+                "application/json": struct_schema(GenerationRequest),
+                "multipart/form-data": with_file(struct_schema(GenerationRequest), "image"),
+            },
+            description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)",
+        ),
         summary="Request a clip from a prompt and/or an image",
         description=(
             "JSON body (GenerationRequest; the image as base64 or a data: URL) or multipart/form-data (an 'image' file "
@@ -119,9 +125,17 @@ class GenerationController(Controller):
             raise InvalidRequest(f"Idempotency-Key must be 1 to {_IDEMPOTENCY_MAX} characters", field="Idempotency-Key")
         body, image_bytes = await _read_request(request, runtime.settings.max_upload_bytes)
         generation, created = await blocking(
-            runtime.submission.submit, body, image_bytes=image_bytes, caller_key_id=caller.key_id, idempotency_key=idempotency_key
+            runtime.submission.submit,
+            body,
+            image_bytes=image_bytes,
+            caller_key_id=caller.key_id,
+            idempotency_key=idempotency_key,
         )
-        waiting = await blocking(runtime.waiting_for, generation.model) if generation.status == GenerationStatus.QUEUED else None
+        waiting = (
+            await blocking(runtime.waiting_for, generation.model)
+            if generation.status == GenerationStatus.QUEUED
+            else None
+        )
         shown = view(generation, base_url(request), waiting)
         headers = {"Location": shown.links.self_}
         if not created:
@@ -142,25 +156,33 @@ class GenerationController(Controller):
 
         def page() -> GenerationPage:
             with runtime.db.session() as session:
-                rows, next_cursor = records.list_owned(session, caller, limit=limit, cursor=cursor, status=status, all_keys=all_keys)
+                rows, next_cursor = records.list_owned(
+                    session, caller, limit=limit, cursor=cursor, status=status, all_keys=all_keys
+                )
                 return GenerationPage(items=[view(row, base_url(request)) for row in rows], next_cursor=next_cursor)
 
         return await blocking(page)
 
     @get("/{generation_id:str}", summary="Status, progress, timings and results of one generation")
-    async def get_generation(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> GenerationView:
+    async def get_generation(
+        self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]
+    ) -> GenerationView:
         runtime = runtime_of(request)
 
         def fetch() -> GenerationView:
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
-                waiting = runtime.waiting_for(generation.model) if generation.status == GenerationStatus.QUEUED else None
+                waiting = (
+                    runtime.waiting_for(generation.model) if generation.status == GenerationStatus.QUEUED else None
+                )
                 return view(generation, base_url(request), waiting)
 
         return await blocking(fetch)
 
     @post("/{generation_id:str}/cancel", status_code=202, summary="Cancel a queued or running generation")
-    async def cancel(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> GenerationView:
+    async def cancel(
+        self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]
+    ) -> GenerationView:
         runtime = runtime_of(request)
 
         def cancel() -> GenerationView:
@@ -171,8 +193,12 @@ class GenerationController(Controller):
 
         return await blocking(cancel)
 
-    @get("/{generation_id:str}/video", summary="The MP4 (H.264) with its Content Credentials", media_type="video/mp4",
-         responses=media_response("video/mp4", "The clip (Range requests answered with 206), or a redirect to it"))
+    @get(
+        "/{generation_id:str}/video",
+        summary="The MP4 (H.264) with its Content Credentials",
+        media_type="video/mp4",
+        responses=media_response("video/mp4", "The clip (Range requests answered with 206), or a redirect to it"),
+    )
     async def video(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> Response:
         runtime = runtime_of(request)
 
@@ -180,18 +206,36 @@ class GenerationController(Controller):
             with runtime.db.session() as session:
                 generation = records.get_owned(session, generation_id, caller)
                 if generation.status != GenerationStatus.SUCCEEDED or not generation.video_key:
-                    raise Conflict(f"the video is not available: the generation is {generation.status}", generation_status=generation.status)
+                    raise Conflict(
+                        f"the video is not available: the generation is {generation.status}",
+                        generation_status=generation.status,
+                    )
                 return generation.video_key
 
         key = await blocking(locate)
-        return await blocking(stored_media_response, runtime.storage, key, request.headers.get("range"), "video/mp4",
-                              f"{generation_id}.mp4", redirect_ttl_s=runtime.video_redirect_ttl_s)
+        return await blocking(
+            stored_media_response,
+            runtime.storage,
+            key,
+            request.headers.get("range"),
+            "video/mp4",
+            f"{generation_id}.mp4",
+            redirect_ttl_s=runtime.video_redirect_ttl_s,
+        )
 
-    @get("/{generation_id:str}/events", summary="Server-Sent Events: progress until the generation ends",
-         media_type="text/event-stream",
-         responses=media_response("text/event-stream", "Events progress, end, review or timeout; each event's data "
-                                  "is the generation's view", GenerationView))
-    async def events(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> ServerSentEvent:
+    @get(
+        "/{generation_id:str}/events",
+        summary="Server-Sent Events: progress until the generation ends",
+        media_type="text/event-stream",
+        responses=media_response(
+            "text/event-stream",
+            "Events progress, end, review or timeout; each event's data is the generation's view",
+            GenerationView,
+        ),
+    )
+    async def events(
+        self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]
+    ) -> ServerSentEvent:
         runtime = runtime_of(request)
         base = base_url(request)
 

@@ -33,8 +33,12 @@ def public_view(value: Any) -> Any:
     return value
 
 
-@get("/health", summary="Readiness of database, queue and models; which backends and signals are active "
-                        "(paths and counts only with an admin key)", tags=["operations"])
+@get(
+    "/health",
+    summary="Readiness of database, queue and models; which backends and signals are active "
+    "(paths and counts only with an admin key)",
+    tags=["operations"],
+)
 async def health(request: Request) -> Response[HealthReport]:
     runtime = runtime_of(request)
     report = await blocking(runtime.health)
@@ -50,8 +54,14 @@ async def health(request: Request) -> Response[HealthReport]:
     return Response(shown, status_code=200 if shown.ready else 503)
 
 
-@get("/metrics", summary="Prometheus metrics", tags=["operations"], include_in_schema=True, media_type="text/plain",
-     responses=media_response("text/plain", "Prometheus text exposition format", str))
+@get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["operations"],
+    include_in_schema=True,
+    media_type="text/plain",
+    responses=media_response("text/plain", "Prometheus text exposition format", str),
+)
 async def metrics(request: Request) -> Response:
     runtime = runtime_of(request)
 

@@ -33,12 +33,19 @@ class KeyController(Controller):
     async def list_keys(self, request: Request, caller: NamedDependency[Caller]) -> KeyPage:
         caller.require("admin")
         keys = await blocking(auth.list_keys, runtime_of(request).db)
-        return KeyPage(items=[
-            KeyView(id=key.id, name=key.name, scopes=sorted(key.scope_set), created_at=key.created_at.isoformat(),
+        return KeyPage(
+            items=[
+                KeyView(
+                    id=key.id,
+                    name=key.name,
+                    scopes=sorted(key.scope_set),
+                    created_at=key.created_at.isoformat(),
                     revoked_at=key.revoked_at.isoformat() if key.revoked_at else None,
-                    last_used_at=key.last_used_at.isoformat() if key.last_used_at else None)
-            for key in keys
-        ])
+                    last_used_at=key.last_used_at.isoformat() if key.last_used_at else None,
+                )
+                for key in keys
+            ]
+        )
 
     @delete("/{key_id:str}", status_code=204, summary="Revoke an API key")
     async def revoke(self, request: Request, caller: NamedDependency[Caller], key_id: FromPath[str]) -> None:

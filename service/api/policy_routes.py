@@ -27,7 +27,9 @@ class PolicyController(Controller):
         runtime = runtime_of(request)
         return await blocking(runtime.screening.policy_view)
 
-    @post("/reload", status_code=200, summary="Reload the policy file now; a bad file is refused and the old policy stays")
+    @post(
+        "/reload", status_code=200, summary="Reload the policy file now; a bad file is refused and the old policy stays"
+    )
     async def reload(self, request: Request, caller: NamedDependency[Caller]) -> PolicyReload:
         caller.require("admin")
         return await blocking(runtime_of(request).screening.reload_policy)

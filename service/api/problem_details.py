@@ -11,10 +11,11 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from provenance.errors import CredentialsError, ProvenanceError, SigningError, UnreadableMedia
 from safety.errors import PolicyError, ScreeningInputError
@@ -27,8 +28,14 @@ PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
 
-def problem(status: int, type_: str, title: str, detail: str, instance: str | None = None,
-            extensions: dict[str, Any] | None = None) -> Response:
+def problem(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> Response:
     body: dict[str, Any] = {"type": f"{PROBLEM_BASE}{type_}", "title": title, "status": status, "detail": detail}
     if instance:
         body["instance"] = instance
@@ -55,17 +62,26 @@ def _credentials_error(request: Request, error: CredentialsError) -> Response:
     """The server's signing credentials or trust lists cannot be used: nothing the caller sent is
     wrong, so say so, and tell the operator where to look (the reason, with its paths, is logged)."""
     logger.error("signing credentials or trust lists are unusable (%s %s): %s", request.method, request.url.path, error)
-    return problem(500, "server-misconfigured", "The server's provenance configuration is broken",
-                   "the server cannot load its C2PA signing credentials or trust lists; an operator must fix "
-                   "ORIGINFRAME_C2PA_CERT_CHAIN, ORIGINFRAME_C2PA_PRIVATE_KEY, ORIGINFRAME_C2PA_TRUST_ANCHORS, "
-                   "ORIGINFRAME_C2PA_TRUST_LIST or ORIGINFRAME_C2PA_TSA_TRUST_LIST (the server log names the reason)",
-                   request.url.path)
+    return problem(
+        500,
+        "server-misconfigured",
+        "The server's provenance configuration is broken",
+        "the server cannot load its C2PA signing credentials or trust lists; an operator must fix "
+        "ORIGINFRAME_C2PA_CERT_CHAIN, ORIGINFRAME_C2PA_PRIVATE_KEY, ORIGINFRAME_C2PA_TRUST_ANCHORS, "
+        "ORIGINFRAME_C2PA_TRUST_LIST or ORIGINFRAME_C2PA_TSA_TRUST_LIST (the server log names the reason)",
+        request.url.path,
+    )
 
 
 def _signing_error(request: Request, error: SigningError) -> Response:
     logger.error("signing failed (%s %s): %s", request.method, request.url.path, error)
-    return problem(500, "signing-failed", "The server could not sign the media",
-                   "signing Content Credentials failed on the server; the server log names the reason", request.url.path)
+    return problem(
+        500,
+        "signing-failed",
+        "The server could not sign the media",
+        "signing Content Credentials failed on the server; the server log names the reason",
+        request.url.path,
+    )
 
 
 def _screening_input(request: Request, error: ScreeningInputError) -> Response:
@@ -73,12 +89,19 @@ def _screening_input(request: Request, error: ScreeningInputError) -> Response:
 
 
 def _policy_error(request: Request, error: PolicyError) -> Response:
-    return problem(422, "invalid-policy", "The policy file was rejected; the previous policy stays in force", str(error),
-                   request.url.path)
+    return problem(
+        422,
+        "invalid-policy",
+        "The policy file was rejected; the previous policy stays in force",
+        str(error),
+        request.url.path,
+    )
 
 
 def _storage_unavailable(request: Request, error: StorageUnavailable) -> Response:
-    response = problem(503, "storage-unavailable", "Media storage is unavailable; retry later", str(error), request.url.path)
+    response = problem(
+        503, "storage-unavailable", "Media storage is unavailable; retry later", str(error), request.url.path
+    )
     response.headers["Retry-After"] = "5"
     return response
 
@@ -94,7 +117,9 @@ def _validation_error(request: Request, error: ValidationException) -> Response:
     # name what is wrong where (the page and the client show `detail`), not just "validation failed"
     reasons = [_reason(item) for item in errors or [] if isinstance(item, dict)]
     detail = "; ".join(reasons) or error.detail or "invalid request"
-    return problem(400, "invalid-request-body", "The request is not valid", detail, request.url.path, {"errors": errors})
+    return problem(
+        400, "invalid-request-body", "The request is not valid", detail, request.url.path, {"errors": errors}
+    )
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:
@@ -113,15 +138,14 @@ def _http_error(request: Request, error: HTTPException) -> Response:
 
 def _unexpected(request: Request, error: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(500, "internal-error", "Internal error", "an unexpected error occurred; it has been logged", request.url.path)
+    return problem(
+        500, "internal-error", "Internal error", "an unexpected error occurred; it has been logged", request.url.path
+    )
 
 
-Handler = Callable[[Request, Any], Response]
-
-
-def exception_handlers() -> dict[type[Exception], Handler]:
+def exception_handlers() -> ExceptionHandlersMap:
     """Handlers for the app: most specific type first is resolved by Litestar's MRO lookup."""
-    handlers: dict[type[Exception], Handler] = {
+    handlers: ExceptionHandlersMap = {
         ServiceError: _service_error,
         UnreadableMedia: _unreadable_media,
         ProvenanceError: _provenance_error,

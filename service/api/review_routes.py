@@ -35,32 +35,63 @@ class ReviewController(Controller):
     tags = ["safety"]
 
     @get("/", summary="Generations held for a human decision, oldest first")
-    async def list_reviews(self, request: Request, caller: NamedDependency[Caller],
-                           limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100) -> ReviewPage:
+    async def list_reviews(
+        self,
+        request: Request,
+        caller: NamedDependency[Caller],
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 100,
+    ) -> ReviewPage:
         _require_reviewer(caller)
         return await blocking(reviews.pending, runtime_of(request), limit=limit)
 
-    @post("/{review_id:str}", status_code=200, summary="Approve (the job resumes or is released) or reject, with a reason")
-    async def resolve(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str],
-                      data: JSONBody[ReviewAction]) -> ReviewResolution:
+    @post(
+        "/{review_id:str}", status_code=200, summary="Approve (the job resumes or is released) or reject, with a reason"
+    )
+    async def resolve(
+        self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str], data: JSONBody[ReviewAction]
+    ) -> ReviewResolution:
         _require_reviewer(caller)
-        return await blocking(reviews.resolve, runtime_of(request), review_id, action=data.action, reason=data.reason,
-                              reviewer_key_id=caller.key_id, reviewer=data.reviewer or caller.name)
+        return await blocking(
+            reviews.resolve,
+            runtime_of(request),
+            review_id,
+            action=data.action,
+            reason=data.reason,
+            reviewer_key_id=caller.key_id,
+            reviewer=data.reviewer or caller.name,
+        )
 
-    @get("/{review_id:str}/input", summary="The held request's input image",
-         responses=media_response("application/octet-stream", "The image as uploaded (image/png, image/jpeg or image/webp)"))
-    async def input_image(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]) -> Response:
+    @get(
+        "/{review_id:str}/input",
+        summary="The held request's input image",
+        responses=media_response(
+            "application/octet-stream", "The image as uploaded (image/png, image/jpeg or image/webp)"
+        ),
+    )
+    async def input_image(
+        self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]
+    ) -> Response:
         _require_reviewer(caller)
         data = await blocking(reviews.held_input_image, runtime_of(request), review_id)
         return Response(content=data, media_type=sniff_image_type(data))
 
-    @get("/{review_id:str}/video", summary="The held output clip", media_type="video/mp4",
-         responses=media_response("video/mp4", "The held clip (Range requests answered with 206)"))
+    @get(
+        "/{review_id:str}/video",
+        summary="The held output clip",
+        media_type="video/mp4",
+        responses=media_response("video/mp4", "The held clip (Range requests answered with 206)"),
+    )
     async def video(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]) -> Response:
         _require_reviewer(caller)
         runtime = runtime_of(request)
         generation = await blocking(reviews.held_generation, runtime, review_id)
         if not generation.video_key:
             raise NotFound("this review has no output clip")
-        return await blocking(stored_media_response, runtime.storage, generation.video_key, request.headers.get("range"),
-                              "video/mp4", f"{generation.id}.mp4")
+        return await blocking(
+            stored_media_response,
+            runtime.storage,
+            generation.video_key,
+            request.headers.get("range"),
+            "video/mp4",
+            f"{generation.id}.mp4",
+        )

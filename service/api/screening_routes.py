@@ -28,11 +28,18 @@ class ScreeningController(Controller):
     guards = [authenticated]
     tags = ["safety"]
 
-    @post("/", status_code=200, summary="Screen a prompt and/or image without generating (audited)",
-          operation_class=documented_body({
-              "application/json": struct_schema(ScreeningRequest),
-              "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
-          }, description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)"))
+    @post(
+        "/",
+        status_code=200,
+        summary="Screen a prompt and/or image without generating (audited)",
+        operation_class=documented_body(
+            {
+                "application/json": struct_schema(ScreeningRequest),
+                "multipart/form-data": with_file(struct_schema(ScreeningRequest), "image"),
+            },
+            description="A prompt and/or an image (base64 or a data: URL in JSON; a file part named 'image' in multipart)",
+        ),
+    )
     async def screen(self, request: Request, caller: NamedDependency[Caller]) -> ScreeningResult:
         if not (caller.has("generate") or caller.has("audit")):
             raise Forbidden("screenings need the 'generate' or 'audit' scope", required_scope="generate")
@@ -49,5 +56,10 @@ class ScreeningController(Controller):
             body = decode_json(await request.body() or b"{}", ScreeningRequest)
             image_bytes = decode_base64_image(body.image, limit) if body.image else None
 
-        return await blocking(runtime.screening.screen_upload, prompt=body.prompt, negative_prompt=body.negative_prompt,
-                              image_bytes=image_bytes, api_key_id=caller.key_id)
+        return await blocking(
+            runtime.screening.screen_upload,
+            prompt=body.prompt,
+            negative_prompt=body.negative_prompt,
+            image_bytes=image_bytes,
+            api_key_id=caller.key_id,
+        )

@@ -31,7 +31,9 @@ async def _upload(request: Request, limit: int) -> bytes:
     elif kind.startswith(("video/", "image/")) or kind == "application/octet-stream":
         data = await request.body()
     else:
-        raise InvalidRequest(f"send multipart/form-data with a 'file' part, or the raw bytes ({_ACCEPTED})", field="file")
+        raise InvalidRequest(
+            f"send multipart/form-data with a 'file' part, or the raw bytes ({_ACCEPTED})", field="file"
+        )
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is {len(data)} bytes; the limit is {limit}", limit_bytes=limit)
     if not data:
@@ -39,14 +41,24 @@ async def _upload(request: Request, limit: int) -> bytes:
     return data
 
 
-@post("/v1/verify", status_code=200, tags=["verify"],
-      operation_class=documented_body({
-          "multipart/form-data": {"type": "object", "required": ["file"], "properties": {"file": BINARY}},
-          "application/octet-stream": BINARY, "video/mp4": BINARY, "image/png": BINARY, "image/jpeg": BINARY,
-      }, description=f"The clip or still ({_ACCEPTED}): a multipart file part named 'file', or the raw bytes"),
-      summary="Was this clip generated here? C2PA manifest, watermark, Stability mark and fingerprint, one verdict",
-      description=f"Multipart upload (part 'file') or raw body of {_ACCEPTED}. Scope 'verify' (or open when "
-                  "ORIGINFRAME_VERIFY_OPEN=true). The matched generation is shown in full only to its owner or an auditor.")
+@post(
+    "/v1/verify",
+    status_code=200,
+    tags=["verify"],
+    operation_class=documented_body(
+        {
+            "multipart/form-data": {"type": "object", "required": ["file"], "properties": {"file": BINARY}},
+            "application/octet-stream": BINARY,
+            "video/mp4": BINARY,
+            "image/png": BINARY,
+            "image/jpeg": BINARY,
+        },
+        description=f"The clip or still ({_ACCEPTED}): a multipart file part named 'file', or the raw bytes",
+    ),
+    summary="Was this clip generated here? C2PA manifest, watermark, Stability mark and fingerprint, one verdict",
+    description=f"Multipart upload (part 'file') or raw body of {_ACCEPTED}. Scope 'verify' (or open when "
+    "ORIGINFRAME_VERIFY_OPEN=true). The matched generation is shown in full only to its owner or an auditor.",
+)
 async def verify(request: Request) -> VerificationResult:
     runtime = runtime_of(request)
     secret = presented_key(request)

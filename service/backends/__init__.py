@@ -16,16 +16,16 @@ from service.backends.contract import (
 )
 
 __all__ = [
+    "IMAGE_TO_VIDEO",
+    "KNOWN_MODELS",
+    "TEXT_TO_VIDEO",
     "Backend",
     "BackendInfo",
     "GenerationCancelled",
     "GenerationInput",
-    "IMAGE_TO_VIDEO",
-    "TEXT_TO_VIDEO",
     "StepCallback",
     "create_backends",
     "quiet_libraries",
-    "KNOWN_MODELS",
 ]
 
 KNOWN_MODELS = ("tiny", "svd", "svd-xt", "ltx", "wan", "hunyuan")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,9 @@ class BackendInfo:
     frames_rule: str  # "any" or "8k+1" and so on, explained in errors
     uses_prompt: bool = True
     max_frames: int | None = None  # the most frames the model was trained for, when below the deployment's limit
-    extra: dict[str, Any] = field(default_factory=dict)  # "speed": the speed plan; "sources": {mode: source} when they differ
+    extra: dict[str, Any] = field(
+        default_factory=dict
+    )  # "speed": the speed plan; "sources": {mode: source} when they differ
 
 
 def frames_to_uint8(frames: Any) -> np.ndarray:

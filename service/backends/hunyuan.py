@@ -40,23 +40,52 @@ TRAINED_FRAMES = 121
 
 def info(settings) -> BackendInfo:
     sources = [source for source in (settings.hunyuan_model, settings.hunyuan_i2v_model) if source]
-    modes = tuple(mode for mode, source in ((TEXT_TO_VIDEO, settings.hunyuan_model), (IMAGE_TO_VIDEO, settings.hunyuan_i2v_model))
-                  if source)
+    modes = tuple(
+        mode
+        for mode, source in ((TEXT_TO_VIDEO, settings.hunyuan_model), (IMAGE_TO_VIDEO, settings.hunyuan_i2v_model))
+        if source
+    )
     return BackendInfo(
         name=NAME,
         description="HunyuanVideo 1.5 (Tencent, 8.3B), text-to-video and image-to-video",
         modes=modes,
         source=" + ".join(sources),
-        defaults={"num_frames": TRAINED_FRAMES, "fps": 24, "width": 848, "height": 480, "num_inference_steps": 50, "guidance": 6.0},
-        parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed",
-                    "guidance", "flow_shift"),
+        defaults={
+            "num_frames": TRAINED_FRAMES,
+            "fps": 24,
+            "width": 848,
+            "height": 480,
+            "num_inference_steps": 50,
+            "guidance": 6.0,
+        },
+        parameters=(
+            "prompt",
+            "negative_prompt",
+            "image",
+            "num_frames",
+            "fps",
+            "width",
+            "height",
+            "num_inference_steps",
+            "seed",
+            "guidance",
+            "flow_shift",
+        ),
         size_multiple=SIZE_MULTIPLE,
         min_side=64,  # the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=TRAINED_FRAMES,
-        extra={"speed": speed_plan(NAME, settings).describe(settings.dtype),
-               "sources": {mode: source for mode, source in ((TEXT_TO_VIDEO, settings.hunyuan_model),
-                                                             (IMAGE_TO_VIDEO, settings.hunyuan_i2v_model)) if source}},
+        extra={
+            "speed": speed_plan(NAME, settings).describe(settings.dtype),
+            "sources": {
+                mode: source
+                for mode, source in (
+                    (TEXT_TO_VIDEO, settings.hunyuan_model),
+                    (IMAGE_TO_VIDEO, settings.hunyuan_i2v_model),
+                )
+                if source
+            },
+        },
     )
 
 
@@ -87,8 +116,10 @@ class HunyuanBackend:
         self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up
         if self.plan.step_cache is not None and self.plan.step_cache.kind is StepCacheKind.FIRST_BLOCK:
             # diffusers' first-block cache needs the block class in its registry; HunyuanVideo 1.5's is not there
-            raise ValueError("ORIGINFRAME_STEP_CACHE: hunyuan cannot take first-block (HunyuanVideo 1.5's blocks are not in "
-                             "diffusers' block registry); use taylorseer or pyramid-attention")
+            raise ValueError(
+                "ORIGINFRAME_STEP_CACHE: hunyuan cannot take first-block (HunyuanVideo 1.5's blocks are not in "
+                "diffusers' block registry); use taylorseer or pyramid-attention"
+            )
         self._lock = threading.Lock()
         self._pipelines: dict[str, object] = {}
         self._base_configs: dict[str, tuple] = {}
@@ -120,8 +151,10 @@ class HunyuanBackend:
                 return
             settings = self.settings
             pipelines = {}
-            for mode, pipeline_class, source in ((TEXT_TO_VIDEO, HunyuanVideo15Pipeline, self.text_source),
-                                                 (IMAGE_TO_VIDEO, HunyuanVideo15ImageToVideoPipeline, self.image_source)):
+            for mode, pipeline_class, source in (
+                (TEXT_TO_VIDEO, HunyuanVideo15Pipeline, self.text_source),
+                (IMAGE_TO_VIDEO, HunyuanVideo15ImageToVideoPipeline, self.image_source),
+            ):
                 if not source:
                     continue
                 pipeline = pipeline_class.from_pretrained(
@@ -131,9 +164,13 @@ class HunyuanBackend:
                     local_files_only=not settings.allow_downloads,
                 )
                 if pipeline.vae_scale_factor_spatial * pipeline.transformer.config.patch_size != SIZE_MULTIPLE:
-                    raise ValueError(f"{source} is not a HunyuanVideo 1.5 layout (VAE x{pipeline.vae_scale_factor_spatial}, "
-                                     f"patch {pipeline.transformer.config.patch_size}); sides must come out in multiples of {SIZE_MULTIPLE}")
-                apply_to_denoiser(pipeline.transformer, lambda pipeline=pipeline: pipeline.current_timestep, self.plan, settings)
+                    raise ValueError(
+                        f"{source} is not a HunyuanVideo 1.5 layout (VAE x{pipeline.vae_scale_factor_spatial}, "
+                        f"patch {pipeline.transformer.config.patch_size}); sides must come out in multiples of {SIZE_MULTIPLE}"
+                    )
+                apply_to_denoiser(
+                    pipeline.transformer, lambda pipeline=pipeline: pipeline.current_timestep, self.plan, settings
+                )
                 if settings.cpu_offload:
                     pipeline.enable_model_cpu_offload(device=settings.device)
                 else:
@@ -152,7 +189,9 @@ class HunyuanBackend:
         self.load()
         pipeline = self._pipelines.get(request.mode)
         if pipeline is None:
-            raise ValueError(f"this deployment's HunyuanVideo 1.5 has no {request.mode} model (setting hunyuan_i2v_model)")
+            raise ValueError(
+                f"this deployment's HunyuanVideo 1.5 has no {request.mode} model (setting hunyuan_i2v_model)"
+            )
         scheduler_config, guider_config = self._base_configs[request.mode]
         arguments = dict(
             prompt=request.prompt or "",
@@ -165,8 +204,9 @@ class HunyuanBackend:
         with self._lock, torch.inference_mode():
             # fresh per request: the last request's shift, scale and step counter must not leak into this one
             changes = {"shift": float(request.flow_shift)} if request.flow_shift is not None else {}
-            pipeline.scheduler = _counting_steps(type(pipeline.scheduler).from_config(scheduler_config, **changes), on_step,
-                                                 request.num_inference_steps)
+            pipeline.scheduler = _counting_steps(
+                type(pipeline.scheduler).from_config(scheduler_config, **changes), on_step, request.num_inference_steps
+            )
             pipeline.guider = type(pipeline.guider).from_config(guider_config, guidance_scale=request.guidance)
             if request.image is not None:
                 image = Image.fromarray(cover(request.image, request.width, request.height))

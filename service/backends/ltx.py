@@ -34,7 +34,18 @@ def info(settings) -> BackendInfo:
         modes=(TEXT_TO_VIDEO, IMAGE_TO_VIDEO),
         source=settings.ltx_model,
         defaults={"num_frames": 97, "fps": 24, "width": 768, "height": 512, "num_inference_steps": 40, "guidance": 3.0},
-        parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed", "guidance"),
+        parameters=(
+            "prompt",
+            "negative_prompt",
+            "image",
+            "num_frames",
+            "fps",
+            "width",
+            "height",
+            "num_inference_steps",
+            "seed",
+            "guidance",
+        ),
         size_multiple=32,
         min_side=64,
         frames_rule="8k+1",
@@ -78,7 +89,12 @@ class LtxBackend:
                 local_files_only=not settings.allow_downloads,
             )
             # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
-            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings)
+            apply_to_denoiser(
+                pipeline.transformer,
+                lambda: running_timestep(self._text_to_video, self._image_to_video),
+                self.plan,
+                settings,
+            )
             if settings.cpu_offload:
                 pipeline.enable_model_cpu_offload(device=settings.device)
             else:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import msgspec
 
@@ -72,17 +72,38 @@ def model_needs(settings) -> list[ModelNeed]:
     for backend in settings.models:
         if backend in ("svd", "svd-xt"):
             setting = "svd_model" if backend == "svd" else "svd_xt_model"
-            needs.append(ModelNeed(backend, IMAGE_TO_VIDEO, setting, getattr(settings, setting), ("StableVideoDiffusionPipeline",)))
+            needs.append(
+                ModelNeed(
+                    backend, IMAGE_TO_VIDEO, setting, getattr(settings, setting), ("StableVideoDiffusionPipeline",)
+                )
+            )
         elif backend == "ltx":
-            needs.append(ModelNeed(backend, TEXT_TO_VIDEO + "+" + IMAGE_TO_VIDEO, "ltx_model", settings.ltx_model, ("LTXPipeline",)))
+            needs.append(
+                ModelNeed(
+                    backend, TEXT_TO_VIDEO + "+" + IMAGE_TO_VIDEO, "ltx_model", settings.ltx_model, ("LTXPipeline",)
+                )
+            )
         elif backend == "wan":
             text_source, image_source = wan.sources(settings)
             needs.append(ModelNeed(backend, TEXT_TO_VIDEO, "wan_model", text_source, ("WanPipeline",)))
-            needs.append(ModelNeed(backend, IMAGE_TO_VIDEO, "wan_i2v_model", image_source, ("WanImageToVideoPipeline", "WanPipeline")))
+            needs.append(
+                ModelNeed(
+                    backend, IMAGE_TO_VIDEO, "wan_i2v_model", image_source, ("WanImageToVideoPipeline", "WanPipeline")
+                )
+            )
         elif backend == "hunyuan":
-            needs.append(ModelNeed(backend, TEXT_TO_VIDEO, "hunyuan_model", settings.hunyuan_model, ("HunyuanVideo15Pipeline",)))
-            needs.append(ModelNeed(backend, IMAGE_TO_VIDEO, "hunyuan_i2v_model", settings.hunyuan_i2v_model,
-                                   ("HunyuanVideo15ImageToVideoPipeline",)))
+            needs.append(
+                ModelNeed(backend, TEXT_TO_VIDEO, "hunyuan_model", settings.hunyuan_model, ("HunyuanVideo15Pipeline",))
+            )
+            needs.append(
+                ModelNeed(
+                    backend,
+                    IMAGE_TO_VIDEO,
+                    "hunyuan_i2v_model",
+                    settings.hunyuan_i2v_model,
+                    ("HunyuanVideo15ImageToVideoPipeline",),
+                )
+            )
     return needs
 
 
@@ -90,14 +111,17 @@ def find_need(settings, backend: str, mode: str | None) -> ModelNeed:
     candidates = [need for need in model_needs(settings) if need.backend == backend]
     if not candidates:
         offered = ", ".join(dict.fromkeys(need.backend for need in model_needs(settings)))
-        raise ModelFilesError(f"backend {backend!r} needs no downloaded weights or is not enabled; backends with weights: {offered}")
+        raise ModelFilesError(
+            f"backend {backend!r} needs no downloaded weights or is not enabled; backends with weights: {offered}"
+        )
     if mode is not None:
         candidates = [need for need in candidates if mode in need.mode.split("+")]
         if not candidates:
             raise ModelFilesError(f"backend {backend!r} has no {mode} model")
     elif len(candidates) > 1:
-        raise ModelFilesError(f"backend {backend!r} has one model per mode; choose --mode "
-                              f"{' or '.join(need.mode for need in candidates)}")
+        raise ModelFilesError(
+            f"backend {backend!r} has one model per mode; choose --mode {' or '.join(need.mode for need in candidates)}"
+        )
     return candidates[0]
 
 
@@ -127,7 +151,9 @@ def _pipeline_class(directory: Path) -> str:
 def _check_class(directory: Path, need: ModelNeed) -> str:
     pipeline_class = _pipeline_class(directory)
     if pipeline_class not in need.pipeline_classes:
-        raise ModelFilesError(f"{directory} holds a {pipeline_class}; {need.backend} {need.mode} needs {' or '.join(need.pipeline_classes)}")
+        raise ModelFilesError(
+            f"{directory} holds a {pipeline_class}; {need.backend} {need.mode} needs {' or '.join(need.pipeline_classes)}"
+        )
     return pipeline_class
 
 
@@ -140,11 +166,19 @@ def check_free_space(directory: Path, needed_bytes: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(directory).free
     if needed_bytes * SPACE_MARGIN > free:
-        raise ModelFilesError(f"{needed_bytes / 1e9:.1f} GB to download but only {free / 1e9:.1f} GB free on {directory}")
+        raise ModelFilesError(
+            f"{needed_bytes / 1e9:.1f} GB to download but only {free / 1e9:.1f} GB free on {directory}"
+        )
 
 
-def import_directory(settings, need: ModelNeed, source: Path, name: str | None = None, *,
-                     progress: Callable[[str], None] = lambda _: None) -> Path:
+def import_directory(
+    settings,
+    need: ModelNeed,
+    source: Path,
+    name: str | None = None,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Path:
     """Copy a local pipeline directory into the models directory, recording every file's hash."""
     source = source.expanduser().resolve()
     if not source.is_dir():
@@ -160,18 +194,37 @@ def import_directory(settings, need: ModelNeed, source: Path, name: str | None =
     progress(f"copying {needed / 1e6:.1f} MB from {source}")
     shutil.copytree(source, staging, ignore=shutil.ignore_patterns(RECORD_FILE, ".cache"))
     files = _files(staging)
-    _write_record(staging, ModelRecord(backend=need.backend, mode=need.mode, origin="import", source=str(source),
-                                       pipeline_class=pipeline_class, created_at=_now(), files=files))
+    _write_record(
+        staging,
+        ModelRecord(
+            backend=need.backend,
+            mode=need.mode,
+            origin="import",
+            source=str(source),
+            pipeline_class=pipeline_class,
+            created_at=_now(),
+            files=files,
+        ),
+    )
     staging.rename(target)  # a half-copied directory never looks like a model
     return target
 
 
-def download(settings, need: ModelNeed, hub_id: str, revision: str | None, name: str | None = None, *,
-             progress: Callable[[str], None] = lambda _: None) -> Path:
+def download(
+    settings,
+    need: ModelNeed,
+    hub_id: str,
+    revision: str | None,
+    name: str | None = None,
+    *,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Path:
     """Download a pinned revision of a hub repository (resumable, with huggingface_hub's progress bars)."""
     if not settings.allow_downloads:
-        raise ModelFilesError("downloads are off on this deployment; set ORIGINFRAME_ALLOW_DOWNLOADS=true, or import a directory "
-                              "copied from a machine that has the weights (originframe models import)")
+        raise ModelFilesError(
+            "downloads are off on this deployment; set ORIGINFRAME_ALLOW_DOWNLOADS=true, or import a directory "
+            "copied from a machine that has the weights (originframe models import)"
+        )
     from huggingface_hub import HfApi, snapshot_download
 
     info = HfApi().model_info(hub_id, revision=revision, files_metadata=True)
@@ -181,12 +234,25 @@ def download(settings, need: ModelNeed, hub_id: str, revision: str | None, name:
     needed = sum(sibling.size or 0 for sibling in info.siblings or [])
     already = sum(path.stat().st_size for path in partial.rglob("*") if path.is_file()) if partial.exists() else 0
     check_free_space(target.parent, max(0, needed - already))
-    progress(f"{hub_id} at {pinned}: {needed / 1e9:.2f} GB" + (f" ({already / 1e9:.2f} GB already here)" if already else ""))
+    progress(
+        f"{hub_id} at {pinned}: {needed / 1e9:.2f} GB" + (f" ({already / 1e9:.2f} GB already here)" if already else "")
+    )
     snapshot_download(hub_id, revision=pinned, local_dir=partial)  # resumes the partial files of an interrupted run
     pipeline_class = _check_class(partial, need)
     files = _files(partial)
-    _write_record(partial, ModelRecord(backend=need.backend, mode=need.mode, origin="hub", source=hub_id, revision=pinned,
-                                       pipeline_class=pipeline_class, created_at=_now(), files=files))
+    _write_record(
+        partial,
+        ModelRecord(
+            backend=need.backend,
+            mode=need.mode,
+            origin="hub",
+            source=hub_id,
+            revision=pinned,
+            pipeline_class=pipeline_class,
+            created_at=_now(),
+            files=files,
+        ),
+    )
     shutil.rmtree(partial / ".cache", ignore_errors=True)
     if target.exists():
         shutil.rmtree(target)
@@ -208,7 +274,7 @@ def verify(directory: Path) -> VerifyResult:
     try:
         index = json.loads((directory / "model_index.json").read_text())
     except (OSError, ValueError) as error:
-        return VerifyResult(str(directory), False, problems + [f"model_index.json: {error}"], 0, record)
+        return VerifyResult(str(directory), False, [*problems, f"model_index.json: {error}"], 0, record)
     for component, value in index.items():
         if component.startswith("_") or not isinstance(value, list) or value[0] is None:
             continue
@@ -216,7 +282,9 @@ def verify(directory: Path) -> VerifyResult:
             problems.append(f"component {component} ({value[1]}) is missing")
     checked = 0
     if record is None:
-        problems.append(f"no {RECORD_FILE}: nothing to check the files against (import or download it with originframe models)")
+        problems.append(
+            f"no {RECORD_FILE}: nothing to check the files against (import or download it with originframe models)"
+        )
     else:
         present = {str(path.relative_to(directory)) for path in directory.rglob("*") if path.is_file()}
         for relative, entry in record.files.items():
@@ -236,7 +304,11 @@ def installed(settings) -> list[Path]:
     root = settings.resolved_models_dir
     if not root.is_dir():
         return []
-    return sorted(path for path in root.iterdir() if path.is_dir() and not path.name.startswith(".") and (path / "model_index.json").exists())
+    return sorted(
+        path
+        for path in root.iterdir()
+        if path.is_dir() and not path.name.startswith(".") and (path / "model_index.json").exists()
+    )
 
 
 def remove(settings, name: str) -> Path:
@@ -250,4 +322,4 @@ def remove(settings, name: str) -> Path:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

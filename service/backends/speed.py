@@ -9,12 +9,13 @@ settings shaped the output. Compilation and the compile cache change only the sp
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Callable
+from typing import Any
 
 
-class StepCacheKind(str, Enum):
+class StepCacheKind(str, Enum):  # noqa: UP042  (a StrEnum would change str() of a member)
     """diffusers' step caches that work on a transformer without per-checkpoint calibration."""
 
     FIRST_BLOCK = "first-block"  # value: residual threshold of the first block (higher skips more)
@@ -82,7 +83,9 @@ def _model_map(text: str, setting: str) -> dict[str, str]:
             continue
         model, separator, value = item.partition("=")
         if not separator or not model.strip() or not value.strip():
-            raise ValueError(f"ORIGINFRAME_{setting.upper()}: {item!r} is not model=kind[:value] (e.g. wan=first-block:0.05)")
+            raise ValueError(
+                f"ORIGINFRAME_{setting.upper()}: {item!r} is not model=kind[:value] (e.g. wan=first-block:0.05)"
+            )
         entries[model.strip()] = value.strip()
     return entries
 
@@ -93,8 +96,10 @@ def parse_step_cache(text: str) -> StepCache:
         kind = StepCacheKind(kind_text.strip())
     except ValueError:
         known = ", ".join(kind.value for kind in StepCacheKind)
-        hint = {"mag": " (MagCache needs per-checkpoint calibrated ratios and is not offered)",
-                "faster": " (FasterCache fails on these transformers in diffusers 0.42.1 and is not offered)"}.get(kind_text.strip(), "")
+        hint = {
+            "mag": " (MagCache needs per-checkpoint calibrated ratios and is not offered)",
+            "faster": " (FasterCache fails on these transformers in diffusers 0.42.1 and is not offered)",
+        }.get(kind_text.strip(), "")
         raise ValueError(f"unknown step cache {kind_text!r}; known: {known}{hint}") from None
     if not value_text.strip():
         return StepCache(kind, float(DEFAULT_VALUES[kind]))
@@ -105,7 +110,9 @@ def parse_step_cache(text: str) -> StepCache:
     if kind is StepCacheKind.FIRST_BLOCK and not 0 < value < 1:
         raise ValueError(f"step cache first-block: the threshold must be between 0 and 1; got {value:g}")
     if kind is not StepCacheKind.FIRST_BLOCK and (value < 1 or value != int(value)):
-        raise ValueError(f"step cache {kind.value}: the value is a whole number of steps or blocks (at least 1); got {value:g}")
+        raise ValueError(
+            f"step cache {kind.value}: the value is a whole number of steps or blocks (at least 1); got {value:g}"
+        )
     return StepCache(kind, value)
 
 
@@ -118,7 +125,9 @@ def speed_plan(model: str, settings) -> SpeedPlan:
     for setting, named in (("STEP_CACHE", set(caches)), ("FP8_MODELS", fp8)):
         unknown = sorted(named - set(KNOWN_MODELS))
         if unknown:  # a typo would otherwise leave the setting silently off
-            raise ValueError(f"ORIGINFRAME_{setting} names unknown model(s) {', '.join(unknown)}; known: {', '.join(KNOWN_MODELS)}")
+            raise ValueError(
+                f"ORIGINFRAME_{setting} names unknown model(s) {', '.join(unknown)}; known: {', '.join(KNOWN_MODELS)}"
+            )
     if settings.compile_mode not in _COMPILE_MODES:
         raise ValueError(f"ORIGINFRAME_COMPILE_MODE={settings.compile_mode!r}; use one of {', '.join(_COMPILE_MODES)}")
     try:
@@ -165,7 +174,8 @@ def step_cache_config(cache: StepCache, current_timestep: Callable[[], Any]):
     if cache.kind is StepCacheKind.TAYLORSEER:
         return TaylorSeerCacheConfig(cache_interval=int(cache.value), cache_identifiers=_TAYLORSEER_MODULES)
     return PyramidAttentionBroadcastConfig(
-        spatial_attention_block_skip_range=int(cache.value), spatial_attention_timestep_skip_range=(100, 800),
+        spatial_attention_block_skip_range=int(cache.value),
+        spatial_attention_timestep_skip_range=(100, 800),
         current_timestep_callback=current_timestep,
     )
 
@@ -189,16 +199,24 @@ def apply_to_denoiser(denoiser: Any, current_timestep: Callable[[], Any], plan: 
     import torch
 
     if plan.fp8_denoiser:
-        denoiser.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype))
+        denoiser.enable_layerwise_casting(
+            storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype)
+        )
     if plan.step_cache is not None:
         if plan.step_cache.kind is StepCacheKind.FIRST_BLOCK and _block_count(denoiser) < 2:
-            raise ValueError(f"step cache first-block needs at least two transformer blocks (the first one decides for the rest); "
-                             f"{type(denoiser).__name__} here has {_block_count(denoiser)}")
+            raise ValueError(
+                f"step cache first-block needs at least two transformer blocks (the first one decides for the rest); "
+                f"{type(denoiser).__name__} here has {_block_count(denoiser)}"
+            )
         try:
             denoiser.enable_cache(step_cache_config(plan.step_cache, current_timestep))
         except (ValueError, TypeError, NotImplementedError) as error:
-            raise ValueError(f"step cache {plan.step_cache.describe()} cannot run on {type(denoiser).__name__}: {error}") from None
+            raise ValueError(
+                f"step cache {plan.step_cache.describe()} cannot run on {type(denoiser).__name__}: {error}"
+            ) from None
     if plan.compile:
         use_compile_cache(plan.compile_cache_dir)
         # regional compilation: the identical blocks share one compiled graph (minutes -> seconds)
-        denoiser.compile_repeated_blocks(mode=None if plan.compile_mode == "default" else plan.compile_mode, fullgraph=False)
+        denoiser.compile_repeated_blocks(
+            mode=None if plan.compile_mode == "default" else plan.compile_mode, fullgraph=False
+        )

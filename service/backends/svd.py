@@ -47,7 +47,18 @@ def info(settings, name: str) -> BackendInfo:
             "noise_aug_strength": 0.02,
             "guidance": 3.0,
         },
-        parameters=("image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed", "motion_bucket_id", "noise_aug_strength", "guidance"),
+        parameters=(
+            "image",
+            "num_frames",
+            "fps",
+            "width",
+            "height",
+            "num_inference_steps",
+            "seed",
+            "motion_bucket_id",
+            "noise_aug_strength",
+            "guidance",
+        ),
         size_multiple=8,
         min_side=64,
         frames_rule="any",
@@ -63,7 +74,9 @@ class SvdBackend:
         self.source = getattr(settings, VARIANTS[name]["setting"])
         self.plan = speed_plan(name, settings)
         if self.plan.step_cache is not None:  # diffusers' cache hooks are for transformers; SVD's denoiser is a UNet
-            raise ValueError(f"ORIGINFRAME_STEP_CACHE: {name} has a UNet, which diffusers' step caches do not support; remove {name} from it")
+            raise ValueError(
+                f"ORIGINFRAME_STEP_CACHE: {name} has a UNet, which diffusers' step caches do not support; remove {name} from it"
+            )
         self._lock = threading.Lock()
         self._pipeline = None
 
@@ -98,7 +111,9 @@ class SvdBackend:
             else:
                 pipeline.to(settings.device)
             if self.plan.fp8_denoiser:
-                pipeline.unet.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype))
+                pipeline.unet.enable_layerwise_casting(
+                    storage_dtype=torch.float8_e4m3fn, compute_dtype=getattr(torch, settings.dtype)
+                )
             if settings.torch_compile:
                 # the UNet's blocks differ in width, so there is no repeated block to compile once; what cuts the
                 # per-start cost is the on-disk cache, which a restarted worker reads instead of compiling again

@@ -53,7 +53,18 @@ def info(settings) -> BackendInfo:
             "num_inference_steps": 4,
             "guidance": 1.0,
         },
-        parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed", "guidance"),
+        parameters=(
+            "prompt",
+            "negative_prompt",
+            "image",
+            "num_frames",
+            "fps",
+            "width",
+            "height",
+            "num_inference_steps",
+            "seed",
+            "guidance",
+        ),
         size_multiple=2,
         min_side=256,
         frames_rule="any",
@@ -103,25 +114,55 @@ def build(directory: Path) -> None:
 
     torch.manual_seed(20261126)
     transformer = LTXVideoTransformer3DModel(
-        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1, num_attention_heads=4,
-        attention_head_dim=8, cross_attention_dim=32, num_layers=1, caption_channels=32,
+        in_channels=8,
+        out_channels=8,
+        patch_size=1,
+        patch_size_t=1,
+        num_attention_heads=4,
+        attention_head_dim=8,
+        cross_attention_dim=32,
+        num_layers=1,
+        caption_channels=32,
     )
     vae = AutoencoderKLLTXVideo(
-        in_channels=3, out_channels=3, latent_channels=8,
-        block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
-        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
-        spatio_temporal_scaling=(True, True, False, False), decoder_spatio_temporal_scaling=(True, True, False, False),
-        decoder_inject_noise=(False, False, False, False, False), upsample_residual=(False, False, False, False),
-        upsample_factor=(1, 1, 1, 1), timestep_conditioning=False, patch_size=1, patch_size_t=1,
-        encoder_causal=True, decoder_causal=False,
+        in_channels=3,
+        out_channels=3,
+        latent_channels=8,
+        block_out_channels=(8, 8, 8, 8),
+        decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1),
+        decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False),
+        upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False,
+        patch_size=1,
+        patch_size_t=1,
+        encoder_causal=True,
+        decoder_causal=False,
     )
     text_encoder = T5EncoderModel(
-        T5Config(vocab_size=128, d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
-                 relative_attention_num_buckets=8, decoder_start_token_id=0, pad_token_id=0, eos_token_id=1)
+        T5Config(
+            vocab_size=128,
+            d_model=32,
+            d_kv=8,
+            d_ff=37,
+            num_layers=2,
+            num_heads=4,
+            relative_attention_num_buckets=8,
+            decoder_start_token_id=0,
+            pad_token_id=0,
+            eos_token_id=1,
+        )
     )
     pipeline = LTXPipeline(
-        transformer=transformer, vae=vae, scheduler=FlowMatchEulerDiscreteScheduler(),
-        text_encoder=text_encoder, tokenizer=build_tokenizer(),
+        transformer=transformer,
+        vae=vae,
+        scheduler=FlowMatchEulerDiscreteScheduler(),
+        text_encoder=text_encoder,
+        tokenizer=build_tokenizer(),
     )
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".building-", dir=directory.parent))
@@ -165,7 +206,12 @@ class TinyBackend:
             dtype = getattr(torch, self.settings.dtype)
             pipeline = LTXPipeline.from_pretrained(self.directory, dtype=dtype)
             # the image pipeline shares this transformer: the timestep comes from whichever pipeline is running
-            apply_to_denoiser(pipeline.transformer, lambda: running_timestep(self._text_to_video, self._image_to_video), speed_plan(NAME, self.settings), self.settings)
+            apply_to_denoiser(
+                pipeline.transformer,
+                lambda: running_timestep(self._text_to_video, self._image_to_video),
+                speed_plan(NAME, self.settings),
+                self.settings,
+            )
             pipeline.to(self.settings.device)
             pipeline.set_progress_bar_config(disable=True)
             image_pipeline = LTXImageToVideoPipeline(**pipeline.components)
@@ -182,8 +228,12 @@ class TinyBackend:
 
         self.load()
         width, height, frames = request.width, request.height, request.num_frames
-        model_width = min(_MAX_MODEL_SIDE, max(_MODEL_SIDE_MULTIPLE, width // 4 // _MODEL_SIDE_MULTIPLE * _MODEL_SIDE_MULTIPLE))
-        model_height = min(_MAX_MODEL_SIDE, max(_MODEL_SIDE_MULTIPLE, height // 4 // _MODEL_SIDE_MULTIPLE * _MODEL_SIDE_MULTIPLE))
+        model_width = min(
+            _MAX_MODEL_SIDE, max(_MODEL_SIDE_MULTIPLE, width // 4 // _MODEL_SIDE_MULTIPLE * _MODEL_SIDE_MULTIPLE)
+        )
+        model_height = min(
+            _MAX_MODEL_SIDE, max(_MODEL_SIDE_MULTIPLE, height // 4 // _MODEL_SIDE_MULTIPLE * _MODEL_SIDE_MULTIPLE)
+        )
         # LTX makes 4k+1 frames here; make enough and keep the first num_frames
         model_frames = ((frames - 1 + _TEMPORAL_COMPRESSION - 1) // _TEMPORAL_COMPRESSION) * _TEMPORAL_COMPRESSION + 1
         arguments = dict(

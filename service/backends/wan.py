@@ -54,13 +54,48 @@ class WanVariant:
 VARIANTS = {
     variant.key: variant
     for variant in (
-        WanVariant("2.1-1.3b", "Wan 2.1 T2V 1.3B (480p)", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "", 16, 832, 480, 81, 16, 50, 5.0),
-        WanVariant("2.1-14b", "Wan 2.1 14B (720p)", "Wan-AI/Wan2.1-T2V-14B-Diffusers", "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
-                   16, 1280, 720, 81, 16, 50, 5.0),
-        WanVariant("2.2-ti2v-5b", "Wan 2.2 TI2V 5B (720p, text and image in one model)", "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
-                   "Wan-AI/Wan2.2-TI2V-5B-Diffusers", 32, 1280, 704, 121, 24, 50, 5.0),
-        WanVariant("2.2-a14b", "Wan 2.2 A14B (720p, two experts)", "Wan-AI/Wan2.2-T2V-A14B-Diffusers", "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
-                   16, 1280, 720, 81, 16, 40, 4.0),
+        WanVariant(
+            "2.1-1.3b", "Wan 2.1 T2V 1.3B (480p)", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers", "", 16, 832, 480, 81, 16, 50, 5.0
+        ),
+        WanVariant(
+            "2.1-14b",
+            "Wan 2.1 14B (720p)",
+            "Wan-AI/Wan2.1-T2V-14B-Diffusers",
+            "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
+            16,
+            1280,
+            720,
+            81,
+            16,
+            50,
+            5.0,
+        ),
+        WanVariant(
+            "2.2-ti2v-5b",
+            "Wan 2.2 TI2V 5B (720p, text and image in one model)",
+            "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+            "Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+            32,
+            1280,
+            704,
+            121,
+            24,
+            50,
+            5.0,
+        ),
+        WanVariant(
+            "2.2-a14b",
+            "Wan 2.2 A14B (720p, two experts)",
+            "Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+            "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+            16,
+            1280,
+            720,
+            81,
+            16,
+            40,
+            4.0,
+        ),
     )
 }
 
@@ -69,7 +104,9 @@ def variant(settings) -> WanVariant:
     try:
         return VARIANTS[settings.wan_variant]
     except KeyError:
-        raise ValueError(f"ORIGINFRAME_WAN_VARIANT={settings.wan_variant!r}; use one of {', '.join(VARIANTS)}") from None
+        raise ValueError(
+            f"ORIGINFRAME_WAN_VARIANT={settings.wan_variant!r}; use one of {', '.join(VARIANTS)}"
+        ) from None
 
 
 def sources(settings) -> tuple[str, str]:
@@ -88,17 +125,39 @@ def info(settings) -> BackendInfo:
         modes=modes,
         source=" + ".join(dict.fromkeys(source for source in (text_source, image_source) if source)),
         defaults={
-            "num_frames": chosen.num_frames, "fps": chosen.fps, "width": chosen.width, "height": chosen.height,
-            "num_inference_steps": chosen.num_inference_steps, "guidance": chosen.guidance,
+            "num_frames": chosen.num_frames,
+            "fps": chosen.fps,
+            "width": chosen.width,
+            "height": chosen.height,
+            "num_inference_steps": chosen.num_inference_steps,
+            "guidance": chosen.guidance,
         },
-        parameters=("prompt", "negative_prompt", "image", "num_frames", "fps", "width", "height", "num_inference_steps", "seed",
-                    "guidance", "flow_shift"),
+        parameters=(
+            "prompt",
+            "negative_prompt",
+            "image",
+            "num_frames",
+            "fps",
+            "width",
+            "height",
+            "num_inference_steps",
+            "seed",
+            "guidance",
+            "flow_shift",
+        ),
         size_multiple=chosen.size_multiple,
         min_side=max(64, 2 * chosen.size_multiple),  # 64: the smallest frame the watermark can carry
         frames_rule=f"{TEMPORAL_COMPRESSION}k+1",
         max_frames=chosen.num_frames,
-        extra={"variant": chosen.key, "speed": speed_plan(NAME, settings).describe(settings.dtype),
-               "sources": {mode: source for mode, source in ((TEXT_TO_VIDEO, text_source), (IMAGE_TO_VIDEO, image_source)) if source}},
+        extra={
+            "variant": chosen.key,
+            "speed": speed_plan(NAME, settings).describe(settings.dtype),
+            "sources": {
+                mode: source
+                for mode, source in ((TEXT_TO_VIDEO, text_source), (IMAGE_TO_VIDEO, image_source))
+                if source
+            },
+        },
     )
 
 
@@ -149,7 +208,9 @@ class WanBackend:
         for denoiser in (pipeline.transformer, getattr(pipeline, "transformer_2", None)):
             if denoiser is not None:
                 # the TI2V-5B's two pipelines share this transformer: the timestep comes from whichever is running
-                apply_to_denoiser(denoiser, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings)
+                apply_to_denoiser(
+                    denoiser, lambda: running_timestep(self._text_to_video, self._image_to_video), self.plan, settings
+                )
         if settings.cpu_offload:
             pipeline.enable_model_cpu_offload(device=settings.device)
         else:
@@ -160,13 +221,18 @@ class WanBackend:
 
     def _check_geometry(self, pipeline, source: str) -> None:
         """The variant's size rule must be the model's, or requests would pass validation and fail on the GPU."""
-        patch = pipeline.transformer.config.patch_size[1] if pipeline.transformer is not None else pipeline.transformer_2.config.patch_size[1]
+        patch = (
+            pipeline.transformer.config.patch_size[1]
+            if pipeline.transformer is not None
+            else pipeline.transformer_2.config.patch_size[1]
+        )
         multiple = pipeline.vae_scale_factor_spatial * patch
         if multiple != self.variant.size_multiple or pipeline.vae_scale_factor_temporal != TEMPORAL_COMPRESSION:
             raise ValueError(
                 f"{source} has sides in multiples of {multiple} and {pipeline.vae_scale_factor_temporal}k+1 frames, but "
                 f"ORIGINFRAME_WAN_VARIANT={self.variant.key} expects {self.variant.size_multiple} and {TEMPORAL_COMPRESSION}k+1; "
-                "set the variant that matches the weights")
+                "set the variant that matches the weights"
+            )
 
     def load(self) -> None:
         from diffusers import WanImageToVideoPipeline, WanPipeline
@@ -181,19 +247,24 @@ class WanBackend:
             if self.image_source and self.image_source == self.text_source:
                 # one model for both (the TI2V-5B): the image pipeline reuses the same modules
                 image_to_video = WanImageToVideoPipeline(
-                    **text_to_video.components, boundary_ratio=text_to_video.config.boundary_ratio,
+                    **text_to_video.components,
+                    boundary_ratio=text_to_video.config.boundary_ratio,
                     expand_timesteps=text_to_video.config.expand_timesteps,
                 )
             elif self.image_source:
                 image_to_video = self._from_pretrained(WanImageToVideoPipeline, self.image_source)
                 self._check_geometry(image_to_video, self.image_source)
             for pipeline in dict.fromkeys(p for p in (text_to_video, image_to_video) if p is not None):
-                if pipeline is image_to_video and image_to_video.transformer is getattr(text_to_video, "transformer", None):
+                if pipeline is image_to_video and image_to_video.transformer is getattr(
+                    text_to_video, "transformer", None
+                ):
                     image_to_video.set_progress_bar_config(disable=True)
                     continue  # shared modules were prepared with the text pipeline
                 self._prepare(pipeline)
             self._scheduler_config = {
-                id(pipeline): pipeline.scheduler.config for pipeline in (text_to_video, image_to_video) if pipeline is not None
+                id(pipeline): pipeline.scheduler.config
+                for pipeline in (text_to_video, image_to_video)
+                if pipeline is not None
             }
             self._text_to_video, self._image_to_video = text_to_video, image_to_video
 

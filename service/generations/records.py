@@ -19,15 +19,18 @@ def find_idempotent(session, api_key_id: str | None, idempotency_key: str, diges
         select(Generation).where(Generation.api_key_id == api_key_id, Generation.idempotency_key == idempotency_key)
     )
     if existing is not None and existing.request_sha256 != digest:
-        raise Conflict("this Idempotency-Key was already used with a different request", idempotency_key=idempotency_key)
+        raise Conflict(
+            "this Idempotency-Key was already used with a different request", idempotency_key=idempotency_key
+        )
     return existing
 
 
 def count_active(session, api_key_id: str) -> int:
     """Generations of this key waiting for or holding a worker (held reviews wait on people, not workers)."""
     return session.scalar(
-        select(func.count()).select_from(Generation).where(Generation.api_key_id == api_key_id,
-                                                            Generation.status.in_((QUEUED, RUNNING)))
+        select(func.count())
+        .select_from(Generation)
+        .where(Generation.api_key_id == api_key_id, Generation.status.in_((QUEUED, RUNNING)))
     )
 
 
@@ -38,10 +41,21 @@ def lock_key(session, api_key_id: str) -> None:
     session.execute(update(ApiKey).where(ApiKey.id == api_key_id).values(last_used_at=ApiKey.last_used_at))
 
 
-def create_generation(session, resolved: ResolvedRequest, *, generation_id: str, api_key_id: str | None,
-                      idempotency_key: str | None, image_key: str | None, status: str, stages: dict, settings,
-                      watermark_id: int | None, input_decision_id: str | None = None,
-                      held_by_decision_id: str | None = None) -> Generation:
+def create_generation(
+    session,
+    resolved: ResolvedRequest,
+    *,
+    generation_id: str,
+    api_key_id: str | None,
+    idempotency_key: str | None,
+    image_key: str | None,
+    status: str,
+    stages: dict,
+    settings,
+    watermark_id: int | None,
+    input_decision_id: str | None = None,
+    held_by_decision_id: str | None = None,
+) -> Generation:
     prompt = resolved.input.prompt
     blocked = status == GenerationStatus.BLOCKED
     generation = Generation(
@@ -100,12 +114,21 @@ def require_control(generation: Generation, caller) -> None:
 
 def request_cancel(session, generation: Generation) -> Generation:
     if generation.status in FINAL_STATES:
-        raise Conflict(f"generation {generation.id} is already {generation.status}", generation_status=generation.status)
+        raise Conflict(
+            f"generation {generation.id} is already {generation.status}", generation_status=generation.status
+        )
     if generation.status in (QUEUED, REVIEW):
         session.execute(
-            update(Generation).where(Generation.id == generation.id, Generation.status == generation.status)
-            .values(status=CANCELLED, stage=CANCELLED, cancel_requested=True, finished_at=utcnow(),
-                    error_code="cancelled", error_reason="cancelled by the client before it ran")
+            update(Generation)
+            .where(Generation.id == generation.id, Generation.status == generation.status)
+            .values(
+                status=CANCELLED,
+                stage=CANCELLED,
+                cancel_requested=True,
+                finished_at=utcnow(),
+                error_code="cancelled",
+                error_reason="cancelled by the client before it ran",
+            )
         )
     else:  # running: the worker stops between steps
         session.execute(update(Generation).where(Generation.id == generation.id).values(cancel_requested=True))
@@ -114,7 +137,9 @@ def request_cancel(session, generation: Generation) -> Generation:
     return generation
 
 
-def list_owned(session, caller, *, limit: int, cursor: str | None, status: str | None, all_keys: bool) -> tuple[list[Generation], str | None]:
+def list_owned(
+    session, caller, *, limit: int, cursor: str | None, status: str | None, all_keys: bool
+) -> tuple[list[Generation], str | None]:
     """Newest first; the cursor is the created_at/id of the last item of the previous page."""
     query = select(Generation)
     if not (all_keys and caller.has("audit")):

@@ -30,22 +30,41 @@ class GenerationRequest(msgspec.Struct, forbid_unknown_fields=True, omit_default
     prompt: str | None = None
     negative_prompt: str | None = None
     image: str | None = None  # base64, or a data: URL (JSON only; multipart sends a file)
-    num_frames: Annotated[int, Meta(description="Frames in the clip", extra={"cli": "--frames", "limit": "max_frames"})] | None = None
+    num_frames: (
+        Annotated[int, Meta(description="Frames in the clip", extra={"cli": "--frames", "limit": "max_frames"})] | None
+    ) = None
     fps: Annotated[int, Meta(description="Frames per second of the clip", extra={"limit": "max_fps"})] | None = None
     width: Annotated[int, Meta(description="Frame width in pixels (a multiple of the model's size step)")] | None = None
-    height: Annotated[int, Meta(description="Frame height in pixels (a multiple of the model's size step)")] | None = None
-    num_inference_steps: Annotated[int, Meta(description="Denoising steps",
-                                             extra={"cli": "--steps", "limit": "max_steps"})] | None = None
-    seed: Annotated[int, Meta(description="Random seed (left out: a random one, reported back)",
-                              extra={"range": (0, 2**32 - 1)})] | None = None
-    motion_bucket_id: Annotated[int, Meta(description="Image-to-video (SVD): how much motion",
-                                          extra={"range": (0, 255)})] | None = None
-    noise_aug_strength: Annotated[float, Meta(description="Image-to-video (SVD): noise added to the input image",
-                                              extra={"range": (0.0, 1.0)})] | None = None
-    guidance: Annotated[float, Meta(description="Classifier-free guidance scale", extra={"range": (0.0, 20.0)})] | None = None
+    height: Annotated[int, Meta(description="Frame height in pixels (a multiple of the model's size step)")] | None = (
+        None
+    )
+    num_inference_steps: (
+        Annotated[int, Meta(description="Denoising steps", extra={"cli": "--steps", "limit": "max_steps"})] | None
+    ) = None
+    seed: (
+        Annotated[
+            int,
+            Meta(description="Random seed (left out: a random one, reported back)", extra={"range": (0, 2**32 - 1)}),
+        ]
+        | None
+    ) = None
+    motion_bucket_id: (
+        Annotated[int, Meta(description="Image-to-video (SVD): how much motion", extra={"range": (0, 255)})] | None
+    ) = None
+    noise_aug_strength: (
+        Annotated[
+            float, Meta(description="Image-to-video (SVD): noise added to the input image", extra={"range": (0.0, 1.0)})
+        ]
+        | None
+    ) = None
+    guidance: (
+        Annotated[float, Meta(description="Classifier-free guidance scale", extra={"range": (0.0, 20.0)})] | None
+    ) = None
     # the schedules the flow-matching models were trained with use 1 to 17 (Wan 3-12, HunyuanVideo 1.5 5-9)
-    flow_shift: Annotated[float, Meta(description="Flow-matching schedule shift (wan, hunyuan)",
-                                      extra={"range": (1.0, 20.0)})] | None = None
+    flow_shift: (
+        Annotated[float, Meta(description="Flow-matching schedule shift (wan, hunyuan)", extra={"range": (1.0, 20.0)})]
+        | None
+    ) = None
 
 
 @dataclass(frozen=True)
@@ -69,11 +88,16 @@ def _declared_parameters() -> tuple[GenerationParameter, ...]:
             continue  # model, prompt, negative_prompt, image: the request's subject, not a parameter
         kind, meta = typing.get_args(annotated[0])
         extra = meta.extra or {}
-        parameters.append(GenerationParameter(
-            name=field.name, kind=kind, description=meta.description or "",
-            cli_flag=extra.get("cli", "--" + field.name.replace("_", "-")),
-            bounds=extra.get("range"), limit_setting=extra.get("limit"),
-        ))
+        parameters.append(
+            GenerationParameter(
+                name=field.name,
+                kind=kind,
+                description=meta.description or "",
+                cli_flag=extra.get("cli", "--" + field.name.replace("_", "-")),
+                bounds=extra.get("range"),
+                limit_setting=extra.get("limit"),
+            )
+        )
     return tuple(parameters)
 
 

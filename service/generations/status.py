@@ -19,8 +19,9 @@ class GenerationStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
-FINAL_STATES = frozenset({GenerationStatus.SUCCEEDED, GenerationStatus.FAILED, GenerationStatus.BLOCKED,
-                          GenerationStatus.CANCELLED})
+FINAL_STATES = frozenset(
+    {GenerationStatus.SUCCEEDED, GenerationStatus.FAILED, GenerationStatus.BLOCKED, GenerationStatus.CANCELLED}
+)
 
 
 class StageName(enum.StrEnum):

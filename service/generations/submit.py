@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -33,18 +34,34 @@ WATERMARK_ID_BITS = min(63, IDENTIFIER_BITS)
 class GenerationSubmission:
     """The submit use case, shared by POST /v1/generations, the web page and `originframe generate`."""
 
-    def __init__(self, settings: Settings, db: Database, backends: dict[str, Backend], screening: ScreeningService,
-                 decisions: DecisionLog, storage: Storage, enqueue: Callable[[str, str], None]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        backends: dict[str, Backend],
+        screening: ScreeningService,
+        decisions: DecisionLog,
+        storage: Storage,
+        enqueue: Callable[[str, str], None],
+    ) -> None:
         self.settings, self.db, self.backends = settings, db, backends
         self.screening, self.decisions, self.storage, self.enqueue = screening, decisions, storage, enqueue
 
-    def submit(self, request: GenerationRequest, *, image_bytes: bytes | None, caller_key_id: str | None,
-               idempotency_key: str | None, enqueue: bool = True) -> tuple[Generation, bool]:
+    def submit(
+        self,
+        request: GenerationRequest,
+        *,
+        image_bytes: bytes | None,
+        caller_key_id: str | None,
+        idempotency_key: str | None,
+        enqueue: bool = True,
+    ) -> tuple[Generation, bool]:
         """Returns (generation, created): created is False on an idempotent replay. A refused request
         is recorded (status blocked) and raises RequestBlocked."""
         # an API node of a fleet holds no weights: workers load them, and the registry says who can
-        resolved = resolve_request(request, image_bytes, self.backends, self.settings,
-                                   check_weights=self.settings.embedded_worker)
+        resolved = resolve_request(
+            request, image_bytes, self.backends, self.settings, check_weights=self.settings.embedded_worker
+        )
         digest = resolved.digest()
         if idempotency_key:
             with self.db.session() as session:
@@ -57,8 +74,13 @@ class GenerationSubmission:
         generation_id = str(uuid.uuid4())
         image_sha256 = sha256_hex(resolved.image_bytes) if resolved.image_bytes else None
         decided = self.screening.screen_inputs(
-            prompt=resolved.input.prompt, negative_prompt=resolved.input.negative_prompt, image=resolved.input.image,
-            api_key_id=caller_key_id, generation_id=generation_id, kind="input", image_sha256=image_sha256,
+            prompt=resolved.input.prompt,
+            negative_prompt=resolved.input.negative_prompt,
+            image=resolved.input.image,
+            api_key_id=caller_key_id,
+            generation_id=generation_id,
+            kind="input",
+            image_sha256=image_sha256,
         )
         status = {Decision.BLOCK: BLOCKED, Decision.REVIEW: REVIEW}.get(Decision(decided.decision), QUEUED)
         image_key = None
@@ -70,9 +92,17 @@ class GenerationSubmission:
                 if status == QUEUED:
                     self._check_quota(caller_key_id, session)
                 generation = records.create_generation(
-                    session, resolved, generation_id=generation_id, api_key_id=caller_key_id, idempotency_key=idempotency_key,
-                    image_key=image_key, status=status, stages={"screen_inputs": decided.stage_record()}, settings=self.settings,
-                    watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS), input_decision_id=decided.record.id,
+                    session,
+                    resolved,
+                    generation_id=generation_id,
+                    api_key_id=caller_key_id,
+                    idempotency_key=idempotency_key,
+                    image_key=image_key,
+                    status=status,
+                    stages={"screen_inputs": decided.stage_record()},
+                    settings=self.settings,
+                    watermark_id=secrets.randbelow(2**WATERMARK_ID_BITS),
+                    input_decision_id=decided.record.id,
                     held_by_decision_id=decided.record.id if status == REVIEW else None,
                 )
         except TooManyRequests:
@@ -110,8 +140,13 @@ class GenerationSubmission:
             records.lock_key(session, caller_key_id)
             active = records.count_active(session, caller_key_id)
         if active >= limit:
-            raise TooManyRequests(f"this API key already has {active} generations queued or running (limit {limit}); "
-                                  "retry when one finishes", limit=limit, active=active, retry_after_s=5)
+            raise TooManyRequests(
+                f"this API key already has {active} generations queued or running (limit {limit}); "
+                "retry when one finishes",
+                limit=limit,
+                active=active,
+                retry_after_s=5,
+            )
 
 
 def _blocked(generation: Generation, decision: dict[str, Any] | None) -> RequestBlocked:

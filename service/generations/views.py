@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from msgspec import UNSET
+from msgspec import UNSET, UnsetType
 
 from service.api_types import (
     DecisionIds,
@@ -29,13 +29,18 @@ def view(generation: Generation, base: str = "", waiting: str | None = None) -> 
     total = generation.progress_total or 0
     step = generation.progress_step or 0
     percent = 100.0 if status == GenerationStatus.SUCCEEDED else (round(100.0 * step / total, 1) if total else 0.0)
-    output = UNSET
+    output: GenerationOutput | UnsetType = UNSET
     if status == GenerationStatus.SUCCEEDED:
         recorded = generation.output or {}
-        output = GenerationOutput(frames=recorded.get("frames", 0), width=recorded.get("width", 0),
-                                  height=recorded.get("height", 0), fps=recorded.get("fps", 0),
-                                  bytes=generation.video_bytes, sha256=generation.video_sha256,
-                                  content_type="video/mp4")
+        output = GenerationOutput(
+            frames=recorded.get("frames", 0),
+            width=recorded.get("width", 0),
+            height=recorded.get("height", 0),
+            fps=recorded.get("fps", 0),
+            bytes=generation.video_bytes,
+            sha256=generation.video_sha256,
+            content_type="video/mp4",
+        )
     return GenerationView(
         id=generation.id,
         status=status,
@@ -57,8 +62,14 @@ def view(generation: Generation, base: str = "", waiting: str | None = None) -> 
         links=links(generation, base),
         waiting=waiting if status == GenerationStatus.QUEUED and waiting else UNSET,
         output=output,
-        watermark=(WatermarkAssignment(f"{generation.watermark_id:016x}", generation.watermark_key_id)
-                   if generation.watermark_id is not None else UNSET),
-        decisions=(DecisionIds(generation.input_decision_id, generation.output_decision_id)
-                   if generation.input_decision_id or generation.output_decision_id else UNSET),
+        watermark=(
+            WatermarkAssignment(f"{generation.watermark_id:016x}", generation.watermark_key_id)
+            if generation.watermark_id is not None
+            else UNSET
+        ),
+        decisions=(
+            DecisionIds(generation.input_decision_id, generation.output_decision_id)
+            if generation.input_decision_id or generation.output_decision_id
+            else UNSET
+        ),
     )

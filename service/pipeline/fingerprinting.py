@@ -16,5 +16,5 @@ class Fingerprinting:
     def __call__(self, frames: np.ndarray, job: RunningJob) -> np.ndarray:
         spec = job.spec
         image = spec.request.image if spec.context.input_image else None
-        job.record.update(self.registry.register(spec.generation_id, frames, spec.request.fps, input_image=image))
+        job.record.update(self.registry.register(spec.generation_id, frames, spec.fps, input_image=image))
         return frames

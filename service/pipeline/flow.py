@@ -10,8 +10,9 @@ recorded as inactive with the reason, never skipped silently.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -27,7 +28,9 @@ Media = TypeVar("Media", np.ndarray, bytes)
 class OutputRefused(Exception):
     """A stage refused to release the output (e.g. output screening blocked it)."""
 
-    def __init__(self, status: GenerationStatus, code: str, reason: str, *, output_decision_id: str | None = None) -> None:
+    def __init__(
+        self, status: GenerationStatus, code: str, reason: str, *, output_decision_id: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.status, self.code, self.reason = status, code, reason
         self.output_decision_id = output_decision_id
@@ -111,10 +114,12 @@ class GenerationPipeline:
         """Which stages this deployment runs (for /health), in the flow's order."""
         active: dict[str, Any] = {"active": True}
         described: dict[str, dict[str, Any]] = {StageName.GENERATE: active}
-        for stage in (self.screen_output, self.watermark):
+        before: tuple[Stage[Any], ...] = (self.screen_output, self.watermark)
+        for stage in before:
             described[stage.name] = _described(stage)
         described[StageName.ENCODE] = {"active": True, "detail": f"H.264 CRF {self.crf}"}
-        for stage in (self.sign, self.fingerprint):
+        after: tuple[Stage[Any], ...] = (self.sign, self.fingerprint)
+        for stage in after:
             described[stage.name] = _described(stage)
         described[StageName.STORE] = active
         return described
@@ -132,8 +137,9 @@ class GenerationPipeline:
                 columns.output_decision_id = refused.output_decision_id
             raise
 
-    def _run(self, spec: JobSpec, reporter: Reporter, stages: dict[str, Any], timings: dict[str, float],
-             columns: JobColumns) -> PipelineOutcome:
+    def _run(
+        self, spec: JobSpec, reporter: Reporter, stages: dict[str, Any], timings: dict[str, float], columns: JobColumns
+    ) -> PipelineOutcome:
         backend = self.backends[spec.model]
 
         reporter.stage(Progress.LOADING_MODEL)
@@ -147,8 +153,15 @@ class GenerationPipeline:
         frames = backend.generate(spec.request, reporter.progress)
         timings["generate_s"] = round(time.perf_counter() - started, 4)
         info = backend.info()
-        stages[StageName.GENERATE] = {"active": True, "model": spec.model, "source": info.source, "frames": int(frames.shape[0])}
-        if "speed" in info.extra:  # the settings that shaped these pixels (step cache, fp8 weights, dtype) and how it was compiled
+        stages[StageName.GENERATE] = {
+            "active": True,
+            "model": spec.model,
+            "source": info.source,
+            "frames": int(frames.shape[0]),
+        }
+        if (
+            "speed" in info.extra
+        ):  # the settings that shaped these pixels (step cache, fp8 weights, dtype) and how it was compiled
             stages[StageName.GENERATE]["speed"] = info.extra["speed"]
         reporter.checkpoint()
 
@@ -158,7 +171,7 @@ class GenerationPipeline:
 
         reporter.stage(Progress.ENCODING)
         started = time.perf_counter()
-        video = encode_mp4_bytes(frames, fps=spec.request.fps, crf=self.crf, preset=self.preset)
+        video = encode_mp4_bytes(frames, fps=spec.fps, crf=self.crf, preset=self.preset)
         timings["encode_s"] = round(time.perf_counter() - started, 4)
         stages[StageName.ENCODE] = {"active": True, "codec": "h264", "pix_fmt": "yuv420p", "crf": self.crf}
         reporter.checkpoint()
@@ -175,7 +188,12 @@ class GenerationPipeline:
             video_key=key,
             video_sha256=sha256_hex(video),
             video_bytes=len(video),
-            output={"frames": int(frames.shape[0]), "width": int(width), "height": int(height), "fps": spec.request.fps},
+            output={
+                "frames": int(frames.shape[0]),
+                "width": int(width),
+                "height": int(height),
+                "fps": spec.fps,
+            },
             stages=stages,
             timings=timings,
             columns=columns,

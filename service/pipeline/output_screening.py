@@ -17,14 +17,19 @@ class OutputScreening:
 
     def __call__(self, frames: np.ndarray, job: RunningJob) -> np.ndarray:
         spec = job.spec
-        decided = self.screening.screen_output(frames, api_key_id=spec.context.api_key_id, generation_id=spec.generation_id)
+        decided = self.screening.screen_output(
+            frames, api_key_id=spec.context.api_key_id, generation_id=spec.generation_id
+        )
         job.columns.output_decision_id = decided.record.id
         job.record.update(decided.stage_record())
         if decided.decision == Decision.BLOCK:
             categories = ", ".join(decided.screening.flagged_categories)
-            raise OutputRefused(GenerationStatus.BLOCKED, "blocked_by_policy",
-                                f"the generated clip was refused by the content policy ({categories}); it was not stored",
-                                output_decision_id=decided.record.id)
+            raise OutputRefused(
+                GenerationStatus.BLOCKED,
+                "blocked_by_policy",
+                f"the generated clip was refused by the content policy ({categories}); it was not stored",
+                output_decision_id=decided.record.id,
+            )
         if decided.decision == Decision.REVIEW:
             job.columns.held_by_decision_id = decided.record.id
         if decided.screening.requires_label or spec.context.input_decision == Decision.ALLOW_WITH_LABEL:

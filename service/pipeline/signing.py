@@ -3,8 +3,9 @@ model, watermarked, soft-bound to the watermark and to the fingerprint."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from provenance.credentials import SigningCredentials
 from provenance.fingerprint import FINGERPRINT_ALGORITHM
@@ -28,7 +29,9 @@ def parameters_digest(parameters: dict[str, Any]) -> str:
 
 
 class Signing:
-    def __init__(self, credentials: Callable[[], SigningCredentials], *, include_prompt: bool, thumbnails: bool) -> None:
+    def __init__(
+        self, credentials: Callable[[], SigningCredentials], *, include_prompt: bool, thumbnails: bool
+    ) -> None:
         self.credentials = credentials
         self.include_prompt, self.thumbnails = include_prompt, thumbnails
 
@@ -47,7 +50,9 @@ class Signing:
             policy_version=context.policy_version or "",
             decision_id=context.input_decision_id or "",
             watermark_algorithm=WATERMARK_ALGORITHM if key_id is not None else None,
-            watermark_value=f"{key_id}:{spec.watermark_id:016x}" if key_id is not None and spec.watermark_id is not None else None,
+            watermark_value=f"{key_id}:{spec.watermark_id:016x}"
+            if key_id is not None and spec.watermark_id is not None
+            else None,
             # the fingerprint stage registers this clip's fingerprint under the generation id
             fingerprint_algorithm=FINGERPRINT_ALGORITHM,
             fingerprint_value=spec.generation_id,
@@ -59,7 +64,13 @@ class Signing:
         credentials = self.credentials()
         signed = sign_mp4(video, info, credentials, thumbnails=self.thumbnails)
         summary = credentials.summary()
-        job.record.update(standard="C2PA", signer=summary.subject_common_name, development_certificate=summary.is_development,
-                          digital_source_type="trainedAlgorithmicMedia", soft_binding=info.watermark_value,
-                          ingredient=input_image is not None, bytes_added=len(signed) - len(video))
+        job.record.update(
+            standard="C2PA",
+            signer=summary.subject_common_name,
+            development_certificate=summary.is_development,
+            digital_source_type="trainedAlgorithmicMedia",
+            soft_binding=info.watermark_value,
+            ingredient=input_image is not None,
+            bytes_added=len(signed) - len(video),
+        )
         return signed

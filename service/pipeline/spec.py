@@ -38,9 +38,17 @@ class JobSpec:
     context: JobContext = field(default_factory=JobContext)
     stages: dict[str, Any] = field(default_factory=dict)  # the record's stages so far (screen_inputs)
 
+    @property
+    def fps(self) -> int:
+        """The clip's frame rate (resolution always fills it in)."""
+        if self.request.fps is None:
+            raise ValueError(f"generation {self.generation_id} has no fps")
+        return self.request.fps
 
-def load_spec(session: Session, generation: Generation, *, backends: dict[str, Backend], storage: Storage,
-              model_revision: str) -> JobSpec:
+
+def load_spec(
+    session: Session, generation: Generation, *, backends: dict[str, Backend], storage: Storage, model_revision: str
+) -> JobSpec:
     """The job of a recorded generation: its parameters, its decoded input image, its weights."""
     request = GenerationInput(
         prompt=generation.prompt,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -21,6 +21,10 @@ class Watermarking:
         key = self.keyring().current
         marked = embed_watermark(frames, job.spec.watermark_id, key)
         job.columns.watermark_key_id = key.key_id
-        job.record.update(algorithm=WATERMARK_ALGORITHM, key_id=key.key_id, identifier=f"{job.spec.watermark_id:016x}",
-                          frames=int(frames.shape[0]))
+        job.record.update(
+            algorithm=WATERMARK_ALGORITHM,
+            key_id=key.key_id,
+            identifier=f"{job.spec.watermark_id:016x}",
+            frames=int(frames.shape[0]),
+        )
         return marked

@@ -51,10 +51,17 @@ async def audit_page() -> Response:
 def _static_router() -> Router:
     # asset URLs carry a content hash (see render.asset_url), so browsers may keep them a day
     return create_static_files_router(
-        path="/web/static", directories=[Path(STATIC_DIR)], name="web-static",
-        cache_control=CacheControlHeader(max_age=86400), include_in_schema=False,
+        path="/web/static",
+        directories=[Path(STATIC_DIR)],
+        name="web-static",
+        cache_control=CacheControlHeader(max_age=86400),
+        include_in_schema=False,
     )
 
 
-web_router = Router(path="/", route_handlers=[verify_page, generate_page, reviews_page, audit_page, _static_router()],
-                    include_in_schema=False, tags=["web"])
+web_router = Router(
+    path="/",
+    route_handlers=[verify_page, generate_page, reviews_page, audit_page, _static_router()],
+    include_in_schema=False,
+    tags=["web"],
+)

@@ -45,8 +45,14 @@ def test_each_parameter_is_bounded_and_described():
     for parameter in GENERATION_PARAMETERS:
         assert parameter.description
         assert parameter.bounds or parameter.limit_setting or parameter.name in ("width", "height"), parameter.name
-    assert PARAMETER_NAMES == tuple(name for name in GenerationRequest.__struct_fields__
-                                    if name not in ("model", "prompt", "negative_prompt", "image"))
+    assert (
+        tuple(
+            name
+            for name in GenerationRequest.__struct_fields__
+            if name not in ("model", "prompt", "negative_prompt", "image")
+        )
+        == PARAMETER_NAMES
+    )
 
 
 def test_the_openapi_request_body_lists_every_parameter(client):

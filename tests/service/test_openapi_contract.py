@@ -17,11 +17,13 @@ import pytest
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 UPDATE = os.environ.get("ORIGINFRAME_UPDATE_OPENAPI") == "1"
 # operations whose body Litestar reads itself (multipart or raw bytes), documented from the structs
-BODIES = {("post", "/v1/generations"): {"application/json", "multipart/form-data"},
-          ("post", "/v1/screenings"): {"application/json", "multipart/form-data"},
-          ("post", "/v1/verify"): {"multipart/form-data", "application/octet-stream"},
-          ("post", "/v1/reviews/{review_id}"): {"application/json"},
-          ("post", "/v1/keys"): {"application/json"}}
+BODIES = {
+    ("post", "/v1/generations"): {"application/json", "multipart/form-data"},
+    ("post", "/v1/screenings"): {"application/json", "multipart/form-data"},
+    ("post", "/v1/verify"): {"multipart/form-data", "application/octet-stream"},
+    ("post", "/v1/reviews/{review_id}"): {"application/json"},
+    ("post", "/v1/keys"): {"application/json"},
+}
 
 
 @pytest.fixture
@@ -40,8 +42,10 @@ def test_the_served_document_is_the_committed_contract(document):
     committed = json.loads(COMMITTED.read_text())
     changed = sorted(set(document["paths"]) ^ set(committed["paths"]))
     assert not changed, f"operations added or removed: {changed}"
-    assert document == committed, ("the API contract changed; if that is deliberate, regenerate docs/openapi.json "
-                                   "with ORIGINFRAME_UPDATE_OPENAPI=1")
+    assert document == committed, (
+        "the API contract changed; if that is deliberate, regenerate docs/openapi.json "
+        "with ORIGINFRAME_UPDATE_OPENAPI=1"
+    )
 
 
 def test_the_document_does_not_depend_on_the_deployment(document, app_factory):
@@ -78,8 +82,19 @@ def test_json_responses_refer_to_the_api_structs(document):
     from service import api_types
 
     names = set(document["components"]["schemas"])
-    for struct in ("GenerationView", "GenerationPage", "ScreeningResult", "DecisionPage", "DecisionRecord",
-                   "ReviewPage", "ReviewResolution", "ChainCheck", "VerificationResult", "HealthReport", "CreatedKey"):
+    for struct in (
+        "GenerationView",
+        "GenerationPage",
+        "ScreeningResult",
+        "DecisionPage",
+        "DecisionRecord",
+        "ReviewPage",
+        "ReviewResolution",
+        "ChainCheck",
+        "VerificationResult",
+        "HealthReport",
+        "CreatedKey",
+    ):
         assert struct in names and hasattr(api_types, struct), struct
     generation = document["paths"]["/v1/generations/{generation_id}"]["get"]["responses"]["200"]
     assert generation["content"]["application/json"]["schema"]["$ref"].endswith("/GenerationView")
