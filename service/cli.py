@@ -16,6 +16,8 @@ from service.settings import load_settings, settings_table
 
 if TYPE_CHECKING:
     from service.api_types import VerificationResult
+    from service.db import Generation
+    from service.runtime import Runtime
 
 
 def _runtime(**overrides):
@@ -161,7 +163,7 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
         runtime.stop()
 
 
-def _run_with_progress(runtime, generation_id: str):
+def _run_with_progress(runtime: Runtime, generation_id: str) -> Generation:
     from service.db import Generation
 
     worker = threading.Thread(target=runtime.runner.run, args=(generation_id,), daemon=True)
@@ -172,6 +174,8 @@ def _run_with_progress(runtime, generation_id: str):
             worker.join(timeout=0.2)
             with runtime.db.session() as session:
                 generation = session.get(Generation, generation_id)
+            if generation is None:
+                raise click.ClickException(f"generation {generation_id} vanished while it ran")
             total = generation.progress_total or 1
             percent = 100 if not worker.is_alive() else int(100 * generation.progress_step / total)
             bar.label = f"{generation.stage:>14s}"

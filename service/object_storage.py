@@ -32,6 +32,10 @@ from obstore.store import S3Store
 
 from service.storage import StorageUnavailable, validate_key
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 # errors the client already retried (or that no retry can fix) are reported with their first line:
 # enough to act on (status, endpoint, key), without the client's debug dump
 _FIRST_LINE = re.compile(r"^[^\n]*")
@@ -111,7 +115,7 @@ class ObjectStorage:
         )
 
     @classmethod
-    def from_settings(cls, settings) -> ObjectStorage:
+    def from_settings(cls, settings: Settings) -> ObjectStorage:
         return cls(
             bucket=settings.storage_bucket,
             prefix=settings.storage_prefix,

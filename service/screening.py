@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,8 +23,11 @@ from service.digests import sha256_hex, sha256_text
 from service.generations.status import Decision
 from service.problems import InvalidRequest
 
+if TYPE_CHECKING:
+    from service.settings import Settings
 
-def build_screener(settings) -> Screener:
+
+def build_screener(settings: Settings) -> Screener:
     if settings.clip_model_config:
         # a custom architecture: open_clip finds configs by file name in its registry
         import open_clip
@@ -72,7 +75,7 @@ class Decided:
 
 
 class ScreeningService:
-    def __init__(self, screener: Screener, audit: DecisionLog, settings) -> None:
+    def __init__(self, screener: Screener, audit: DecisionLog, settings: Settings) -> None:
         self.screener = screener
         self.audit = audit
         self.settings = settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -14,6 +14,10 @@ from service.backends.contract import (
     GenerationInput,
     StepCallback,
 )
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 __all__ = [
     "IMAGE_TO_VIDEO",
@@ -50,7 +54,7 @@ def quiet_libraries() -> None:
         library.set_verbosity_error()
 
 
-def create_backend(name: str, settings) -> Backend:
+def create_backend(name: str, settings: Settings) -> Backend:
     if name == "tiny":
         from service.backends.tiny import TinyBackend
 
@@ -74,6 +78,6 @@ def create_backend(name: str, settings) -> Backend:
     raise ValueError(f"unknown model {name!r}; known models: {', '.join(KNOWN_MODELS)}")
 
 
-def create_backends(settings) -> dict[str, Backend]:
+def create_backends(settings: Settings) -> dict[str, Backend]:
     """The backends this deployment offers (setting enabled_models); nothing is loaded yet."""
     return {name: create_backend(name, settings) for name in settings.models}

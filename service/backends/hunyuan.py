@@ -16,6 +16,7 @@ the requested aspect and the frames are resized to the requested size at the end
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,13 +33,17 @@ from service.backends.contract import (
 from service.backends.speed import StepCacheKind, apply_to_denoiser, speed_plan
 from service.backends.weights import weights_availability
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 NAME = "hunyuan"
 TEMPORAL_COMPRESSION = 4
 SIZE_MULTIPLE = 16  # VAE spatial factor 16 x patch 1
 TRAINED_FRAMES = 121
 
 
-def info(settings) -> BackendInfo:
+def info(settings: Settings) -> BackendInfo:
     sources = [source for source in (settings.hunyuan_model, settings.hunyuan_i2v_model) if source]
     modes = tuple(
         mode
@@ -109,7 +114,7 @@ def _counting_steps(scheduler, on_step: StepCallback, total: int):
 class HunyuanBackend:
     """Loads the configured pipelines once; one generation at a time (scheduler and guider are per request)."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.text_source = settings.hunyuan_model
         self.image_source = settings.hunyuan_i2v_model

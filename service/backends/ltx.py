@@ -8,6 +8,7 @@ LTX needs width and height that are multiples of 32 and 8k+1 frames.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,10 +25,14 @@ from service.backends.contract import (
 from service.backends.speed import apply_to_denoiser, running_timestep, speed_plan
 from service.backends.weights import weights_availability
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 NAME = "ltx"
 
 
-def info(settings) -> BackendInfo:
+def info(settings: Settings) -> BackendInfo:
     return BackendInfo(
         name=NAME,
         description="LTX-Video (Lightricks), text-to-video and image-to-video",
@@ -54,7 +59,7 @@ def info(settings) -> BackendInfo:
 
 
 class LtxBackend:
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.source = settings.ltx_model
         self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up

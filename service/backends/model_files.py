@@ -15,11 +15,16 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from service.backends.contract import IMAGE_TO_VIDEO, TEXT_TO_VIDEO
 from service.digests import sha256_file
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 RECORD_FILE = "originframe-model.json"
 SPACE_MARGIN = 1.05  # hub sizes are exact, but the filesystem needs a little slack for blocks and temporary files
@@ -64,7 +69,7 @@ class VerifyResult(msgspec.Struct):
     record: ModelRecord | None = None
 
 
-def model_needs(settings) -> list[ModelNeed]:
+def model_needs(settings: Settings) -> list[ModelNeed]:
     """What every enabled backend needs, per mode (the tiny model is built locally and needs nothing)."""
     from service.backends import wan
 
@@ -107,7 +112,7 @@ def model_needs(settings) -> list[ModelNeed]:
     return needs
 
 
-def find_need(settings, backend: str, mode: str | None) -> ModelNeed:
+def find_need(settings: Settings, backend: str, mode: str | None) -> ModelNeed:
     candidates = [need for need in model_needs(settings) if need.backend == backend]
     if not candidates:
         offered = ", ".join(dict.fromkeys(need.backend for need in model_needs(settings)))
@@ -125,7 +130,7 @@ def find_need(settings, backend: str, mode: str | None) -> ModelNeed:
     return candidates[0]
 
 
-def target_directory(settings, need: ModelNeed, name: str) -> Path:
+def target_directory(settings: Settings, need: ModelNeed, name: str) -> Path:
     slug = "".join(character if character.isalnum() or character in "-_." else "-" for character in name).strip("-.")
     return settings.resolved_models_dir / f"{need.backend}-{need.mode.split('+')[0]}-{slug}"
 
@@ -172,7 +177,7 @@ def check_free_space(directory: Path, needed_bytes: int) -> None:
 
 
 def import_directory(
-    settings,
+    settings: Settings,
     need: ModelNeed,
     source: Path,
     name: str | None = None,
@@ -211,7 +216,7 @@ def import_directory(
 
 
 def download(
-    settings,
+    settings: Settings,
     need: ModelNeed,
     hub_id: str,
     revision: str | None,
@@ -299,7 +304,7 @@ def verify(directory: Path) -> VerifyResult:
     return VerifyResult(str(directory), not problems, problems, checked, record)
 
 
-def installed(settings) -> list[Path]:
+def installed(settings: Settings) -> list[Path]:
     """Model directories in the models directory (the tiny build included)."""
     root = settings.resolved_models_dir
     if not root.is_dir():
@@ -311,7 +316,7 @@ def installed(settings) -> list[Path]:
     )
 
 
-def remove(settings, name: str) -> Path:
+def remove(settings: Settings, name: str) -> Path:
     """Delete one model directory, only ever inside the models directory."""
     root = settings.resolved_models_dir.resolve()
     target = (root / name).resolve()

@@ -12,7 +12,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 
 class StepCacheKind(str, Enum):  # noqa: UP042  (a StrEnum would change str() of a member)
@@ -116,7 +119,7 @@ def parse_step_cache(text: str) -> StepCache:
     return StepCache(kind, value)
 
 
-def speed_plan(model: str, settings) -> SpeedPlan:
+def speed_plan(model: str, settings: Settings) -> SpeedPlan:
     """Read (and check) the speed settings for one model; a bad setting fails at start-up with the reason."""
     from service.backends import KNOWN_MODELS
 
@@ -193,7 +196,7 @@ def _block_count(denoiser: Any) -> int:
     return sum(1 for module in denoiser.modules() if type(module).__name__ in names)
 
 
-def apply_to_denoiser(denoiser: Any, current_timestep: Callable[[], Any], plan: SpeedPlan, settings) -> None:
+def apply_to_denoiser(denoiser: Any, current_timestep: Callable[[], Any], plan: SpeedPlan, settings: Settings) -> None:
     """Apply the plan to a diffusers transformer, in the order the hooks need: fp8 storage, then the
     step cache, then regional compilation (compiling last lets the compiled blocks include the hooks)."""
     import torch

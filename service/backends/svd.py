@@ -9,6 +9,7 @@ noise_aug_strength; it takes no text, so a prompt is refused rather than ignored
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,13 +25,17 @@ from service.backends.contract import (
 from service.backends.speed import speed_plan, use_compile_cache
 from service.backends.weights import weights_availability
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 VARIANTS = {
     "svd": {"setting": "svd_model", "num_frames": 14, "description": "Stable Video Diffusion (14 frames)"},
     "svd-xt": {"setting": "svd_xt_model", "num_frames": 25, "description": "Stable Video Diffusion XT (25 frames)"},
 }
 
 
-def info(settings, name: str) -> BackendInfo:
+def info(settings: Settings, name: str) -> BackendInfo:
     variant = VARIANTS[name]
     return BackendInfo(
         name=name,
@@ -68,7 +73,7 @@ def info(settings, name: str) -> BackendInfo:
 
 
 class SvdBackend:
-    def __init__(self, settings, name: str = "svd") -> None:
+    def __init__(self, settings: Settings, name: str = "svd") -> None:
         self.settings = settings
         self.name = name
         self.source = getattr(settings, VARIANTS[name]["setting"])

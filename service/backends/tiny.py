@@ -17,6 +17,7 @@ import string
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,10 @@ from service.backends.contract import (
 )
 from service.backends.speed import apply_to_denoiser, running_timestep, speed_plan
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 NAME = "tiny"
 FORMAT_VERSION = 1  # bump when the configs below change, so old builds are replaced
 _MODEL_SIDE_MULTIPLE = 32  # LTX latents are 1/4 of the pixels here and patches are 1 latent wide
@@ -39,7 +44,7 @@ _MAX_MODEL_SIDE = 64
 _TEMPORAL_COMPRESSION = 4
 
 
-def info(settings) -> BackendInfo:
+def info(settings: Settings) -> BackendInfo:
     return BackendInfo(
         name=NAME,
         description="Tiny LTX-Video architecture with seeded random weights (CPU, seconds; output is noise)",
@@ -72,7 +77,7 @@ def info(settings) -> BackendInfo:
     )
 
 
-def model_directory(settings) -> Path:
+def model_directory(settings: Settings) -> Path:
     return settings.resolved_models_dir / f"tiny-ltx-v{FORMAT_VERSION}"
 
 
@@ -181,7 +186,7 @@ def build(directory: Path) -> None:
 class TinyBackend:
     """Loads the saved pipeline once; generate() is safe to call from one worker thread at a time."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.directory = model_directory(settings)
         self._lock = threading.Lock()

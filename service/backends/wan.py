@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,10 @@ from service.backends.contract import (
 )
 from service.backends.speed import apply_to_denoiser, running_timestep, speed_plan
 from service.backends.weights import weights_availability
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 NAME = "wan"
 TEMPORAL_COMPRESSION = 4
@@ -100,7 +105,7 @@ VARIANTS = {
 }
 
 
-def variant(settings) -> WanVariant:
+def variant(settings: Settings) -> WanVariant:
     try:
         return VARIANTS[settings.wan_variant]
     except KeyError:
@@ -109,13 +114,13 @@ def variant(settings) -> WanVariant:
         ) from None
 
 
-def sources(settings) -> tuple[str, str]:
+def sources(settings: Settings) -> tuple[str, str]:
     """(text-to-video source, image-to-video source); "" where the deployment has none."""
     chosen = variant(settings)
     return settings.wan_model or chosen.text_model, settings.wan_i2v_model or chosen.image_model
 
 
-def info(settings) -> BackendInfo:
+def info(settings: Settings) -> BackendInfo:
     chosen = variant(settings)
     text_source, image_source = sources(settings)
     modes = tuple(mode for mode, source in ((TEXT_TO_VIDEO, text_source), (IMAGE_TO_VIDEO, image_source)) if source)
@@ -164,7 +169,7 @@ def info(settings) -> BackendInfo:
 class WanBackend:
     """Loads the configured pipelines once; one generation at a time (the scheduler is swapped per request)."""
 
-    def __init__(self, settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.variant = variant(settings)
         self.text_source, self.image_source = sources(settings)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 
-def weights_availability(source: str, settings) -> tuple[bool, str]:
+def weights_availability(source: str, settings: Settings) -> tuple[bool, str]:
     """(available, reason) for a hub id or a local directory."""
     path = Path(source).expanduser()
     if path.is_dir():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
@@ -13,8 +14,14 @@ from service.generations.status import GenerationStatus
 from service.jobs.leases import CANCELLED, FINAL_STATES, QUEUED, REVIEW, RUNNING
 from service.problems import Conflict, InvalidRequest, NotFound
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def find_idempotent(session, api_key_id: str | None, idempotency_key: str, digest: str) -> Generation | None:
+    from service.auth import Caller
+    from service.settings import Settings
+
+
+def find_idempotent(session: Session, api_key_id: str | None, idempotency_key: str, digest: str) -> Generation | None:
     existing = session.scalar(
         select(Generation).where(Generation.api_key_id == api_key_id, Generation.idempotency_key == idempotency_key)
     )
@@ -25,16 +32,17 @@ def find_idempotent(session, api_key_id: str | None, idempotency_key: str, diges
     return existing
 
 
-def count_active(session, api_key_id: str) -> int:
+def count_active(session: Session, api_key_id: str) -> int:
     """Generations of this key waiting for or holding a worker (held reviews wait on people, not workers)."""
-    return session.scalar(
+    active = session.scalar(
         select(func.count())
         .select_from(Generation)
         .where(Generation.api_key_id == api_key_id, Generation.status.in_((QUEUED, RUNNING)))
     )
+    return active or 0
 
 
-def lock_key(session, api_key_id: str) -> None:
+def lock_key(session: Session, api_key_id: str) -> None:
     """Serialise this key's submissions until the session commits: a no-op UPDATE of its row takes
     PostgreSQL's row lock and SQLite's write lock (as the transaction's first statement, so a
     later count sees every generation committed before it)."""
@@ -42,7 +50,7 @@ def lock_key(session, api_key_id: str) -> None:
 
 
 def create_generation(
-    session,
+    session: Session,
     resolved: ResolvedRequest,
     *,
     generation_id: str,
@@ -51,7 +59,7 @@ def create_generation(
     image_key: str | None,
     status: str,
     stages: dict,
-    settings,
+    settings: Settings,
     watermark_id: int | None,
     input_decision_id: str | None = None,
     held_by_decision_id: str | None = None,
@@ -90,7 +98,7 @@ def create_generation(
     return generation
 
 
-def get_owned(session, generation_id: str, caller) -> Generation:
+def get_owned(session: Session, generation_id: str, caller: Caller) -> Generation:
     """The caller's own generation (auditors and admins see all); 404 otherwise, not 403, to hide existence."""
     generation = session.get(Generation, generation_id) if _is_uuid(generation_id) else None
     if generation is None or not (generation.api_key_id == caller.key_id or caller.has("audit")):
@@ -106,13 +114,13 @@ def _is_uuid(value: str) -> bool:
         return False
 
 
-def require_control(generation: Generation, caller) -> None:
+def require_control(generation: Generation, caller: Caller) -> None:
     """Changing a generation is for its owner or an admin: auditors may read every tenant's, not act on them."""
     if generation.api_key_id != caller.key_id and not caller.has("admin"):
         raise NotFound(f"no generation {generation.id}")
 
 
-def request_cancel(session, generation: Generation) -> Generation:
+def request_cancel(session: Session, generation: Generation) -> Generation:
     if generation.status in FINAL_STATES:
         raise Conflict(
             f"generation {generation.id} is already {generation.status}", generation_status=generation.status
@@ -138,7 +146,7 @@ def request_cancel(session, generation: Generation) -> Generation:
 
 
 def list_owned(
-    session, caller, *, limit: int, cursor: str | None, status: str | None, all_keys: bool
+    session: Session, caller: Caller, *, limit: int, cursor: str | None, status: str | None, all_keys: bool
 ) -> tuple[list[Generation], str | None]:
     """Newest first; the cursor is the created_at/id of the last item of the previous page."""
     query = select(Generation)
@@ -161,5 +169,5 @@ def list_owned(
     return rows[:limit], next_cursor
 
 
-def status_counts(session) -> dict[str, int]:
+def status_counts(session: Session) -> dict[str, int]:
     return dict(session.execute(select(Generation.status, func.count()).group_by(Generation.status)).all())

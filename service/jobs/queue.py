@@ -16,6 +16,7 @@ import logging
 import signal
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
@@ -25,16 +26,20 @@ from sqlalchemy import select
 from service.db import Database, Generation, utcnow
 from service.generations.status import GenerationStatus
 
+if TYPE_CHECKING:
+    from service.settings import Settings
+
+
 logger = logging.getLogger("originframe.queue")
 
 TASK_NAME = "originframe.run_generation"
 
 
-def queue_name_for(settings, model: str) -> str:
+def queue_name_for(settings: Settings, model: str) -> str:
     return f"{settings.queue_name}.{model}"
 
 
-def build_huey(settings, name: str | None = None) -> Huey:
+def build_huey(settings: Settings, name: str | None = None) -> Huey:
     url = settings.queue_url
     name = name or settings.queue_name
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -49,7 +54,7 @@ def build_huey(settings, name: str | None = None) -> Huey:
     return SqliteHuey(name, filename=str(settings.data_dir / "queue.db"), results=False)
 
 
-def describe(settings) -> str:
+def describe(settings: Settings) -> str:
     url = settings.queue_url
     if not url:
         return "huey-sqlite"
@@ -62,7 +67,7 @@ class JobQueue:
 
     def __init__(
         self,
-        settings,
+        settings: Settings,
         handler: Callable[[str], None],
         model_of: Callable[[str], str | None] | None = None,
         served: list[str] | None = None,
