@@ -8,6 +8,7 @@ import asyncio
 import socket
 import threading
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from service import auth
 from service.api_types import (
     DecisionPage,
     DecisionRecord,
+    GenerationOutput,
     GenerationPage,
     GenerationView,
     ScreeningResult,
@@ -25,7 +27,7 @@ from service.client import ApiError, AsyncClient, Client, RetryPolicy, retry_aft
 from service.generations.status import Decision, GenerationStatus
 from tests.service.conftest import make_settings, png_bytes
 
-SMALL = {"num_frames": 4, "width": 256, "height": 256, "num_inference_steps": 1}
+SMALL: dict[str, Any] = {"num_frames": 4, "width": 256, "height": 256, "num_inference_steps": 1}
 
 
 class _Server:
@@ -81,11 +83,14 @@ def test_the_sync_client_makes_every_call(server):
 
         events = list(client.events(created.id))
         assert events[-1].event == "end" and events[-1].last and all(not e.last for e in events[:-1])
-        assert [e.id for e in events] == sorted(e.id for e in events)
+        numbers = [e.id for e in events]
+        assert None not in numbers and numbers == sorted(n for n in numbers if n is not None)
 
         done = client.wait(created.id, timeout_s=120)
+        again = client.get_generation(created.id)
+        assert isinstance(done.output, GenerationOutput) and isinstance(again.output, GenerationOutput)
         assert done.status == GenerationStatus.SUCCEEDED and done.output.frames == 4
-        assert client.get_generation(created.id).output.sha256 == done.output.sha256
+        assert again.output.sha256 == done.output.sha256
 
         video = client.download_video(created.id)
         assert video[4:8] == b"ftyp" and len(video) == done.output.bytes
@@ -93,7 +98,11 @@ def test_the_sync_client_makes_every_call(server):
         report = client.verify(video)
         assert isinstance(report, VerificationResult)
         assert report.verdict == "generated_here" and report.generation_id == created.id
-        assert report.generation["id"] == created.id and report.generation["visible"] is True
+        assert (
+            report.generation is not None
+            and report.generation["id"] == created.id
+            and report.generation["visible"] is True
+        )
 
         screened = client.screen("a calm lake at dawn")
         assert isinstance(screened, ScreeningResult) and screened.decision == Decision.ALLOW and screened.decision_id

@@ -12,6 +12,20 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = json.loads((ROOT / "docs" / "openapi.json").read_text())
 
 
+def _text(node: ast.expr) -> str:
+    """A string constant, or an f-string with each placeholder written as {name}."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    assert isinstance(node, ast.JoinedStr), ast.unparse(node)
+    parts = []
+    for part in node.values:
+        if isinstance(part, ast.FormattedValue):
+            parts.append("{" + ast.unparse(part.value) + "}")
+        elif isinstance(part, ast.Constant):
+            parts.append(str(part.value))
+    return "".join(parts)
+
+
 def _client_calls() -> set[tuple[str, str]]:
     """(method, path template) of each request in service/client.py."""
     tree = ast.parse((ROOT / "service" / "client.py").read_text())
@@ -19,17 +33,7 @@ def _client_calls() -> set[tuple[str, str]]:
     for node in ast.walk(tree):
         if not (isinstance(node, ast.Call) and getattr(node.func, "attr", None) in ("_send", "stream")):
             continue
-        method, path = node.args[0], node.args[1]
-        if not isinstance(method, ast.Constant):
-            continue
-        if isinstance(path, ast.JoinedStr):
-            template = "".join(
-                part.value if isinstance(part, ast.Constant) else "{" + ast.unparse(part.value) + "}"
-                for part in path.values
-            )
-        else:
-            template = path.value
-        calls.add((method.value.lower(), template))
+        calls.add((_text(node.args[0]).lower(), _text(node.args[1])))
     return calls
 
 
@@ -56,14 +60,10 @@ def test_the_client_decodes_each_answer_into_the_documented_struct():
         if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_decode"):
             continue
         sent, struct = node.args
-        sent = sent.value if isinstance(sent, ast.Await) else sent
-        method = sent.args[0].value.lower()
-        path = sent.args[1]
-        template = (
-            path.value
-            if isinstance(path, ast.Constant)
-            else "".join(part.value if isinstance(part, ast.Constant) else "{x}" for part in path.values)
-        )
+        if isinstance(sent, ast.Await):
+            sent = sent.value
+        assert isinstance(sent, ast.Call) and isinstance(struct, ast.Name), ast.unparse(node)
+        method, template = _text(sent.args[0]).lower(), _text(sent.args[1])
         operation = _operation(method, template)
         assert operation is not None, template
         success = next(answer for code, answer in operation["responses"].items() if code.startswith("2"))
