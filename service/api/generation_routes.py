@@ -196,7 +196,6 @@ class GenerationController(Controller):
     @get(
         "/{generation_id:str}/video",
         summary="The MP4 (H.264) with its Content Credentials",
-        media_type="video/mp4",
         responses=media_response("video/mp4", "The clip (Range requests answered with 206), or a redirect to it"),
     )
     async def video(self, request: Request, caller: NamedDependency[Caller], generation_id: FromPath[str]) -> Response:

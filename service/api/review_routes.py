@@ -78,7 +78,6 @@ class ReviewController(Controller):
     @get(
         "/{review_id:str}/video",
         summary="The held output clip",
-        media_type="video/mp4",
         responses=media_response("video/mp4", "The held clip (Range requests answered with 206)"),
     )
     async def video(self, request: Request, caller: NamedDependency[Caller], review_id: FromPath[str]) -> Response:
