@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
-from litestar import Request, Response
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.auth import Caller, authenticate
-from service.errors import Unauthorized
+from service.problems import Unauthorized
 from service.runtime import Runtime
 
 T = TypeVar("T")
@@ -60,7 +61,3 @@ async def provide_caller(request: Request) -> Caller:
 
 def base_url(request: Request) -> str:
     return runtime_of(request).settings.public_base_url.rstrip("/")
-
-
-def json_response(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(content=content, status_code=status_code, headers=headers, media_type="application/json")
