@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve worker test bench clean browser
+.PHONY: install serve worker test lint bench clean browser
 
 # torch and torchvision go in first, pinned: they lie on this machine's disk (a CUDA build
 # that also runs on the CPU). invisible-watermark goes in without its dependencies because
@@ -37,6 +37,13 @@ browser:
 
 test: install browser
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy on service/ and its tests; safety/ and provenance/ follow
+LINTED := service tests/service tests/test_layering.py
+lint: install
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/generation.py

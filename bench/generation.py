@@ -49,8 +49,8 @@ def _tiny_child(config: dict) -> dict:
 
     if config["threads"]:
         torch.set_num_threads(config["threads"])
-    from service.generation import create_backend, quiet_libraries
-    from service.generation.contract import GenerationInput
+    from service.backends import create_backend, quiet_libraries
+    from service.backends.contract import GenerationInput
     from service.settings import load_settings
 
     quiet_libraries()
@@ -70,7 +70,7 @@ def _tiny_child(config: dict) -> dict:
 
 
 def bench_cpu(runs: int) -> list[dict]:
-    from service.generation import tiny
+    from service.backends import tiny
 
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -122,7 +122,7 @@ def bench_quality_cpu(args) -> list[dict]:
     """The service's backends on tiny models: reference vs each output-changing setting, same seeds."""
     import torch
 
-    from service.generation import GenerationInput, create_backend, quiet_libraries, tiny
+    from service.backends import GenerationInput, create_backend, quiet_libraries, tiny
     from service.settings import load_settings
     from tests.service.tiny_hunyuan import build_tiny_hunyuan
     from tests.service.tiny_wan import build_tiny_wan_ti2v
@@ -387,8 +387,8 @@ def _speed_case(name: str, case: tuple, args) -> dict:
 
     import torch
 
-    from service.generation.contract import frames_to_uint8
-    from service.generation.speed import SpeedPlan, apply_to_denoiser, parse_step_cache, use_compile_cache
+    from service.backends.contract import frames_to_uint8
+    from service.backends.speed import SpeedPlan, apply_to_denoiser, parse_step_cache, use_compile_cache
 
     label, dtype_name, compiled, mode, cache, fp8 = case
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -574,7 +574,7 @@ def main() -> None:
         if not has_gpu:
             print("no CUDA device: --speed and --worker-start need a GPU (or --gpu-smoke to exercise the code on the CPU)")
             return
-        from service.generation import quiet_libraries
+        from service.backends import quiet_libraries
 
         quiet_libraries()
         if args.speed:
@@ -588,7 +588,7 @@ def main() -> None:
     if not args.skip_cpu:
         print(table(rows, f"{cpu_name}, median of {args.runs} runs"))
     if has_gpu:
-        from service.generation import quiet_libraries
+        from service.backends import quiet_libraries
 
         quiet_libraries()
         gpu_rows = bench_gpu(args)

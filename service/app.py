@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import AsyncIterator
 
 import anyio
 from litestar import Litestar
@@ -13,15 +13,23 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 
 from service import __version__
+from service.api.audit_routes import AuditController
 from service.api.bodies import BoundedRequest
-from service.api.limits import FailedAuthThrottle, StreamSlots, close_stores, rate_limit_middleware, rate_limit_stores
-from service.api.generations import GenerationController
-from service.api.health import health, metrics
-from service.api.audit import AuditController
-from service.api.keys import KeyController
-from service.api.safety import PolicyController, ReviewController, ScreeningController
-from service.api.verify import verify
-from service.errors import exception_handlers
+from service.api.generation_routes import GenerationController
+from service.api.health_routes import health, metrics
+from service.api.key_routes import KeyController
+from service.api.limits import (
+    FailedAuthThrottle,
+    StreamSlots,
+    close_stores,
+    rate_limit_middleware,
+    rate_limit_stores,
+)
+from service.api.policy_routes import PolicyController
+from service.api.problem_details import exception_handlers
+from service.api.review_routes import ReviewController
+from service.api.screening_routes import ScreeningController
+from service.api.verify_routes import verify
 from service.runtime import Runtime
 from service.settings import Settings, load_settings
 from service.web import web_router
@@ -48,20 +56,37 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     stores = rate_limit_stores(settings)
     prometheus = PrometheusConfig(app_name="originframe", group_path=True, exclude=["/metrics", "/health"])
     return Litestar(
-        route_handlers=[GenerationController, ScreeningController, ReviewController, AuditController, PolicyController,
-                        KeyController, verify, health, metrics, web_router],
+        route_handlers=[
+            GenerationController,
+            ScreeningController,
+            ReviewController,
+            AuditController,
+            PolicyController,
+            KeyController,
+            verify,
+            health,
+            metrics,
+            web_router,
+        ],
         lifespan=[lifespan],
         exception_handlers=exception_handlers(),
         middleware=[prometheus.middleware, *limits],
         stores=stores,
-        state=State({"auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
-                     "event_streams": StreamSlots(settings.max_event_streams_per_key)}),
+        state=State(
+            {
+                "auth_throttle": FailedAuthThrottle("auth_failures", settings.rate_limit_auth_failures_per_minute),
+                "event_streams": StreamSlots(settings.max_event_streams_per_key),
+            }
+        ),
         request_class=BoundedRequest,
         request_max_body_size=settings.max_upload_bytes + _BODY_OVERHEAD,
         # the document only (JSON and YAML): Litestar's HTML viewers load their scripts from a CDN
-        openapi_config=OpenAPIConfig(title="Originframe", version=__version__, path="/schema",
-                                     render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title="Originframe",
+            version=__version__,
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
+        ),
         logging_config=None,
         debug=False,
     )
-

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from service.db import ApiKey, Database, utcnow
-from service.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
+from service.digests import sha256_text
+from service.problems import Forbidden, InvalidRequest, NotFound, Unauthorized
 
 SCOPES = ("generate", "verify", "audit", "admin")
 KEY_PREFIX = "of_"
@@ -41,7 +41,7 @@ class CreatedKey:
 
 
 def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return sha256_text(secret)
 
 
 MAX_NAME_LENGTH = 200  # the api_keys.name column

@@ -6,11 +6,18 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from service.settings import load_settings, settings_table
+
+if TYPE_CHECKING:
+    from service.api_types import VerificationResult
+    from service.db import Generation
+    from service.runtime import Runtime
 
 
 def _runtime(**overrides):
@@ -20,9 +27,22 @@ def _runtime(**overrides):
 
 
 def _logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     for noisy in ("huey", "httpx", "diffusers", "transformers", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def generation_parameter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One option per generation parameter, from GenerationRequest (the one list of them)."""
+    from service.generations.request import GENERATION_PARAMETERS
+
+    for parameter in reversed(GENERATION_PARAMETERS):
+        command = click.option(
+            parameter.cli_flag, parameter.name, type=parameter.kind, default=None, help=f"{parameter.description}."
+        )(command)
+    return command
 
 
 @click.group()
@@ -48,14 +68,18 @@ def serve(host: str | None, port: int | None) -> None:
     runtime.db.migrate()
     if not auth.has_any_key(runtime.db):
         created = auth.create_key(runtime.db, ["admin"], name="bootstrap admin")
-        click.secho("\nFirst start: created a bootstrap admin API key. It is shown only once; keep it safe:\n", fg="yellow")
+        click.secho(
+            "\nFirst start: created a bootstrap admin API key. It is shown only once; keep it safe:\n", fg="yellow"
+        )
         click.secho(f"    {created.secret}\n", fg="green", bold=True)
         click.echo("Create narrower keys with:  originframe keys create --scope generate --scope verify\n")
     uvicorn.run(create_app(runtime=runtime), host=host or settings.host, port=port or settings.port, log_level="info")
 
 
 @main.command()
-@click.option("--threads", type=int, default=None, help="Concurrent jobs in this process (default: ORIGINFRAME_WORKER_THREADS).")
+@click.option(
+    "--threads", type=int, default=None, help="Concurrent jobs in this process (default: ORIGINFRAME_WORKER_THREADS)."
+)
 def worker(threads: int | None) -> None:
     """Run a job consumer (for a fleet: point ORIGINFRAME_QUEUE_URL and ORIGINFRAME_DATABASE_URL at shared servers)."""
     _logging()
@@ -66,10 +90,16 @@ def worker(threads: int | None) -> None:
     except Exception as error:
         runtime.stop()
         raise click.ClickException(str(error)) from None
-    consumer = runtime.queue.consumer(threads or runtime.settings.worker_threads, embedded=False,
-                                      on_stop=runtime.runner.stopping.set, grace_s=runtime.settings.worker_shutdown_grace_s)
-    click.echo(f"worker {runtime.worker_id} serving {', '.join(runtime.served_models)} from {runtime.queue.kind} "
-               f"({runtime.settings.queue_name})")
+    consumer = runtime.queue.consumer(
+        threads or runtime.settings.worker_threads,
+        embedded=False,
+        on_stop=runtime.runner.stopping.set,
+        grace_s=runtime.settings.worker_shutdown_grace_s,
+    )
+    click.echo(
+        f"worker {runtime.worker_id} serving {', '.join(runtime.served_models)} from {runtime.queue.kind} "
+        f"({runtime.settings.queue_name})"
+    )
     try:
         consumer.run()
     finally:
@@ -78,25 +108,31 @@ def worker(threads: int | None) -> None:
 
 @main.command()
 @click.option("--prompt", default=None, help="What the clip shows.")
-@click.option("--image", "image_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help="Input image (PNG/JPEG).")
-@click.option("--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL).")
+@click.option(
+    "--image",
+    "image_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Input image (PNG/JPEG).",
+)
+@click.option(
+    "--model", default=None, help="tiny, svd, svd-xt, ltx, wan, hunyuan (default: ORIGINFRAME_DEFAULT_MODEL)."
+)
 @click.option("--negative-prompt", default=None)
-@click.option("--frames", "num_frames", type=int, default=None)
-@click.option("--fps", type=int, default=None)
-@click.option("--width", type=int, default=None)
-@click.option("--height", type=int, default=None)
-@click.option("--steps", "num_inference_steps", type=int, default=None)
-@click.option("--seed", type=int, default=None)
-@click.option("--guidance", type=float, default=None)
-@click.option("--motion-bucket-id", type=int, default=None)
-@click.option("--noise-aug-strength", type=float, default=None)
-@click.option("--flow-shift", type=float, default=None, help="Flow-matching schedule shift (wan, hunyuan).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("originframe.mp4"), show_default=True)
+@generation_parameter_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("originframe.mp4"),
+    show_default=True,
+)
 def generate(prompt, image_path, model, negative_prompt, output, **parameters) -> None:
     """Generate a clip locally, without a server: prompt and/or image in, MP4 out."""
-    from service.errors import ServiceError
-    from service.generations import GenerationRequest
     from provenance.errors import ProvenanceError
+    from service.generations.request import GenerationRequest
+    from service.generations.status import GenerationStatus
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.start(consume=False)
@@ -104,25 +140,30 @@ def generate(prompt, image_path, model, negative_prompt, output, **parameters) -
         request = GenerationRequest(model=model, prompt=prompt, negative_prompt=negative_prompt, **parameters)
         image_bytes = image_path.read_bytes() if image_path else None
         try:
-            generation, _ = runtime.submit_generation(request, image_bytes=image_bytes, caller_key_id=None,
-                                                      idempotency_key=None, enqueue=False)
+            generation, _ = runtime.submission.submit(
+                request, image_bytes=image_bytes, caller_key_id=None, idempotency_key=None, enqueue=False
+            )
         except (ServiceError, ProvenanceError) as error:
             raise click.ClickException(str(error)) from None
-        if generation.status != "queued":
-            raise click.ClickException(f"generation {generation.id} is {generation.status}: {generation.error_reason or ''}")
+        if generation.status != GenerationStatus.QUEUED:
+            raise click.ClickException(
+                f"generation {generation.id} is {generation.status}: {generation.error_reason or ''}"
+            )
         finished = _run_with_progress(runtime, generation.id)
-        if finished.status != "succeeded":
+        if finished.status != GenerationStatus.SUCCEEDED:
             raise click.ClickException(f"generation {finished.id} {finished.status}: {finished.error_reason}")
         output.write_bytes(runtime.storage.get(finished.video_key))
-        click.echo(f"{output}  ({finished.output['frames']} frames, {finished.output['width']}x{finished.output['height']}, "
-                   f"{finished.output['fps']} fps, {finished.video_bytes} bytes)  generation {finished.id}")
+        click.echo(
+            f"{output}  ({finished.output['frames']} frames, {finished.output['width']}x{finished.output['height']}, "
+            f"{finished.output['fps']} fps, {finished.video_bytes} bytes)  generation {finished.id}"
+        )
         for name, stage in finished.stages.items():
             click.echo(f"  {name:14s} {'ran' if stage.get('active') else 'inactive'}  {stage.get('detail', '')}")
     finally:
         runtime.stop()
 
 
-def _run_with_progress(runtime, generation_id: str):
+def _run_with_progress(runtime: Runtime, generation_id: str) -> Generation:
     from service.db import Generation
 
     worker = threading.Thread(target=runtime.runner.run, args=(generation_id,), daemon=True)
@@ -133,6 +174,8 @@ def _run_with_progress(runtime, generation_id: str):
             worker.join(timeout=0.2)
             with runtime.db.session() as session:
                 generation = session.get(Generation, generation_id)
+            if generation is None:
+                raise click.ClickException(f"generation {generation_id} vanished while it ran")
             total = generation.progress_total or 1
             percent = 100 if not worker.is_alive() else int(100 * generation.progress_step / total)
             bar.label = f"{generation.stage:>14s}"
@@ -150,12 +193,14 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--scope", "scopes", multiple=True, required=True, help="generate, verify, audit, admin (repeat for several).")
+@click.option(
+    "--scope", "scopes", multiple=True, required=True, help="generate, verify, audit, admin (repeat for several)."
+)
 @click.option("--name", default="", help="A label for operators.")
 @click.option("--quiet", is_flag=True, help="Print only the secret (for scripts).")
 def keys_create(scopes, name, quiet) -> None:
     from service import auth
-    from service.errors import ServiceError
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -167,7 +212,9 @@ def keys_create(scopes, name, quiet) -> None:
     if quiet:
         click.echo(created.secret)
     else:
-        click.echo(f"created {created.key_id} with scopes {', '.join(created.scopes)}; the secret is shown only now:\n{created.secret}")
+        click.echo(
+            f"created {created.key_id} with scopes {', '.join(created.scopes)}; the secret is shown only now:\n{created.secret}"
+        )
 
 
 @keys.command("list")
@@ -185,7 +232,7 @@ def keys_list() -> None:
 @click.argument("key_id")
 def keys_revoke(key_id) -> None:
     from service import auth
-    from service.errors import ServiceError
+    from service.problems import ServiceError
 
     runtime = _runtime()
     runtime.db.migrate()
@@ -203,8 +250,13 @@ def policy() -> None:
 
 @policy.command("eval")
 @click.argument("dataset", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Policy file (default: ORIGINFRAME_POLICY_PATH or the shipped default).")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Policy file (default: ORIGINFRAME_POLICY_PATH or the shipped default).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def policy_eval(dataset: Path, policy_path: str | None, as_json: bool) -> None:
     """Precision/recall per category and the false-block rate of a labelled JSONL set
@@ -250,23 +302,30 @@ def screen(prompt: str | None, image_path: Path | None, as_json: bool) -> None:
     runtime.settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime.db.migrate()
     image = load_image(image_path.read_bytes()) if image_path else None
-    decided = runtime.screening.screen_inputs(prompt=prompt, negative_prompt=None, image=image, api_key_id=None,
-                                              generation_id=None, kind="screening")
+    decided = runtime.screening.screen_inputs(
+        prompt=prompt, negative_prompt=None, image=image, api_key_id=None, generation_id=None, kind="screening"
+    )
     if as_json:
         click.echo(json_module.dumps(runtime.audit.get(decided.record.id), indent=2, ensure_ascii=False))
     else:
         public = decided.public()
-        click.echo(f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})")
+        click.echo(
+            f"{public['decision']}  {', '.join(public['categories']) or '-'}  (decision {public['decision_id']})"
+        )
 
 
 @main.command("verify")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print whole reports as JSON (one object per line for several files).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print whole reports as JSON (one object per line for several files)."
+)
 def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Were these clips or stills generated here? Checks C2PA, the watermark and the fingerprint
     registry. A file that cannot be read is reported and the rest are still checked; the exit
     status is then 1."""
     import json as json_module
+
+    import msgspec
 
     from provenance.errors import ProvenanceError
 
@@ -282,39 +341,45 @@ def verify_command(paths: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"Error: {path}: {error}", err=True)
             continue
         if as_json:
-            click.echo(json_module.dumps(report, indent=None if len(paths) > 1 else 2, ensure_ascii=False))
+            click.echo(
+                json_module.dumps(msgspec.to_builtins(report), indent=None if len(paths) > 1 else 2, ensure_ascii=False)
+            )
         else:
             _print_verification(report, path if len(paths) > 1 else None)
     if failed:
         raise SystemExit(1)
 
 
-def _print_verification(report: dict, path: Path | None) -> None:
+def _print_verification(report: VerificationResult, path: Path | None) -> None:
     if path is not None:
         click.echo(f"{path}: ", nl=False)
-    click.secho(f"{report['verdict']}", bold=True, nl=False)
-    click.echo(f"  ({report['strongest_evidence'] or 'no evidence'})  {report['summary']}")
-    manifest, explanation = report["manifest"], report.get("manifest_explanation")
-    if manifest and manifest["present"]:
+    click.secho(f"{report.verdict}", bold=True, nl=False)
+    click.echo(f"  ({report.strongest_evidence or 'no evidence'})  {report.summary}")
+    manifest, explanation = report.manifest, report.manifest_explanation
+    if manifest and manifest.present:
         # the same sentences as the page and the JSON report (provenance/manifest_explanation.py)
-        click.echo(f"  C2PA:        {explanation['state'] if explanation else manifest['validation_state']}  "
-                   f"({manifest['validation_state']})  {explanation['headline'] if explanation else ''}")
-        for cause in (explanation or {}).get("causes", []):
-            note = " (information)" if cause["informational"] else ""
-            click.echo(f"               {cause['code']}: {cause['sentence']}{note}")
+        click.echo(
+            f"  C2PA:        {explanation.state if explanation else manifest.validation_state}  "
+            f"({manifest.validation_state})  {explanation.headline if explanation else ''}"
+        )
+        for cause in explanation.causes if explanation else []:
+            note = " (information)" if cause.informational else ""
+            click.echo(f"               {cause.code}: {cause.sentence}{note}")
     else:
-        click.echo(f"  C2PA:        no manifest{' (' + report['manifest_error'] + ')' if report['manifest_error'] else ''}")
-    mark = report["watermark"]
+        click.echo(f"  C2PA:        no manifest{' (' + report.manifest_error + ')' if report.manifest_error else ''}")
+    mark = report.watermark
     if mark is None:  # the pictures could not be decoded; the manifest alone decided
         click.echo("  watermark:   not checked (the pictures cannot be decoded)")
     else:
-        click.echo(f"  watermark:   {'detected' if mark['detected'] else 'not detected'} (clip-level: p={mark['p_value']:.2e}, "
-                   f"needs <= {mark['threshold_p_value']:.0e})  identifier={mark['identifier'] or '-'}  "
-                   f"frames={mark['frames_analysed']}")
-    reference = report["reference_watermark"]
+        click.echo(
+            f"  watermark:   {'detected' if mark.detected else 'not detected'} (clip-level: p={mark.p_value:.2e}, "
+            f"needs <= {mark.threshold_p_value:.0e})  identifier={mark.identifier or '-'}  "
+            f"frames={mark.frames_analysed}"
+        )
+    reference = report.reference_watermark
     if reference is not None:
-        click.echo(f"  SD mark:     {'detected' if reference['detected'] else 'not detected'}  p={reference['p_value']:.2e}")
-    fingerprint = report["fingerprint"]
+        click.echo(f"  SD mark:     {'detected' if reference.detected else 'not detected'}  p={reference.p_value:.2e}")
+    fingerprint = report.fingerprint
     if fingerprint:
         if fingerprint["matched"]:
             what = "resembles the input image of " if fingerprint.get("matched_input_image") else "resembles "
@@ -325,10 +390,12 @@ def _print_verification(report: dict, path: Path | None) -> None:
             found = what + str(fingerprint["generation_id"])
         else:
             found, ranges = "no resemblance", ""
-        click.echo(f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
-                   f"registered={fingerprint['registered_clips']}{ranges}")
-    if report["generation"]:
-        click.echo(f"  generation:  {report['generation']['id']}")
+        click.echo(
+            f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
+            f"registered={fingerprint['registered_clips']}{ranges}"
+        )
+    if report.generation:
+        click.echo(f"  generation:  {report.generation['id']}")
 
 
 class _LocalOperator:
@@ -354,12 +421,18 @@ def audit_verify(expected_head: str | None) -> None:
     report = runtime.audit.verify(expected_head=expected_head)
     if report["ok"]:
         anchored = report.get("checkpoints")
-        against = (f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
-                   "record(s) newer than the latest" if anchored else "; no checkpoints configured")
+        against = (
+            f"; consistent with {anchored['checked']} signed checkpoint(s), {anchored['unanchored_records']} "
+            "record(s) newer than the latest"
+            if anchored
+            else "; no checkpoints configured"
+        )
         click.echo(f"ok: {report['checked']} records, head {report['head_hash']}{against}")
         return
     where = f" (position {report['first_bad_position']})" if report["first_bad_position"] is not None else ""
-    click.echo(f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True)
+    click.echo(
+        f"BROKEN at record {report['first_bad_sequence']}{where}: {report['problem']} - {report['detail']}", err=True
+    )
     sys.exit(1)
 
 
@@ -368,8 +441,13 @@ def audit_verify(expected_head: str | None) -> None:
 @click.option("--decision", default=None)
 @click.option("--category", default=None)
 @click.option("-o", "--output", type=click.File("w"), default="-")
-@click.option("--checkpoints", "checkpoints_to", type=click.File("w"), default=None,
-              help="Also write the signed head checkpoints and their public key (JSON) to this file.")
+@click.option(
+    "--checkpoints",
+    "checkpoints_to",
+    type=click.File("w"),
+    default=None,
+    help="Also write the signed head checkpoints and their public key (JSON) to this file.",
+)
 def audit_export(fmt: str, decision: str | None, category: str | None, output, checkpoints_to) -> None:
     """Write the decision log (optionally filtered) as JSONL or CSV, and optionally its checkpoints."""
     runtime = _runtime()
@@ -388,12 +466,18 @@ def purge() -> None:
     runtime = _runtime()
     runtime.db.migrate()
     prompts, images = runtime.purge_expired()
-    click.echo(f"purged {prompts} prompt(s) and {images} input image(s) older than {runtime.settings.retention_days} days")
+    click.echo(
+        f"purged {prompts} prompt(s) and {images} input image(s) older than {runtime.settings.retention_days} days"
+    )
 
 
 @main.command("settings")
-@click.option("--update-doc", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Rewrite the table between the settings-table markers of this Markdown file.")
+@click.option(
+    "--update-doc",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Rewrite the table between the settings-table markers of this Markdown file.",
+)
 def show_settings(update_doc: Path | None) -> None:
     """Print every setting (environment variable, default, meaning)."""
     if update_doc is None:
@@ -429,7 +513,7 @@ def models() -> None:
 
 
 def _model_need(backend: str, mode: str | None):
-    from service.generation.model_files import ModelFilesError, find_need
+    from service.backends.model_files import ModelFilesError, find_need
 
     try:
         return find_need(load_settings(), backend, mode)
@@ -440,9 +524,9 @@ def _model_need(backend: str, mode: str | None):
 @models.command("list")
 def models_list() -> None:
     """What each enabled backend needs, whether it is here, and what the models directory holds."""
-    from service.generation import create_backend
-    from service.generation.model_files import RECORD_FILE, installed, model_needs
-    from service.generation.weights import weights_availability
+    from service.backends import create_backend
+    from service.backends.model_files import RECORD_FILE, installed, model_needs
+    from service.backends.weights import weights_availability
 
     settings = load_settings()
     click.echo("needed by the enabled backends:")
@@ -451,10 +535,14 @@ def models_list() -> None:
             click.echo(f"  {need.backend:8s} {need.mode:30s} none configured (ORIGINFRAME_{need.setting.upper()})")
             continue
         available, reason = weights_availability(need.source, settings)
-        click.echo(f"  {need.backend:8s} {need.mode:30s} {'ok     ' if available else 'MISSING'} {need.source}  "
-                   f"(ORIGINFRAME_{need.setting.upper()}; {reason})")
+        click.echo(
+            f"  {need.backend:8s} {need.mode:30s} {'ok     ' if available else 'MISSING'} {need.source}  "
+            f"(ORIGINFRAME_{need.setting.upper()}; {reason})"
+        )
     if "tiny" in settings.models:
-        click.echo(f"  {'tiny':8s} {'text-to-video+image-to-video':30s} ok      {create_backend('tiny', settings).availability()[1]}")
+        click.echo(
+            f"  {'tiny':8s} {'text-to-video+image-to-video':30s} ok      {create_backend('tiny', settings).availability()[1]}"
+        )
     click.echo(f"in {settings.resolved_models_dir}:")
     for directory in installed(settings):
         size = sum(path.stat().st_size for path in directory.rglob("*") if path.is_file())
@@ -470,19 +558,27 @@ def _print_setting(need, target: Path) -> None:
 @click.argument("backend")
 @click.option("--mode", type=click.Choice(["text-to-video", "image-to-video"]), default=None)
 @click.option("--hub-id", default=None, help="Hub repository (default: the backend's setting, when it names a hub id).")
-@click.option("--revision", default=None, help="Commit to pin (default: ORIGINFRAME_MODEL_REVISION, else the main branch's commit now).")
+@click.option(
+    "--revision",
+    default=None,
+    help="Commit to pin (default: ORIGINFRAME_MODEL_REVISION, else the main branch's commit now).",
+)
 @click.option("--name", default=None, help="Directory name under the models directory.")
 def models_download(backend: str, mode: str | None, hub_id: str | None, revision: str | None, name: str | None) -> None:
     """Download a pinned revision into the models directory (resumable; needs ORIGINFRAME_ALLOW_DOWNLOADS=true)."""
-    from service.generation.model_files import ModelFilesError, download
+    from service.backends.model_files import ModelFilesError, download
 
     settings = load_settings()
     need = _model_need(backend, mode)
     hub_id = hub_id or need.source
     if not hub_id or Path(hub_id).expanduser().exists() or hub_id.startswith((".", "/", "~")):
-        raise click.ClickException(f"{need.backend} {need.mode} is configured with a directory ({hub_id or 'none'}); pass --hub-id")
+        raise click.ClickException(
+            f"{need.backend} {need.mode} is configured with a directory ({hub_id or 'none'}); pass --hub-id"
+        )
     try:
-        target = download(settings, need, hub_id, revision or settings.model_revision or None, name, progress=click.echo)
+        target = download(
+            settings, need, hub_id, revision or settings.model_revision or None, name, progress=click.echo
+        )
     except ModelFilesError as error:
         raise click.ClickException(str(error)) from None
     _print_setting(need, target)
@@ -495,7 +591,7 @@ def models_download(backend: str, mode: str | None, hub_id: str | None, revision
 @click.option("--name", default=None, help="Directory name under the models directory (default: the source's name).")
 def models_import(backend: str, directory: Path, mode: str | None, name: str | None) -> None:
     """Copy a local diffusers pipeline directory into the models directory and record its files' hashes."""
-    from service.generation.model_files import ModelFilesError, import_directory
+    from service.backends.model_files import ModelFilesError, import_directory
 
     need = _model_need(backend, mode)
     try:
@@ -512,7 +608,7 @@ def models_verify(name_or_directory: str, as_json: bool) -> None:
     """Check a model directory against its record: every file present, same size, same SHA-256."""
     import msgspec
 
-    from service.generation.model_files import verify
+    from service.backends.model_files import verify
 
     settings = load_settings()
     directory = Path(name_or_directory).expanduser()
@@ -534,7 +630,7 @@ def models_verify(name_or_directory: str, as_json: bool) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def models_remove(name: str, yes: bool) -> None:
     """Delete a model directory from the models directory."""
-    from service.generation.model_files import ModelFilesError, remove
+    from service.backends.model_files import ModelFilesError, remove
 
     settings = load_settings()
     if not yes:

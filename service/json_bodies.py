@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import msgspec
 import numpy as np
 
-from service.errors import InvalidRequest
+from service.problems import InvalidRequest
 
 T = TypeVar("T")
 

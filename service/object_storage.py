@@ -16,13 +16,25 @@ import re
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 import obstore
-from obstore.exceptions import InvalidPathError, PermissionDeniedError, UnauthenticatedError, UnknownConfigurationKeyError
+from obstore.exceptions import (
+    InvalidPathError,
+    PermissionDeniedError,
+    UnauthenticatedError,
+    UnknownConfigurationKeyError,
+)
 from obstore.store import S3Store
 
 from service.storage import StorageUnavailable, validate_key
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 # errors the client already retried (or that no retry can fix) are reported with their first line:
 # enough to act on (status, endpoint, key), without the client's debug dump
@@ -50,9 +62,19 @@ class ObjectStorage:
     the clip.
     """
 
-    def __init__(self, *, bucket: str, prefix: str = "", endpoint: str = "", region: str = "", allow_http: bool = False,
-                 part_bytes: int = 8 * 1024 * 1024, retries: int = 4, retry_backoff_s: float = 0.2,
-                 timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        prefix: str = "",
+        endpoint: str = "",
+        region: str = "",
+        allow_http: bool = False,
+        part_bytes: int = 8 * 1024 * 1024,
+        retries: int = 4,
+        retry_backoff_s: float = 0.2,
+        timeout_s: float = 60.0,
+    ) -> None:
         if not bucket:
             raise ValueError("ORIGINFRAME_STORAGE_BUCKET is required when ORIGINFRAME_STORAGE_BACKEND=s3")
         if part_bytes < 5 * 1024 * 1024:
@@ -60,34 +82,51 @@ class ObjectStorage:
         self.bucket, self.prefix, self.endpoint = bucket, prefix.strip("/"), endpoint
         self.part_bytes = part_bytes
         self.retries, self.retry_backoff_s = retries, retry_backoff_s
-        config: dict[str, Any] = {}
+        config: S3Config = {}
         if endpoint:
             config["endpoint"] = endpoint
         if region:
             config["region"] = region
-        client: dict[str, Any] = {"timeout": f"{timeout_s}s", "connect_timeout": f"{min(timeout_s, 10.0)}s"}
+        client: ClientConfig = {"timeout": f"{timeout_s}s", "connect_timeout": f"{min(timeout_s, 10.0)}s"}
         if allow_http:
             client["allow_http"] = True
-        retry = {
+        retry: RetryConfig = {
             "max_retries": retries,
-            "backoff": {"init_backoff": timedelta(seconds=retry_backoff_s), "max_backoff": timedelta(seconds=_MAX_BACKOFF_S),
-                        "base": 2.0},
+            "backoff": {
+                "init_backoff": timedelta(seconds=retry_backoff_s),
+                "max_backoff": timedelta(seconds=_MAX_BACKOFF_S),
+                "base": 2.0,
+            },
             # bounded so a dead store fails the job in about a minute, not after the client's default 3 min
-            "retry_timeout": timedelta(seconds=max(timeout_s, retry_backoff_s * (2 ** retries) * 2)),
+            "retry_timeout": timedelta(seconds=max(timeout_s, retry_backoff_s * (2**retries) * 2)),
         }
-        self._store = S3Store(bucket, prefix=self.prefix or None, config=config, client_options=client, retry_config=retry)
+        self._store = S3Store(
+            bucket, prefix=self.prefix or None, config=config, client_options=client, retry_config=retry
+        )
         # Writes are retried here, whole: the client retries reads on a timeout but not a PUT (not
         # a "safe" method), and a stalled store must not fail a clip that a retry would save.
         # Re-sending the same bytes to the same key is idempotent.
-        self._writer = S3Store(bucket, prefix=self.prefix or None, config=config, client_options=client,
-                               retry_config={**retry, "max_retries": 0})
+        self._writer = S3Store(
+            bucket,
+            prefix=self.prefix or None,
+            config=config,
+            client_options=client,
+            retry_config={**retry, "max_retries": 0},
+        )
 
     @classmethod
-    def from_settings(cls, settings) -> "ObjectStorage":
-        return cls(bucket=settings.storage_bucket, prefix=settings.storage_prefix, endpoint=settings.storage_endpoint,
-                   region=settings.storage_region, allow_http=settings.storage_allow_http,
-                   part_bytes=settings.storage_part_bytes, retries=settings.storage_retries,
-                   retry_backoff_s=settings.storage_retry_backoff_s, timeout_s=settings.storage_timeout_s)
+    def from_settings(cls, settings: Settings) -> ObjectStorage:
+        return cls(
+            bucket=settings.storage_bucket,
+            prefix=settings.storage_prefix,
+            endpoint=settings.storage_endpoint,
+            region=settings.storage_region,
+            allow_http=settings.storage_allow_http,
+            part_bytes=settings.storage_part_bytes,
+            retries=settings.storage_retries,
+            retry_backoff_s=settings.storage_retry_backoff_s,
+            timeout_s=settings.storage_timeout_s,
+        )
 
     def _fail(self, action: str, key: str, error: BaseException) -> StorageUnavailable:
         return StorageUnavailable(f"object storage {self.describe()}: {action} {key!r} failed: {_reason(error)}")
@@ -96,17 +135,29 @@ class ObjectStorage:
         validate_key(key)
         for attempt in range(self.retries + 1):
             try:
-                obstore.put(self._writer, key, data, use_multipart=len(data) > self.part_bytes, chunk_size=self.part_bytes,
-                            max_concurrency=4)
+                obstore.put(
+                    self._writer,
+                    key,
+                    data,
+                    use_multipart=len(data) > self.part_bytes,
+                    chunk_size=self.part_bytes,
+                    max_concurrency=4,
+                )
                 return
             except _PERMANENT as error:
                 raise self._fail("storing", key, error) from None
             except Exception as error:
                 if attempt == self.retries:
                     raise self._fail(f"storing (after {self.retries + 1} attempts)", key, error) from None
-                delay = min(self.retry_backoff_s * 2 ** attempt, _MAX_BACKOFF_S)
-                logger.warning("storing %r failed (attempt %d of %d): %s; retrying in %.1f s", key, attempt + 1,
-                               self.retries + 1, _reason(error), delay)
+                delay = min(self.retry_backoff_s * 2**attempt, _MAX_BACKOFF_S)
+                logger.warning(
+                    "storing %r failed (attempt %d of %d): %s; retrying in %.1f s",
+                    key,
+                    attempt + 1,
+                    self.retries + 1,
+                    _reason(error),
+                    delay,
+                )
                 time.sleep(delay)
 
     def get(self, key: str) -> bytes:

@@ -7,7 +7,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 
@@ -116,7 +120,7 @@ class LocalStorage:
             raise StorageUnavailable(f"the media directory {self.root} is not writable")
 
 
-def open_storage(settings) -> Storage:
+def open_storage(settings: Settings) -> Storage:
     """The store the settings name: the local directory (embedded default) or an S3 bucket."""
     try:
         backend = StorageBackend(settings.storage_backend)

@@ -13,8 +13,16 @@ from typing import Any
 from litestar import Request
 from litestar.datastructures import FormMultiDict
 
-from service.errors import InvalidRequest
 from service.json_bodies import decode_json
+from service.problems import InvalidRequest
+
+
+def content_type(request: Request) -> str:
+    """The body's media type, lower case, without parameters (charset, boundary); '' when absent."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 class BoundedRequest(Request):
@@ -27,7 +35,9 @@ class BoundedRequest(Request):
         except LookupError as error:  # codecs.lookup: the part names a charset Python does not know
             raise InvalidRequest(f"a form field names an unknown charset: {error}") from None
         except UnicodeDecodeError as error:
-            raise InvalidRequest(f"a form field is not valid text in its charset ({error.encoding}, byte {error.start})") from None
+            raise InvalidRequest(
+                f"a form field is not valid text in its charset ({error.encoding}, byte {error.start})"
+            ) from None
 
 
-__all__ = ["BoundedRequest"]
+__all__ = ["FORM_TYPES", "BoundedRequest", "content_type"]

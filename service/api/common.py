@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import anyio
 from litestar import Request, Response
@@ -11,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
 from service.auth import Caller, authenticate
-from service.errors import Unauthorized
+from service.problems import Unauthorized
 from service.runtime import Runtime
 
 T = TypeVar("T")

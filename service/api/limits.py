@@ -10,12 +10,12 @@ changes how a refusal is answered (our problem body, with Retry-After).
 from __future__ import annotations
 
 import enum
-import hashlib
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from time import time
-from typing import Any, Iterator
+from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
@@ -27,7 +27,8 @@ from litestar.stores.base import Store
 from litestar.stores.memory import MemoryStore
 from litestar.types import Message, Receive, Scope, Send
 
-from service.errors import RateLimited
+from service.digests import sha256_text
+from service.problems import RateLimited
 from service.settings import Settings
 
 
@@ -66,7 +67,7 @@ def caller_identity(request: Request) -> str:
     key's allowance by naming its id), or the client address for requests without a key."""
     secret = _presented_secret(request)
     if secret:
-        return "key:" + hashlib.sha256(secret.encode()).hexdigest()[:24]
+        return "key:" + sha256_text(secret)[:24]
     return "addr:" + client_address(request)
 
 
@@ -86,9 +87,13 @@ class _Limit(RateLimitMiddleware):
             if len(history.history) >= self.max_requests:
                 wait = max(1, history.reset - int(time()))
                 limited = self.config.route_class.value  # type: ignore[attr-defined]
-                raise RateLimited(f"more than {self.max_requests} '{limited}' requests per {self.unit}; "
-                                      f"retry in {wait} s", retry_after_s=wait, limit=self.max_requests, route_class=limited,
-                                      window=self.unit)
+                raise RateLimited(
+                    f"more than {self.max_requests} '{limited}' requests per {self.unit}; retry in {wait} s",
+                    retry_after_s=wait,
+                    limit=self.max_requests,
+                    route_class=limited,
+                    window=self.unit,
+                )
             await self.set_cached_history(key=key, cache_object=history, store=store)
         headers = self.create_response_headers(cache_object=history)
 
@@ -110,9 +115,11 @@ class _ClassConfig(RateLimitConfig):
 
 def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
     """One middleware per route class with a non-zero limit (requests per minute)."""
-    limits = {RouteClass.GENERATE: settings.rate_limit_generate_per_minute,
-              RouteClass.VERIFY: settings.rate_limit_verify_per_minute,
-              RouteClass.API: settings.rate_limit_api_per_minute}
+    limits = {
+        RouteClass.GENERATE: settings.rate_limit_generate_per_minute,
+        RouteClass.VERIFY: settings.rate_limit_verify_per_minute,
+        RouteClass.API: settings.rate_limit_api_per_minute,
+    }
     middleware = []
     for kind, per_minute in limits.items():
         if per_minute <= 0:
@@ -121,16 +128,23 @@ def rate_limit_middleware(settings: Settings) -> list[DefineMiddleware]:
         def applies(request: Request, kind: RouteClass = kind) -> bool:
             return route_class(request) is kind
 
-        config = _ClassConfig(rate_limit=("minute", per_minute), identifier_for_request=caller_identity,
-                              check_throttle_handler=applies, middleware_class=_Limit, store=f"rate_limit_{kind.value}",
-                              route_class=kind)
+        config = _ClassConfig(
+            rate_limit=("minute", per_minute),
+            identifier_for_request=caller_identity,
+            check_throttle_handler=applies,
+            middleware_class=_Limit,
+            store=f"rate_limit_{kind.value}",
+            route_class=kind,
+        )
         middleware.append(config.middleware)
     return middleware
 
 
 def rate_limit_stores(settings: Settings) -> dict[str, Store]:
     """Where counts live: one Redis for the fleet (rate_limit_url, or the queue's Redis), else this process."""
-    url = settings.rate_limit_url or (settings.queue_url if settings.queue_url.startswith(("redis://", "rediss://")) else "")
+    url = settings.rate_limit_url or (
+        settings.queue_url if settings.queue_url.startswith(("redis://", "rediss://")) else ""
+    )
     names = [f"rate_limit_{kind.value}" for kind in RouteClass] + ["auth_failures"]
     if not url:
         return {name: MemoryStore() for name in names}
@@ -142,9 +156,11 @@ def rate_limit_stores(settings: Settings) -> dict[str, Store]:
 
 async def close_stores(stores: dict[str, Store]) -> None:
     """Close the Redis connection the stores share (once: they are namespaces of one client)."""
-    by_client = {id(store._redis): store for store in stores.values() if getattr(store, "_redis", None) is not None}
+    from litestar.stores.redis import RedisStore
+
+    by_client = {id(store._redis): store for store in stores.values() if isinstance(store, RedisStore)}
     for store in by_client.values():
-        await store._shutdown()  # type: ignore[attr-defined]
+        await store._shutdown()
 
 
 class FailedAuthThrottle:
@@ -166,8 +182,11 @@ class FailedAuthThrottle:
             state = decode_json(raw)
             if state["count"] >= self.per_minute and state["reset"] > time():
                 wait = max(1, int(state["reset"] - time()))
-                raise RateLimited(f"too many failed authentications from this address; retry in {wait} s",
-                                      retry_after_s=wait, route_class="auth")
+                raise RateLimited(
+                    f"too many failed authentications from this address; retry in {wait} s",
+                    retry_after_s=wait,
+                    route_class="auth",
+                )
 
     async def failed(self, connection: ASGIConnection) -> None:
         if self.per_minute <= 0:
@@ -193,8 +212,12 @@ class StreamSlots:
     def hold(self, key_id: str) -> Iterator[None]:
         with self._lock:
             if self.per_key > 0 and self._open.get(key_id, 0) >= self.per_key:
-                raise RateLimited(f"this API key already has {self.per_key} progress streams open; close one "
-                                      "or poll GET /v1/generations/{id}", retry_after_s=5, route_class="events")
+                raise RateLimited(
+                    f"this API key already has {self.per_key} progress streams open; close one "
+                    "or poll GET /v1/generations/{id}",
+                    retry_after_s=5,
+                    route_class="events",
+                )
             self._open[key_id] = self._open.get(key_id, 0) + 1
         try:
             yield
@@ -205,5 +228,12 @@ class StreamSlots:
                     del self._open[key_id]
 
 
-__all__: list[Any] = ["FailedAuthThrottle", "close_stores", "RouteClass", "StreamSlots", "rate_limit_middleware", "rate_limit_stores",
-                      "route_class"]
+__all__: list[Any] = [
+    "FailedAuthThrottle",
+    "RouteClass",
+    "StreamSlots",
+    "close_stores",
+    "rate_limit_middleware",
+    "rate_limit_stores",
+    "route_class",
+]

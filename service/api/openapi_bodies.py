@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Operation
 
 _BINARY = {"type": "string", "format": "binary"}
@@ -30,7 +31,11 @@ def with_file(schema: dict[str, Any], field: str) -> dict[str, Any]:
 
 def documented_body(content: dict[str, dict[str, Any]], *, description: str = "") -> type[Operation]:
     """An Operation class whose document carries this request body (media type -> schema)."""
-    body = {"required": True, "description": description, "content": {kind: {"schema": schema} for kind, schema in content.items()}}
+    body = {
+        "required": True,
+        "description": description,
+        "content": {kind: {"schema": schema} for kind, schema in content.items()},
+    }
 
     class OperationWithBody(Operation):
         def to_schema(self) -> dict[str, Any]:
@@ -41,6 +46,13 @@ def documented_body(content: dict[str, dict[str, Any]], *, description: str = ""
     return OperationWithBody
 
 
+def media_response(media_type: str, description: str, data: Any = bytes) -> dict[int, ResponseSpec]:
+    """`responses=` for a route whose 200 is not JSON: a file (bytes), or events whose data is `data`."""
+    return {
+        200: ResponseSpec(data_container=data, media_type=media_type, description=description, generate_examples=False)
+    }
+
+
 BINARY = _BINARY
 
-__all__ = ["BINARY", "documented_body", "struct_schema", "with_file"]
+__all__ = ["BINARY", "documented_body", "media_response", "struct_schema", "with_file"]

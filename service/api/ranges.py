@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-
-from typing import Iterator
 
 from litestar import Response
 from litestar.response import File, Redirect, Stream
 
-from service.errors import NotFound, problem
+from service.api.problem_details import problem
+from service.problems import NotFound
 from service.storage import Storage
 
 # a streamed clip is read from the object store one ranged GET at a time: memory stays bounded
@@ -27,7 +27,9 @@ def file_response(path: Path, range_header: str | None, media_type: str, filenam
     if range_header and not match:
         return _unsatisfiable(size)
     if not match:
-        return File(path=path, media_type=media_type, headers=headers, content_disposition_type="inline", filename=filename)
+        return File(
+            path=path, media_type=media_type, headers=headers, content_disposition_type="inline", filename=filename
+        )
     first, last = match.groups()
     if first == "":
         length = int(last or 0)
@@ -50,8 +52,15 @@ def _unsatisfiable(size: int) -> Response:
     return response
 
 
-def stored_media_response(storage: Storage, key: str, range_header: str | None, media_type: str, filename: str,
-                          *, redirect_ttl_s: int | None = None) -> Response:
+def stored_media_response(
+    storage: Storage,
+    key: str,
+    range_header: str | None,
+    media_type: str,
+    filename: str,
+    *,
+    redirect_ttl_s: int | None = None,
+) -> Response:
     """Serve a stored object: from the local file, as a redirect to a pre-signed URL
     (redirect_ttl_s set and the store can sign), or streamed through this process."""
     path = storage.path(key)

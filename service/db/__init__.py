@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.db.models import ApiKey, Base, Decision, FingerprintRecord, Generation, Verification, Worker, utcnow
+from service.db.models import (
+    ApiKey,
+    Base,
+    Decision,
+    FingerprintRecord,
+    Generation,
+    Verification,
+    Worker,
+    utcnow,
+)
 
-__all__ = ["Database", "ApiKey", "Base", "Decision", "FingerprintRecord", "Generation", "Verification", "Worker", "utcnow"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Database",
+    "Decision",
+    "FingerprintRecord",
+    "Generation",
+    "Verification",
+    "Worker",
+    "rowcount",
+    "utcnow",
+]
+
+
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE or DELETE matched (SQLAlchemy types execute() as a plain Result)."""
+    return cast(CursorResult[Any], result).rowcount
+
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _migration_lock = threading.Lock()

@@ -12,28 +12,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Callable, Collection
 
 from sqlalchemy import and_, select, update
 
-from service.db import Database, Generation, utcnow
+from service.db import Database, Generation, rowcount, utcnow
+from service.generations.status import FINAL_STATES, GenerationStatus, Progress
 
 logger = logging.getLogger("originframe.jobs")
 
-QUEUED, RUNNING, SUCCEEDED, FAILED, BLOCKED, CANCELLED, REVIEW = (
-    "queued", "running", "succeeded", "failed", "blocked", "cancelled", "review",
+QUEUED, RUNNING, REVIEW = GenerationStatus.QUEUED, GenerationStatus.RUNNING, GenerationStatus.REVIEW
+SUCCEEDED, FAILED, BLOCKED, CANCELLED = (
+    GenerationStatus.SUCCEEDED,
+    GenerationStatus.FAILED,
+    GenerationStatus.BLOCKED,
+    GenerationStatus.CANCELLED,
 )
-FINAL_STATES = frozenset({SUCCEEDED, FAILED, BLOCKED, CANCELLED})
 
 
 class LeaseLost(Exception):
     """This worker no longer owns the job (its lease expired and the job was reaped)."""
 
 
-def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float,
-          models: Collection[str] | None = None) -> bool:
+def claim(
+    db: Database, generation_id: str, worker_id: str, lease_seconds: float, models: Collection[str] | None = None
+) -> bool:
     """Take a queued job. False when it is not queued (done, cancelled, or another worker has it),
     or when `models` is given and the job's model is not among them (a worker never runs a job
     for a model it does not serve, whatever queue the message came from)."""
@@ -47,7 +52,7 @@ def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float
             .where(*conditions)
             .values(
                 status=RUNNING,
-                stage="starting",
+                stage=Progress.STARTING,
                 lease_owner=worker_id,
                 lease_expires_at=now + timedelta(seconds=lease_seconds),
                 attempts=Generation.attempts + 1,
@@ -56,7 +61,7 @@ def claim(db: Database, generation_id: str, worker_id: str, lease_seconds: float
                 error_reason=None,
             )
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 def _owned(generation_id: str, worker_id: str):
@@ -71,7 +76,7 @@ def renew(db: Database, generation_id: str, worker_id: str, lease_seconds: float
             .where(_owned(generation_id, worker_id))
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_seconds))
         )
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise LeaseLost(generation_id)
         return bool(session.scalar(select(Generation.cancel_requested).where(Generation.id == generation_id)))
 
@@ -80,7 +85,7 @@ def update_owned(db: Database, generation_id: str, worker_id: str, **values) -> 
     """Write fields of a job this worker runs; raises LeaseLost if it no longer does."""
     with db.session() as session:
         result = session.execute(update(Generation).where(_owned(generation_id, worker_id)).values(**values))
-        if result.rowcount != 1:
+        if rowcount(result) != 1:
             raise LeaseLost(generation_id)
 
 
@@ -96,11 +101,16 @@ def release(db: Database, generation_id: str, worker_id: str, reason: str) -> bo
             update(Generation)
             .where(_owned(generation_id, worker_id))
             .values(
-                status=QUEUED, stage="queued", lease_owner=None, lease_expires_at=None,
-                attempts=Generation.attempts - 1, progress_step=0, error_reason=reason,
+                status=QUEUED,
+                stage=QUEUED,
+                lease_owner=None,
+                lease_expires_at=None,
+                attempts=Generation.attempts - 1,
+                progress_step=0,
+                error_reason=reason,
             )
         )
-        return result.rowcount == 1
+        return rowcount(result) == 1
 
 
 @dataclass
@@ -124,17 +134,22 @@ def reap_expired(db: Database, enqueue: Callable[[str], None]) -> list[ReapedJob
             Generation.id == generation_id, Generation.status == RUNNING, Generation.lease_expires_at < now
         )
         if cancel_requested:
-            values, action = dict(status=CANCELLED, stage="cancelled", finished_at=now), "cancelled"
+            values, action = dict(status=CANCELLED, stage=CANCELLED, finished_at=now), "cancelled"
         elif attempts < max_attempts:
             values = dict(
-                status=QUEUED, stage="queued", progress_step=0,
+                status=QUEUED,
+                stage=QUEUED,
+                progress_step=0,
                 error_code="worker_lost",
                 error_reason=f"the worker running attempt {attempts} stopped responding; retrying (attempt {attempts + 1} of {max_attempts})",
             )
             action = "retried"
         else:
             values = dict(
-                status=FAILED, stage="failed", finished_at=now, error_code="worker_lost",
+                status=FAILED,
+                stage=FAILED,
+                finished_at=now,
+                error_code="worker_lost",
                 error_reason=f"the worker stopped responding (lease expired) on attempt {attempts} of {max_attempts}; giving up",
             )
             action = "failed"
@@ -142,7 +157,7 @@ def reap_expired(db: Database, enqueue: Callable[[str], None]) -> list[ReapedJob
             result = session.execute(
                 update(Generation).where(still_expired).values(lease_owner=None, lease_expires_at=None, **values)
             )
-        if result.rowcount == 1:
+        if rowcount(result) == 1:
             logger.warning("job %s: lease expired, %s", generation_id, action)
             if action == "retried":
                 enqueue(generation_id)
@@ -173,7 +188,7 @@ class Heartbeat:
             except Exception:  # a database hiccup: try again next beat, the lease still has time
                 logger.exception("heartbeat for %s failed", self.generation_id)
 
-    def __enter__(self) -> "Heartbeat":
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         return self
 
@@ -185,8 +200,9 @@ class Heartbeat:
 class Reaper:
     """Runs reap_expired every interval, and slower housekeeping every hour, in a daemon thread."""
 
-    def __init__(self, db: Database, enqueue: Callable[[str], None], interval: float,
-                 hourly: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, db: Database, enqueue: Callable[[str], None], interval: float, hourly: Callable[[], object] | None = None
+    ) -> None:
         self.db, self.enqueue, self.interval, self.hourly = db, enqueue, interval, hourly
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lease-reaper", daemon=True)

@@ -14,26 +14,32 @@ from __future__ import annotations
 
 import logging
 import signal
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
-from huey.storage import BaseStorage
 from huey.consumer import Consumer
+from huey.storage import BaseStorage
 from sqlalchemy import select
 
 from service.db import Database, Generation, utcnow
+from service.generations.status import GenerationStatus
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+
 
 logger = logging.getLogger("originframe.queue")
 
 TASK_NAME = "originframe.run_generation"
 
 
-def queue_name_for(settings, model: str) -> str:
+def queue_name_for(settings: Settings, model: str) -> str:
     return f"{settings.queue_name}.{model}"
 
 
-def build_huey(settings, name: str | None = None) -> Huey:
+def build_huey(settings: Settings, name: str | None = None) -> Huey:
     url = settings.queue_url
     name = name or settings.queue_name
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -41,12 +47,14 @@ def build_huey(settings, name: str | None = None) -> Huey:
     if url.startswith(("postgresql://", "postgres://")):
         return PostgresHuey(name, dsn=url, results=False)
     if url:
-        raise ValueError(f"ORIGINFRAME_QUEUE_URL={url!r}: use redis://..., postgresql://... or leave it empty for SQLite")
+        raise ValueError(
+            f"ORIGINFRAME_QUEUE_URL={url!r}: use redis://..., postgresql://... or leave it empty for SQLite"
+        )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(name, filename=str(settings.data_dir / "queue.db"), results=False)
 
 
-def describe(settings) -> str:
+def describe(settings: Settings) -> str:
     url = settings.queue_url
     if not url:
         return "huey-sqlite"
@@ -57,12 +65,19 @@ class JobQueue:
     """Enqueue job ids on their model's queue; the handler runs where a consumer runs (in-process or
     `originframe worker`), and a consumer takes only from the queues of the models it serves."""
 
-    def __init__(self, settings, handler: Callable[[str], None], model_of: Callable[[str], str | None] | None = None,
-                 served: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        handler: Callable[[str], None],
+        model_of: Callable[[str], str | None] | None = None,
+        served: list[str] | None = None,
+    ) -> None:
         self.settings = settings
         self.kind = describe(settings)
         self.model_of = model_of  # looks a job's model up when a caller re-sends only its id
-        self.queues: dict[str, Huey] = {model: build_huey(settings, queue_name_for(settings, model)) for model in settings.models}
+        self.queues: dict[str, Huey] = {
+            model: build_huey(settings, queue_name_for(settings, model)) for model in settings.models
+        }
         self._senders = {model: huey.task(name=TASK_NAME, retries=0)(handler) for model, huey in self.queues.items()}
         self.served = [model for model in (served if served is not None else settings.models) if model in self.queues]
         # the Huey this process consumes from: every served model's queue, taken in turn
@@ -76,8 +91,12 @@ class JobQueue:
         self._senders[model](generation_id)
 
     def pending_ids(self) -> set[str]:
-        return {task.args[0] for huey in self.queues.values() for task in huey.pending()
-                if task.name == TASK_NAME and task.args}
+        return {
+            task.args[0]
+            for huey in self.queues.values()
+            for task in huey.pending()
+            if task.name == TASK_NAME and task.args
+        }
 
     def pending_by_model(self) -> dict[str, int]:
         return {model: huey.pending_count() for model, huey in self.queues.items()}
@@ -88,10 +107,18 @@ class JobQueue:
     def ping(self) -> None:
         self.pending_count()
 
-    def consumer(self, threads: int, *, embedded: bool, on_stop: Callable[[], None] | None = None,
-                 grace_s: float | None = None) -> Consumer:
-        options = dict(workers=threads, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1.5,
-                       max_delay=1.0, check_worker_health=True)
+    def consumer(
+        self, threads: int, *, embedded: bool, on_stop: Callable[[], None] | None = None, grace_s: float | None = None
+    ) -> Consumer:
+        options = dict(
+            workers=threads,
+            worker_type="thread",
+            periodic=False,
+            initial_delay=0.05,
+            backoff=1.5,
+            max_delay=1.0,
+            check_worker_health=True,
+        )
         if embedded:
             return _EmbeddedConsumer(self.huey, **options)
         return _WorkerConsumer(self.huey, on_stop=on_stop or (lambda: None), shutdown_timeout=grace_s, **options)
@@ -140,7 +167,7 @@ class _RoutedHuey(Huey):
         self._routed = [huey.storage for huey in queues]
         super().__init__(name, results=False)
 
-    def create_storage(self) -> _RoutedStorage:  # type: ignore[override]
+    def create_storage(self) -> _RoutedStorage:
         return _RoutedStorage(self.name, self._routed)
 
 
@@ -175,7 +202,9 @@ def recover_queued(db: Database, queue: JobQueue, older_than_s: float = 0.0) -> 
     with db.session() as session:
         queued = set(
             session.scalars(
-                select(Generation.id).where(Generation.status == "queued", Generation.created_at <= cutoff)
+                select(Generation.id).where(
+                    Generation.status == GenerationStatus.QUEUED, Generation.created_at <= cutoff
+                )
             )
         )
     if not queued:

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta
 import msgspec
 from sqlalchemy import delete, select, update
 
-from service.db import Database, Worker, utcnow
+from service.db import Database, Worker, rowcount, utcnow
+from service.generations.status import GenerationStatus
 
 logger = logging.getLogger("originframe.registry")
 
@@ -65,8 +66,17 @@ def waiting_reason(model: str) -> str:
 class WorkerRegistration:
     """This process's row: register, heartbeat in a daemon thread, count jobs, deregister."""
 
-    def __init__(self, db: Database, worker_id: str, models: Collection[str], *, device: str, dtype: str,
-                 heartbeat_s: float, ttl_s: float) -> None:
+    def __init__(
+        self,
+        db: Database,
+        worker_id: str,
+        models: Collection[str],
+        *,
+        device: str,
+        dtype: str,
+        heartbeat_s: float,
+        ttl_s: float,
+    ) -> None:
         self.db, self.worker_id, self.models = db, worker_id, sorted(models)
         self.device, self.dtype = device, dtype
         self.heartbeat_s, self.ttl_s = heartbeat_s, ttl_s
@@ -78,9 +88,21 @@ class WorkerRegistration:
         now = utcnow()
         with self.db.session() as session:
             session.execute(delete(Worker).where(Worker.id == self.worker_id))
-            session.add(Worker(id=self.worker_id, host=socket.gethostname(), pid=os.getpid(), models=self.models,
-                               device=self.device, dtype=self.dtype, state=WorkerState.STARTING.value, started_at=now,
-                               last_seen_at=now, jobs_done=0, jobs_failed=0))
+            session.add(
+                Worker(
+                    id=self.worker_id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    models=self.models,
+                    device=self.device,
+                    dtype=self.dtype,
+                    state=WorkerState.STARTING.value,
+                    started_at=now,
+                    last_seen_at=now,
+                    jobs_done=0,
+                    jobs_failed=0,
+                )
+            )
         self._stop.clear()
         self._thread = threading.Thread(target=self._beat, name="worker-registry", daemon=True)
         self._thread.start()
@@ -89,15 +111,21 @@ class WorkerRegistration:
         """After warm-up: from now on the worker counts as serving its models."""
         now = utcnow()
         with self.db.session() as session:
-            session.execute(update(Worker).where(Worker.id == self.worker_id)
-                            .values(state=WorkerState.READY.value, ready_at=now, last_seen_at=now))
+            session.execute(
+                update(Worker)
+                .where(Worker.id == self.worker_id)
+                .values(state=WorkerState.READY.value, ready_at=now, last_seen_at=now)
+            )
 
     def job_finished(self, succeeded: bool) -> None:
         column = Worker.jobs_done if succeeded else Worker.jobs_failed
         try:
             with self.db.session() as session:
-                session.execute(update(Worker).where(Worker.id == self.worker_id)
-                                .values({column.key: column + 1, "last_seen_at": utcnow()}))
+                session.execute(
+                    update(Worker)
+                    .where(Worker.id == self.worker_id)
+                    .values({column.key: column + 1, "last_seen_at": utcnow()})
+                )
         except Exception:  # bookkeeping must never fail a job that already finished
             logger.exception("could not count a finished job in the worker registry")
 
@@ -119,9 +147,12 @@ class WorkerRegistration:
                 now = utcnow()
                 with self.db.session() as session:
                     seen = session.execute(update(Worker).where(Worker.id == self.worker_id).values(last_seen_at=now))
-                    session.execute(delete(Worker).where(
-                        Worker.last_seen_at < now - timedelta(seconds=self.ttl_s * _PURGE_AFTER_TTLS)))
-                if seen.rowcount == 0:  # purged while this process was paused (or the row was lost): come back
+                    session.execute(
+                        delete(Worker).where(
+                            Worker.last_seen_at < now - timedelta(seconds=self.ttl_s * _PURGE_AFTER_TTLS)
+                        )
+                    )
+                if rowcount(seen) == 0:  # purged while this process was paused (or the row was lost): come back
                     logger.warning("worker %s was missing from the registry; registering again", self.worker_id)
                     self._restore(now)
             except Exception:  # a database hiccup: the next beat tries again
@@ -129,21 +160,49 @@ class WorkerRegistration:
 
     def _restore(self, now: datetime) -> None:
         with self.db.session() as session:
-            session.add(Worker(id=self.worker_id, host=socket.gethostname(), pid=os.getpid(), models=self.models,
-                               device=self.device, dtype=self.dtype, state=WorkerState.READY.value, started_at=now,
-                               ready_at=now, last_seen_at=now, jobs_done=0, jobs_failed=0))
+            session.add(
+                Worker(
+                    id=self.worker_id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    models=self.models,
+                    device=self.device,
+                    dtype=self.dtype,
+                    state=WorkerState.READY.value,
+                    started_at=now,
+                    ready_at=now,
+                    last_seen_at=now,
+                    jobs_done=0,
+                    jobs_failed=0,
+                )
+            )
 
 
 def list_workers(db: Database, ttl_s: float) -> list[WorkerView]:
     """Workers seen within ttl_s, oldest first."""
     now = utcnow()
     with db.session() as session:
-        rows = session.scalars(select(Worker).where(Worker.last_seen_at >= now - timedelta(seconds=ttl_s))
-                               .order_by(Worker.started_at)).all()
-    return [WorkerView(id=row.id, host=row.host, pid=row.pid, models=list(row.models), device=row.device, dtype=row.dtype,
-                       state=row.state, started_at=row.started_at, ready_at=row.ready_at, last_seen_at=row.last_seen_at,
-                       seconds_since_seen=round((now - row.last_seen_at).total_seconds(), 1), jobs_done=row.jobs_done,
-                       jobs_failed=row.jobs_failed) for row in rows]
+        rows = session.scalars(
+            select(Worker).where(Worker.last_seen_at >= now - timedelta(seconds=ttl_s)).order_by(Worker.started_at)
+        ).all()
+    return [
+        WorkerView(
+            id=row.id,
+            host=row.host,
+            pid=row.pid,
+            models=list(row.models),
+            device=row.device,
+            dtype=row.dtype,
+            state=row.state,
+            started_at=row.started_at,
+            ready_at=row.ready_at,
+            last_seen_at=row.last_seen_at,
+            seconds_since_seen=round((now - row.last_seen_at).total_seconds(), 1),
+            jobs_done=row.jobs_done,
+            jobs_failed=row.jobs_failed,
+        )
+        for row in rows
+    ]
 
 
 def served_models(workers: list[WorkerView]) -> set[str]:
@@ -151,11 +210,15 @@ def served_models(workers: list[WorkerView]) -> set[str]:
 
 
 def capacity(models: Collection[str], queued: dict[str, int], workers: list[WorkerView]) -> list[ModelCapacity]:
-    return [ModelCapacity(
-        model=model, queued=queued.get(model, 0),
-        live_workers=sum(1 for w in workers if model in w.models and w.state == WorkerState.READY.value),
-        starting_workers=sum(1 for w in workers if model in w.models and w.state == WorkerState.STARTING.value),
-    ) for model in models]
+    return [
+        ModelCapacity(
+            model=model,
+            queued=queued.get(model, 0),
+            live_workers=sum(1 for w in workers if model in w.models and w.state == WorkerState.READY.value),
+            starting_workers=sum(1 for w in workers if model in w.models and w.state == WorkerState.STARTING.value),
+        )
+        for model in models
+    ]
 
 
 def queued_by_model(db: Database) -> dict[str, int]:
@@ -165,6 +228,16 @@ def queued_by_model(db: Database) -> dict[str, int]:
     from service.db import Generation
 
     with db.session() as session:
-        rows = session.execute(select(Generation.model, func.count()).where(Generation.status == "queued")
-                               .group_by(Generation.model)).all()
+        rows = session.execute(
+            select(Generation.model, func.count())
+            .where(Generation.status == GenerationStatus.QUEUED)
+            .group_by(Generation.model)
+        ).all()
     return {model: int(count) for model, count in rows}
+
+
+def waiting_for(db: Database, model: str, ttl_s: float) -> str | None:
+    """Why a queued job of this model is not running yet, when no live, ready worker serves it."""
+    if model in served_models(list_workers(db, ttl_s)):
+        return None
+    return waiting_reason(model)

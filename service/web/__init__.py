@@ -5,6 +5,6 @@ piece of data is fetched by the browser from /v1/... with the API key the person
 the pages can do nothing the key could not do with curl.
 """
 
-from service.web.routes import web_router
+from service.web.pages import web_router
 
 __all__ = ["web_router"]

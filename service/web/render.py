@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 
 import jinja2
 
 from service import __version__
+from service.digests import sha256_hex
 
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -25,15 +25,18 @@ PAGES = {
 @functools.cache
 def asset_url(relative: str) -> str:
     """The URL of a static file with a digest of its content, so a new release is never served stale."""
-    digest = hashlib.sha256((STATIC_DIR / relative).read_bytes()).hexdigest()[:12]
+    digest = sha256_hex((STATIC_DIR / relative).read_bytes())[:12]
     return f"/web/static/{relative}?v={digest}"
 
 
 @functools.cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
     environment.globals.update(asset=asset_url, pages=PAGES, version=__version__)
     return environment

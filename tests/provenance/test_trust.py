@@ -80,7 +80,7 @@ def test_a_bad_trust_list_is_refused_with_the_reason(tmp_path, content, message)
 
 
 def test_the_service_reads_both_lists_from_its_settings(tmp_path):
-    from service.provenance import load_trust
+    from service.key_material import load_trust
     from service.settings import load_settings
 
     lab = foreign_ca("Settings Lab")

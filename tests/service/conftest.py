@@ -16,7 +16,7 @@ from service.settings import load_settings
 
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory) -> Path:
-    from service.generation import tiny
+    from service.backends import tiny
 
     directory = tmp_path_factory.mktemp("models")
     tiny.build(directory / f"tiny-ltx-v{tiny.FORMAT_VERSION}")
@@ -41,8 +41,12 @@ def tiny_hunyuan_dirs(tmp_path_factory) -> tuple[Path, Path]:
 
 def new_backend_settings(tiny_wan_dir: Path, tiny_hunyuan_dirs: tuple[Path, Path]) -> dict[str, str]:
     """Settings that point wan and hunyuan at the tiny local directories."""
-    return dict(wan_model=str(tiny_wan_dir), wan_i2v_model=str(tiny_wan_dir),
-                hunyuan_model=str(tiny_hunyuan_dirs[0]), hunyuan_i2v_model=str(tiny_hunyuan_dirs[1]))
+    return dict(
+        wan_model=str(tiny_wan_dir),
+        wan_i2v_model=str(tiny_wan_dir),
+        hunyuan_model=str(tiny_hunyuan_dirs[0]),
+        hunyuan_i2v_model=str(tiny_hunyuan_dirs[1]),
+    )
 
 
 def make_settings(data_dir: Path, models_dir: Path, **overrides):
@@ -118,7 +122,13 @@ def generate_key(client) -> dict[str, str]:
     return key_for(client, "generate")
 
 
-def wait_for(client, generation_id: str, headers, statuses=("succeeded", "failed", "blocked", "cancelled"), timeout: float = 120.0) -> dict:
+def wait_for(
+    client,
+    generation_id: str,
+    headers,
+    statuses=("succeeded", "failed", "blocked", "cancelled"),
+    timeout: float = 120.0,
+) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         body = client.get(f"/v1/generations/{generation_id}", headers=headers).json()

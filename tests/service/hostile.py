@@ -11,16 +11,25 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable
 
 import av
 import numpy as np
 from PIL import Image
 
 
-def h264_clip(width: int, height: int, frames: int, *, fps: int = 8, noise: bool = False, gop: int | None = None,
-              container: str = "mp4", moving: bool = False) -> bytes:
+def h264_clip(
+    width: int,
+    height: int,
+    frames: int,
+    *,
+    fps: int = 8,
+    noise: bool = False,
+    gop: int | None = None,
+    container: str = "mp4",
+    moving: bool = False,
+) -> bytes:
     """A flat (or noisy, or panning) H.264 clip: a flat 4096x4096 one is tiny on disk and huge decoded."""
     rng = np.random.default_rng(0)
     buffer = io.BytesIO()
@@ -35,7 +44,9 @@ def h264_clip(width: int, height: int, frames: int, *, fps: int = 8, noise: bool
                 y = np.arange(height)[:, None]
                 base = 128 + 60 * np.sin(x / 23.0) * np.cos(y / 17.0)
                 grain = rng.normal(0, 6, (height, width))
-                picture = np.clip(np.stack([base + grain, base[:, ::-1] + grain, 255 - base + grain], -1), 0, 255).astype(np.uint8)
+                picture = np.clip(
+                    np.stack([base + grain, base[:, ::-1] + grain, 255 - base + grain], -1), 0, 255
+                ).astype(np.uint8)
             else:
                 picture = rng.integers(0, 255, (height, width, 3), dtype=np.uint8) if noise else flat
             frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
@@ -53,7 +64,9 @@ def _jpeg(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-def size_changing_mjpeg(first: tuple[int, int] = (96, 96), later: tuple[int, int] = (8192, 4096), frames: int = 4) -> bytes:
+def size_changing_mjpeg(
+    first: tuple[int, int] = (96, 96), later: tuple[int, int] = (8192, 4096), frames: int = 4
+) -> bytes:
     """Motion JPEG in Matroska whose header (and first frame) is small and whose later frames are huge:
     every frame is a whole JPEG of its own size, so only per-frame checks can see it."""
     buffer = io.BytesIO()
@@ -74,7 +87,13 @@ def many_frame_gif(frames: int = 600_000, side: int = 64) -> bytes:
     header = b"GIF89a" + struct.pack("<HHBBB", side, side, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
     loop = b"\x21\xff\x0bNETSCAPE2.0\x03\x01\x00\x00\x00"
     # graphic control (delay 1 cs), a 1x1 image at the origin, LZW codes clear(4), 0, end(5)
-    frame = b"\x21\xf9\x04\x00\x01\x00\x00\x00" + b"\x2c" + struct.pack("<HHHH", 0, 0, 1, 1) + b"\x00" + b"\x02\x02\x44\x01\x00"
+    frame = (
+        b"\x21\xf9\x04\x00\x01\x00\x00\x00"
+        + b"\x2c"
+        + struct.pack("<HHHH", 0, 0, 1, 1)
+        + b"\x00"
+        + b"\x02\x02\x44\x01\x00"
+    )
     return header + loop + frame * frames + b"\x3b"
 
 
@@ -89,8 +108,12 @@ def png_bomb(width: int, height: int, *, rows: int | None = None) -> bytes:
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", data)
+        + chunk(b"IEND", b"")
+    )
 
 
 def byte_flipped(data: bytes, *, seed: int = 0, flips: int = 200) -> bytes:

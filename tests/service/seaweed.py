@@ -15,10 +15,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -38,8 +38,11 @@ class SeaweedServer:
         """Settings that point Originframe at this server: one bucket (each bucket is a SeaweedFS
         collection with volumes of its own), a prefix of its own per call."""
         return dict(
-            storage_backend="s3", storage_endpoint=self.endpoint, storage_bucket=BUCKET,
-            storage_prefix=prefix if prefix is not None else f"t-{uuid.uuid4().hex[:12]}", storage_region="us-east-1",
+            storage_backend="s3",
+            storage_endpoint=self.endpoint,
+            storage_bucket=BUCKET,
+            storage_prefix=prefix if prefix is not None else f"t-{uuid.uuid4().hex[:12]}",
+            storage_region="us-east-1",
             storage_allow_http=True,
         )
 
@@ -81,12 +84,20 @@ def _s3_answers(port: int) -> bool:
 
 def _write_probe(server: SeaweedServer) -> bool:
     """Ready means a write goes through (the volume server has registered with the master)."""
-    from obstore.store import S3Store
     import obstore
+    from obstore.store import S3Store
 
-    store = S3Store(f"probe-{uuid.uuid4().hex[:6]}", config=dict(
-        endpoint=server.endpoint, region="us-east-1", access_key_id=server.access_key,
-        secret_access_key=server.secret_key, allow_http="true"), client_options={"timeout": "5s"})
+    store = S3Store(
+        f"probe-{uuid.uuid4().hex[:6]}",
+        config=dict(
+            endpoint=server.endpoint,
+            region="us-east-1",
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+            allow_http="true",
+        ),
+        client_options={"timeout": "5s"},
+    )
     try:
         obstore.put(store, "probe", b"ok")
         return bytes(obstore.get(store, "probe").bytes()) == b"ok"
@@ -104,18 +115,43 @@ def running_seaweedfs(directory: Path, timeout_s: float = 60.0) -> Iterator[Seaw
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "data").mkdir(exist_ok=True)
     config = directory / "s3.json"
-    config.write_text(json.dumps({"identities": [{
-        "name": "originframe", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }]}))
+    config.write_text(
+        json.dumps(
+            {
+                "identities": [
+                    {
+                        "name": "originframe",
+                        "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+                        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                    }
+                ]
+            }
+        )
+    )
     (master, master_grpc, volume, volume_grpc, filer, filer_grpc, s3, s3_grpc, iceberg, lance) = _free_ports(10)
     command = [
-        binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={directory / 'data'}",
-        f"-master.port={master}", f"-master.port.grpc={master_grpc}", "-master.volumeSizeLimitMB=64",
-        f"-volume.port={volume}", f"-volume.port.grpc={volume_grpc}", "-volume.max=0",
-        f"-filer.port={filer}", f"-filer.port.grpc={filer_grpc}", f"-filer.localSocket={directory / 'filer.sock'}",
-        "-s3", f"-s3.port={s3}", f"-s3.port.grpc={s3_grpc}", f"-s3.port.iceberg={iceberg}", f"-s3.port.lance={lance}",
-        f"-s3.config={config}", "-s3.autoCreateBucket", f"-s3.localSocket={directory / 's3.sock'}",
+        binary,
+        "server",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        f"-dir={directory / 'data'}",
+        f"-master.port={master}",
+        f"-master.port.grpc={master_grpc}",
+        "-master.volumeSizeLimitMB=64",
+        f"-volume.port={volume}",
+        f"-volume.port.grpc={volume_grpc}",
+        "-volume.max=0",
+        f"-filer.port={filer}",
+        f"-filer.port.grpc={filer_grpc}",
+        f"-filer.localSocket={directory / 'filer.sock'}",
+        "-s3",
+        f"-s3.port={s3}",
+        f"-s3.port.grpc={s3_grpc}",
+        f"-s3.port.iceberg={iceberg}",
+        f"-s3.port.lance={lance}",
+        f"-s3.config={config}",
+        "-s3.autoCreateBucket",
+        f"-s3.localSocket={directory / 's3.sock'}",
     ]
     log = (directory / "weed.log").open("wb")
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=directory, start_new_session=True)

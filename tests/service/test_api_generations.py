@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 
 import av
-import io
 
 from tests.service.conftest import key_for, png_bytes, wait_for
 
@@ -19,8 +19,18 @@ def decode(mp4: bytes):
 
 
 def test_prompt_to_playable_mp4(client, generate_key):
-    response = client.post("/v1/generations", json={"prompt": "a red fox walking through snow", "num_frames": 12, "fps": 6,
-                                                    "width": 320, "height": 256, "seed": 7}, headers=generate_key)
+    response = client.post(
+        "/v1/generations",
+        json={
+            "prompt": "a red fox walking through snow",
+            "num_frames": 12,
+            "fps": 6,
+            "width": 320,
+            "height": 256,
+            "seed": 7,
+        },
+        headers=generate_key,
+    )
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["status"] == "queued" and response.headers["location"] == f"/v1/generations/{body['id']}"
@@ -28,8 +38,15 @@ def test_prompt_to_playable_mp4(client, generate_key):
     assert done["status"] == "succeeded", done
     assert done["progress"]["percent"] == 100.0
     assert done["parameters"]["seed"] == 7 and done["mode"] == "text-to-video"
-    assert done["output"] == {"frames": 12, "width": 320, "height": 256, "fps": 6, "bytes": done["output"]["bytes"],
-                              "sha256": done["output"]["sha256"], "content_type": "video/mp4"}
+    assert done["output"] == {
+        "frames": 12,
+        "width": 320,
+        "height": 256,
+        "fps": 6,
+        "bytes": done["output"]["bytes"],
+        "sha256": done["output"]["sha256"],
+        "content_type": "video/mp4",
+    }
     video = client.get(done["links"]["video"], headers=generate_key)
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     frames, codec, fps = decode(video.content)
@@ -41,10 +58,15 @@ def test_prompt_to_playable_mp4(client, generate_key):
 
 def test_image_to_video_json_and_multipart(client, generate_key):
     image = png_bytes()
-    as_json = client.post("/v1/generations", json={"image": base64.b64encode(image).decode(), "num_frames": 5},
-                          headers=generate_key)
-    as_form = client.post("/v1/generations", data={"prompt": "waves", "num_frames": "5", "fps": "5"},
-                          files={"image": ("in.png", image, "image/png")}, headers=generate_key)
+    as_json = client.post(
+        "/v1/generations", json={"image": base64.b64encode(image).decode(), "num_frames": 5}, headers=generate_key
+    )
+    as_form = client.post(
+        "/v1/generations",
+        data={"prompt": "waves", "num_frames": "5", "fps": "5"},
+        files={"image": ("in.png", image, "image/png")},
+        headers=generate_key,
+    )
     assert as_json.status_code == 202 and as_form.status_code == 202, (as_json.text, as_form.text)
     for response in (as_json, as_form):
         done = wait_for(client, response.json()["id"], generate_key)
@@ -71,8 +93,9 @@ def test_idempotency_key_replays_and_refuses_a_different_body(client, generate_k
 
 
 def test_events_stream_reports_progress_until_the_end(client, generate_key):
-    generation = client.post("/v1/generations", json={"prompt": "clouds", "num_frames": 5, "num_inference_steps": 6},
-                             headers=generate_key).json()
+    generation = client.post(
+        "/v1/generations", json={"prompt": "clouds", "num_frames": 5, "num_inference_steps": 6}, headers=generate_key
+    ).json()
     with client.stream("GET", generation["links"]["events"], headers=generate_key) as stream:
         assert stream.headers["content-type"].startswith("text/event-stream")
         events = []
@@ -103,12 +126,17 @@ def test_callers_see_only_their_own_generations(client, generate_key):
 
 
 def test_listing_is_paginated_newest_first(client, generate_key):
-    ids = [client.post("/v1/generations", json={"prompt": f"scene {i}", "num_frames": 2}, headers=generate_key).json()["id"]
-           for i in range(5)]
+    ids = [
+        client.post("/v1/generations", json={"prompt": f"scene {i}", "num_frames": 2}, headers=generate_key).json()[
+            "id"
+        ]
+        for i in range(5)
+    ]
     seen, cursor = [], None
     while True:
-        page = client.get("/v1/generations", params={"limit": 2, **({"cursor": cursor} if cursor else {})},
-                          headers=generate_key).json()
+        page = client.get(
+            "/v1/generations", params={"limit": 2, **({"cursor": cursor} if cursor else {})}, headers=generate_key
+        ).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if not cursor:
@@ -159,7 +187,9 @@ def test_one_key_cannot_fill_the_queue(app_factory):
     client = app_factory(embedded_worker=False, max_active_generations_per_key=2)
     first, other = key_for(client, "generate", name="first"), key_for(client, "generate", name="other")
     body = {"prompt": "a river", "num_frames": 3}
-    accepted = [client.post("/v1/generations", json=body, headers={**first, "Idempotency-Key": f"k{i}"}) for i in range(2)]
+    accepted = [
+        client.post("/v1/generations", json=body, headers={**first, "Idempotency-Key": f"k{i}"}) for i in range(2)
+    ]
     assert [response.status_code for response in accepted] == [202, 202]
     refused = client.post("/v1/generations", json=body, headers=first)
     assert refused.status_code == 429 and refused.headers["retry-after"] == "5"
@@ -174,8 +204,9 @@ def test_one_key_cannot_fill_the_queue(app_factory):
 
 
 def test_cancel_a_running_generation_stops_between_steps(client, generate_key):
-    generation = client.post("/v1/generations", json={"prompt": "slow", "num_frames": 33, "num_inference_steps": 100},
-                             headers=generate_key).json()
+    generation = client.post(
+        "/v1/generations", json={"prompt": "slow", "num_frames": 33, "num_inference_steps": 100}, headers=generate_key
+    ).json()
     running = wait_for(client, generation["id"], generate_key, statuses=("running",))
     assert running["status"] == "running"
     client.post(generation["links"]["cancel"], headers=generate_key)
@@ -184,7 +215,9 @@ def test_cancel_a_running_generation_stops_between_steps(client, generate_key):
 
 
 def test_video_supports_byte_ranges(client, generate_key):
-    generation = client.post("/v1/generations", json={"prompt": "sunrise", "num_frames": 3}, headers=generate_key).json()
+    generation = client.post(
+        "/v1/generations", json={"prompt": "sunrise", "num_frames": 3}, headers=generate_key
+    ).json()
     wait_for(client, generation["id"], generate_key)
     whole = client.get(generation["links"]["video"], headers=generate_key).content
     part = client.get(generation["links"]["video"], headers={**generate_key, "Range": "bytes=10-99"})

@@ -34,11 +34,24 @@ def frames_in(mp4: bytes) -> list:
 def test_prompt_and_image_to_signed_mp4(new_client, model):
     headers = key_for(new_client, "generate")
     shape = SHAPES[model]
-    text = new_client.post("/v1/generations", json={"model": model, "prompt": "a red fox in snow", "num_inference_steps": 2,
-                                                    "fps": 8, "seed": 5, **shape}, headers=headers)
-    image = new_client.post("/v1/generations", data={"model": model, "prompt": "waves", "num_inference_steps": "2", "fps": "8",
-                                                     "flow_shift": "3", **{k: str(v) for k, v in shape.items()}},
-                            files={"image": ("in.png", png_bytes(120, 80), "image/png")}, headers=headers)
+    text = new_client.post(
+        "/v1/generations",
+        json={"model": model, "prompt": "a red fox in snow", "num_inference_steps": 2, "fps": 8, "seed": 5, **shape},
+        headers=headers,
+    )
+    image = new_client.post(
+        "/v1/generations",
+        data={
+            "model": model,
+            "prompt": "waves",
+            "num_inference_steps": "2",
+            "fps": "8",
+            "flow_shift": "3",
+            **{k: str(v) for k, v in shape.items()},
+        },
+        files={"image": ("in.png", png_bytes(120, 80), "image/png")},
+        headers=headers,
+    )
     assert text.status_code == 202 and image.status_code == 202, (text.text, image.text)
     for response, mode in ((text, "text-to-video"), (image, "image-to-video")):
         done = wait_for(new_client, response.json()["id"], headers)
@@ -59,8 +72,12 @@ def test_prompt_and_image_to_signed_mp4(new_client, model):
 
 
 def test_health_lists_the_new_models_and_why_one_cannot_run(app_factory, tiny_wan_dir, tmp_path):
-    client = app_factory(wan_model=str(tiny_wan_dir), wan_i2v_model=str(tiny_wan_dir), hunyuan_model=str(tmp_path / "nowhere"),
-                         hunyuan_i2v_model="")
+    client = app_factory(
+        wan_model=str(tiny_wan_dir),
+        wan_i2v_model=str(tiny_wan_dir),
+        hunyuan_model=str(tmp_path / "nowhere"),
+        hunyuan_i2v_model="",
+    )
     models = client.get("/health").json()["models"]
     assert models["wan"]["available"] and models["wan"]["modes"] == ["text-to-video", "image-to-video"]
     assert not models["hunyuan"]["available"] and "does not exist" in models["hunyuan"]["detail"]
@@ -79,7 +96,11 @@ def test_health_lists_the_new_models_and_why_one_cannot_run(app_factory, tiny_wa
         ({"model": "hunyuan", "prompt": "x", "width": 24, "num_frames": 17}, "width", "multiple of 16 and at least 64"),
         ({"model": "hunyuan", "prompt": "x", "num_frames": 14}, "num_frames", "4k+1 (e.g. 13)"),
         ({"model": "wan", "prompt": "x", "num_frames": 17, "flow_shift": 50}, "flow_shift", "between 1.0 and 20.0"),
-        ({"model": "wan", "num_frames": 17, "motion_bucket_id": 3, "prompt": "x"}, "motion_bucket_id", "does not use motion_bucket_id"),
+        (
+            {"model": "wan", "num_frames": 17, "motion_bucket_id": 3, "prompt": "x"},
+            "motion_bucket_id",
+            "does not use motion_bucket_id",
+        ),
         ({"prompt": "x", "flow_shift": 3}, "flow_shift", "model 'tiny' does not use flow_shift"),
     ],
 )
@@ -93,8 +114,11 @@ def test_bad_parameters_for_the_new_models_are_taught(new_client, body, field, w
 
 def test_trained_frame_limit_is_a_4xx(app_factory, tiny_wan_dir):
     client = app_factory(max_frames=129, max_duration_s=20.0, wan_variant="2.1-1.3b", wan_model=str(tiny_wan_dir))
-    response = client.post("/v1/generations", json={"model": "wan", "prompt": "x", "num_frames": 85, "fps": 16, "width": 64,
-                                                    "height": 64}, headers=key_for(client, "generate"))
+    response = client.post(
+        "/v1/generations",
+        json={"model": "wan", "prompt": "x", "num_frames": 85, "fps": 16, "width": 64, "height": 64},
+        headers=key_for(client, "generate"),
+    )
     assert response.status_code == 422 and "trained for at most 81 frames" in response.json()["detail"]
 
 
@@ -105,26 +129,74 @@ def test_generate_command_runs_the_new_models(tmp_path, models_dir, tiny_wan_dir
     image = tmp_path / "in.png"
     image.write_bytes(png_bytes(100, 70))
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "generate", "--model", model, "--prompt", "a lighthouse", "--image", str(image),
-         "--frames", str(shape["num_frames"]), "--fps", "8", "--width", str(shape["width"]), "--height", str(shape["height"]),
-         "--steps", "2", "--flow-shift", "4", "-o", str(output)],
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "generate",
+            "--model",
+            model,
+            "--prompt",
+            "a lighthouse",
+            "--image",
+            str(image),
+            "--frames",
+            str(shape["num_frames"]),
+            "--fps",
+            "8",
+            "--width",
+            str(shape["width"]),
+            "--height",
+            str(shape["height"]),
+            "--steps",
+            "2",
+            "--flow-shift",
+            "4",
+            "-o",
+            str(output),
+        ],
         env=environment(tmp_path / "data", models_dir, **new_backend_settings(tiny_wan_dir, tiny_hunyuan_dirs)),
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert frames_of(output) == (shape["num_frames"], (shape["width"], shape["height"]))
     bad = subprocess.run(
-        [sys.executable, "-m", "service.cli", "generate", "--model", model, "--prompt", "x", "--frames", "10", "-o", str(output)],
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "generate",
+            "--model",
+            model,
+            "--prompt",
+            "x",
+            "--frames",
+            "10",
+            "-o",
+            str(output),
+        ],
         env=environment(tmp_path / "data", models_dir, **new_backend_settings(tiny_wan_dir, tiny_hunyuan_dirs)),
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert bad.returncode != 0 and "4k+1" in bad.stderr
 
 
 def test_image_round_trips_as_base64_json(new_client):
     headers = key_for(new_client, "generate")
-    response = new_client.post("/v1/generations", json={"model": "wan", "image": base64.b64encode(png_bytes()).decode(),
-                                                        "num_inference_steps": 2, **SHAPES["wan"]}, headers=headers)
+    response = new_client.post(
+        "/v1/generations",
+        json={
+            "model": "wan",
+            "image": base64.b64encode(png_bytes()).decode(),
+            "num_inference_steps": 2,
+            **SHAPES["wan"],
+        },
+        headers=headers,
+    )
     assert response.status_code == 202, response.text
     done = wait_for(new_client, response.json()["id"], headers)
     assert done["status"] == "succeeded" and done["mode"] == "image-to-video"

@@ -7,6 +7,7 @@ import base64
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,7 +32,11 @@ def test_a_refused_prompt_gets_403_with_categories_and_is_audited(client, keys):
     refused = client.post("/v1/generations", json={"prompt": "nude woman posing on a sofa"}, headers=keys["app"])
     assert refused.status_code == 403 and refused.headers["content-type"].startswith("application/problem+json")
     body = refused.json()
-    assert body["type"] == "/problems/blocked-by-policy" and body["categories"] == ["sexual"] and body["decision"] == "block"
+    assert (
+        body["type"] == "/problems/blocked-by-policy"
+        and body["categories"] == ["sexual"]
+        and body["decision"] == "block"
+    )
     assert not any(word in refused.text for word in ("trigger", "threshold", "score"))  # never leak thresholds
     generation = client.get(f"/v1/generations/{body['generation_id']}", headers=keys["app"]).json()
     assert generation["status"] == "blocked" and generation["stages"]["screen_inputs"]["decision"] == "block"
@@ -64,8 +69,12 @@ def test_dry_run_screenings_are_audited_without_generating(client, keys):
 
 
 def test_a_real_face_is_held_for_review_then_approved_and_generated(client, keys):
-    held = client.post("/v1/generations", files={"image": ("face.jpg", jpeg(photos.astronaut()), "image/jpeg")},
-                       data={"num_frames": "4"}, headers=keys["app"])
+    held = client.post(
+        "/v1/generations",
+        files={"image": ("face.jpg", jpeg(photos.astronaut()), "image/jpeg")},
+        data={"num_frames": "4"},
+        headers=keys["app"],
+    )
     assert held.status_code == 202 and held.json()["status"] == "review"
     queue = client.get("/v1/reviews", headers=keys["auditor"]).json()["items"]
     assert [item["generation_id"] for item in queue] == [held.json()["id"]]
@@ -74,31 +83,47 @@ def test_a_real_face_is_held_for_review_then_approved_and_generated(client, keys
     image = client.get(review["links"]["input_image"], headers=keys["auditor"])
     assert image.status_code == 200 and image.headers["content-type"] == "image/jpeg"
     assert client.get("/v1/reviews", headers=keys["app"]).status_code == 403
-    missing_reason = client.post(f"/v1/reviews/{review['id']}", json={"action": "approve", "reason": " "}, headers=keys["auditor"])
+    missing_reason = client.post(
+        f"/v1/reviews/{review['id']}", json={"action": "approve", "reason": " "}, headers=keys["auditor"]
+    )
     assert missing_reason.status_code == 422
-    approved = client.post(f"/v1/reviews/{review['id']}", json={"action": "approve", "reason": "consenting model release on file",
-                                                                "reviewer": "ana"}, headers=keys["auditor"])
+    approved = client.post(
+        f"/v1/reviews/{review['id']}",
+        json={"action": "approve", "reason": "consenting model release on file", "reviewer": "ana"},
+        headers=keys["auditor"],
+    )
     assert approved.status_code == 200 and approved.json()["generation"]["status"] == "queued"
     assert wait_for(client, held.json()["id"], keys["app"])["status"] == "succeeded"
-    again = client.post(f"/v1/reviews/{review['id']}", json={"action": "reject", "reason": "late"}, headers=keys["auditor"])
+    again = client.post(
+        f"/v1/reviews/{review['id']}", json={"action": "reject", "reason": "late"}, headers=keys["auditor"]
+    )
     assert again.status_code == 409
     reviews = client.get("/v1/audit/decisions", params={"kind": "review"}, headers=keys["auditor"]).json()["items"]
     assert reviews[0]["details"]["reviews_decision_id"] == review["id"] and reviews[0]["details"]["reviewer"] == "ana"
 
 
 def test_a_rejected_review_blocks_the_generation(client, keys):
-    held = client.post("/v1/generations", json={"prompt": "a marble sculpture of a nude Greek god in a museum"}, headers=keys["app"])
+    held = client.post(
+        "/v1/generations", json={"prompt": "a marble sculpture of a nude Greek god in a museum"}, headers=keys["app"]
+    )
     assert held.json()["status"] == "review"
     review_id = client.get("/v1/reviews", headers=keys["auditor"]).json()["items"][0]["id"]
-    client.post(f"/v1/reviews/{review_id}", json={"action": "reject", "reason": "not for this app"}, headers=keys["auditor"])
+    client.post(
+        f"/v1/reviews/{review_id}", json={"action": "reject", "reason": "not for this app"}, headers=keys["auditor"]
+    )
     done = client.get(f"/v1/generations/{held.json()['id']}", headers=keys["app"]).json()
     assert done["status"] == "blocked" and "not for this app" in done["error"]["reason"]
 
 
 def test_news_style_prompts_get_the_visible_label(client, keys):
-    plain = client.post("/v1/generations", json={"prompt": "a calm sea at dusk", "num_frames": 3, "seed": 5}, headers=keys["app"]).json()
-    news = client.post("/v1/generations", json={"prompt": "a news broadcast about the weather in Paris", "num_frames": 3, "seed": 5},
-                       headers=keys["app"]).json()
+    plain = client.post(
+        "/v1/generations", json={"prompt": "a calm sea at dusk", "num_frames": 3, "seed": 5}, headers=keys["app"]
+    ).json()
+    news = client.post(
+        "/v1/generations",
+        json={"prompt": "a news broadcast about the weather in Paris", "num_frames": 3, "seed": 5},
+        headers=keys["app"],
+    ).json()
     assert news["stages"]["screen_inputs"]["decision"] == "allow_with_label"
     done = wait_for(client, news["id"], keys["app"])
     assert done["status"] == "succeeded" and "label" in done["stages"]["screen_output"]
@@ -121,7 +146,9 @@ def strict_output_policy(tmp_path, *, nsfw: str) -> str:
 def test_a_blocked_output_is_never_stored(app_factory, tmp_path):
     client = app_factory(policy_path=strict_output_policy(tmp_path, nsfw="{trigger: 0.0, review: 0.0}"))
     headers = key_for(client, "generate")
-    generation = client.post("/v1/generations", json={"prompt": "a field of tulips", "num_frames": 3}, headers=headers).json()
+    generation = client.post(
+        "/v1/generations", json={"prompt": "a field of tulips", "num_frames": 3}, headers=headers
+    ).json()
     done = wait_for(client, generation["id"], headers)
     assert done["status"] == "blocked" and done["error"]["code"] == "blocked_by_policy"
     assert done["stages"]["screen_output"]["decision"] == "block" and "encode" not in done["stages"]
@@ -132,7 +159,9 @@ def test_a_blocked_output_is_never_stored(app_factory, tmp_path):
 def test_an_output_held_for_review_is_released_only_on_approval(app_factory, tmp_path):
     client = app_factory(policy_path=strict_output_policy(tmp_path, nsfw="{trigger: 1.0, review: 0.0}"))
     app, auditor = key_for(client, "generate"), key_for(client, "audit")
-    generation = client.post("/v1/generations", json={"prompt": "a field of tulips", "num_frames": 3}, headers=app).json()
+    generation = client.post(
+        "/v1/generations", json={"prompt": "a field of tulips", "num_frames": 3}, headers=app
+    ).json()
     held = wait_for(client, generation["id"], app, statuses=("review",))
     assert held["stages"]["screen_output"]["decision"] == "review"
     assert client.get(held["links"]["video"], headers=app).status_code == 409
@@ -191,13 +220,16 @@ def test_policy_reload_refuses_a_bad_file_and_keeps_the_old_policy(app_factory, 
     client = app_factory(policy_path=path)
     admin = key_for(client, "admin")
     before = client.get("/v1/admin/policy", headers=admin).json()["policy"]["version"]
-    original = open(path).read()
-    open(path, "w").write(original.replace("action: block", "action: obliterate", 1))
+    original = Path(path).read_text()
+    Path(path).write_text(original.replace("action: block", "action: obliterate", 1))
     refused = client.post("/v1/admin/policy/reload", headers=admin)
     assert refused.status_code == 422 and "obliterate" in refused.json()["detail"]
-    assert client.post("/v1/screenings", json={"prompt": "hardcore porn scene"}, headers=admin).json()["decision"] == "block"
+    assert (
+        client.post("/v1/screenings", json={"prompt": "hardcore porn scene"}, headers=admin).json()["decision"]
+        == "block"
+    )
     assert client.get("/health").json()["safety"]["policy"]["version"] == before
-    open(path, "w").write(original.replace("a harmless everyday photo", "an ordinary harmless photo"))
+    Path(path).write_text(original.replace("a harmless everyday photo", "an ordinary harmless photo"))
     reloaded = client.post("/v1/admin/policy/reload", headers=admin).json()
     assert reloaded["version"] != before
 
@@ -212,7 +244,7 @@ def test_health_says_which_safety_signals_ran(client):
 def test_retention_purges_clear_prompts_but_keeps_the_chain_intact(client, keys, monkeypatch):
     from datetime import timedelta
 
-    from service import audit
+    from service import decision_log as audit
 
     client.post("/v1/screenings", json={"prompt": "a secret product launch"}, headers=keys["app"])
     runtime = client.app.state.runtime

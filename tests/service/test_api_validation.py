@@ -19,12 +19,18 @@ def problem_of(response, status: int) -> dict:
 
 
 @pytest.fixture
-def strict_client(app_factory, models_dir, tiny_svd_dir):  # noqa: F811
-    from service.generation import tiny
+def strict_client(app_factory, models_dir, tiny_svd_dir):
+    from service.backends import tiny
 
-    return app_factory(max_upload_bytes=200_000, max_frames=40, max_steps=50, max_duration_s=5.0,
-                       max_image_pixels=1_000_000, svd_model=str(tiny_svd_dir),
-                       ltx_model=str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"))
+    return app_factory(
+        max_upload_bytes=200_000,
+        max_frames=40,
+        max_steps=50,
+        max_duration_s=5.0,
+        max_image_pixels=1_000_000,
+        svd_model=str(tiny_svd_dir),
+        ltx_model=str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"),
+    )
 
 
 @pytest.fixture
@@ -62,36 +68,93 @@ def test_bad_json_fields(strict_client, headers, body, field, words):
 
 
 def test_malformed_and_unsupported_bodies(strict_client, headers):
-    assert "not valid JSON" in problem_of(strict_client.post("/v1/generations", content=b"{nope", headers={**headers, "content-type": "application/json"}), 422)["detail"]
-    assert "empty" in problem_of(strict_client.post("/v1/generations", content=b"", headers={**headers, "content-type": "application/json"}), 422)["detail"]
-    problem_of(strict_client.post("/v1/generations", content=b"prompt=x", headers={**headers, "content-type": "text/plain"}), 415)
-    assert "Expected `object`" in problem_of(strict_client.post("/v1/generations", json=["a"], headers=headers), 422)["detail"]
+    assert (
+        "not valid JSON"
+        in problem_of(
+            strict_client.post(
+                "/v1/generations", content=b"{nope", headers={**headers, "content-type": "application/json"}
+            ),
+            422,
+        )["detail"]
+    )
+    assert (
+        "empty"
+        in problem_of(
+            strict_client.post("/v1/generations", content=b"", headers={**headers, "content-type": "application/json"}),
+            422,
+        )["detail"]
+    )
+    problem_of(
+        strict_client.post("/v1/generations", content=b"prompt=x", headers={**headers, "content-type": "text/plain"}),
+        415,
+    )
+    assert (
+        "Expected `object`"
+        in problem_of(strict_client.post("/v1/generations", json=["a"], headers=headers), 422)["detail"]
+    )
 
 
 def test_corrupt_and_oversized_images(strict_client, headers):
-    corrupt = problem_of(strict_client.post("/v1/generations", data={"prompt": "x"}, files={"image": ("a.png", b"\x89PNG\r\n\x1a\nbroken", "image/png")}, headers=headers), 422)
+    corrupt = problem_of(
+        strict_client.post(
+            "/v1/generations",
+            data={"prompt": "x"},
+            files={"image": ("a.png", b"\x89PNG\r\n\x1a\nbroken", "image/png")},
+            headers=headers,
+        ),
+        422,
+    )
     assert "cannot decode image" in corrupt["detail"]
     truncated = png_bytes(400, 300)[:700]
-    problem_of(strict_client.post("/v1/generations", json={"image": base64.b64encode(truncated).decode()}, headers=headers), 422)
-    too_many_pixels = problem_of(strict_client.post("/v1/generations", files={"image": ("big.png", png_bytes(1200, 1000, noise=0), "image/png")}, data={"prompt": "x"}, headers=headers), 422)
+    problem_of(
+        strict_client.post("/v1/generations", json={"image": base64.b64encode(truncated).decode()}, headers=headers),
+        422,
+    )
+    too_many_pixels = problem_of(
+        strict_client.post(
+            "/v1/generations",
+            files={"image": ("big.png", png_bytes(1200, 1000, noise=0), "image/png")},
+            data={"prompt": "x"},
+            headers=headers,
+        ),
+        422,
+    )
     assert "pixels allowed" in too_many_pixels["detail"]
-    oversize = strict_client.post("/v1/generations", data={"prompt": "x"}, files={"image": ("huge.png", b"\0" * 300_000, "image/png")}, headers=headers)
+    oversize = strict_client.post(
+        "/v1/generations",
+        data={"prompt": "x"},
+        files={"image": ("huge.png", b"\0" * 300_000, "image/png")},
+        headers=headers,
+    )
     assert "upload limit" in problem_of(oversize, 413)["detail"]
-    oversize_b64 = strict_client.post("/v1/generations", json={"image": base64.b64encode(b"\0" * 250_000).decode()}, headers=headers)
+    oversize_b64 = strict_client.post(
+        "/v1/generations", json={"image": base64.b64encode(b"\0" * 250_000).decode()}, headers=headers
+    )
     assert oversize_b64.status_code == 413
-    wrong_part = problem_of(strict_client.post("/v1/generations", files={"photo": ("a.png", png_bytes(), "image/png")}, headers=headers), 422)
+    wrong_part = problem_of(
+        strict_client.post("/v1/generations", files={"photo": ("a.png", png_bytes(), "image/png")}, headers=headers),
+        422,
+    )
     assert wrong_part["field"] == "photo"
 
 
 def test_bad_form_fields(strict_client, headers):
-    problem = problem_of(strict_client.post("/v1/generations", data={"prompt": "x", "fps": "fast"}, headers=headers), 422)
+    problem = problem_of(
+        strict_client.post("/v1/generations", data={"prompt": "x", "fps": "fast"}, headers=headers), 422
+    )
     assert "fps" in problem["detail"]
 
 
 def test_unavailable_model_is_503_with_reason(app_factory):
     client = app_factory()
-    problem = problem_of(client.post("/v1/generations", json={"model": "svd-xt", "image": base64.b64encode(png_bytes()).decode()},
-                                     headers=key_for(client, "generate")), 503)
+    problem = problem_of(
+        client.post(
+            "/v1/generations",
+            json={"model": "svd-xt", "image": base64.b64encode(png_bytes()).decode()},
+            headers=key_for(client, "generate"),
+        ),
+        503,
+    )
     assert "downloads are off" in problem["detail"]
 
 
@@ -106,7 +169,9 @@ def test_unknown_generation_and_bad_query(strict_client, headers):
 def test_a_type_error_names_the_field_and_where_it_was(strict_client, headers):
     body = problem_of(strict_client.get("/v1/generations", params={"limit": -1}, headers=headers), 400)
     assert body["detail"] == "limit (query): Expected `int` >= 1" and body["errors"][0]["key"] == "limit"
-    body = problem_of(strict_client.get("/v1/audit/decisions", params={"cursor": "abc"}, headers=key_for(strict_client, "audit")), 400)
+    body = problem_of(
+        strict_client.get("/v1/audit/decisions", params={"cursor": "abc"}, headers=key_for(strict_client, "audit")), 400
+    )
     assert body["detail"] == "cursor (query): Expected `int | null`, got `str`"
 
 

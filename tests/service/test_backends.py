@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from service.generation import GenerationCancelled, GenerationInput, create_backend
+from service.backends import GenerationCancelled, GenerationInput, create_backend
 from tests.service.conftest import make_settings
 from tests.service.tiny_svd import build_tiny_svd
 
@@ -16,7 +16,9 @@ def tiny_svd_dir(tmp_path_factory):
 
 
 def request(**values) -> GenerationInput:
-    defaults = dict(prompt="a fox", num_frames=5, fps=8, width=256, height=256, num_inference_steps=2, seed=3, guidance=1.0)
+    defaults = dict(
+        prompt="a fox", num_frames=5, fps=8, width=256, height=256, num_inference_steps=2, seed=3, guidance=1.0
+    )
     return GenerationInput(**(defaults | values))
 
 
@@ -54,7 +56,7 @@ def test_cancellation_stops_between_steps(settings):
 
 
 def test_ltx_backend_loads_a_local_directory(settings, models_dir):
-    from service.generation import tiny
+    from service.backends import tiny
 
     settings = settings.replace(ltx_model=str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"))
     backend = create_backend("ltx", settings)
@@ -62,7 +64,12 @@ def test_ltx_backend_loads_a_local_directory(settings, models_dir):
     frames = backend.generate(request(width=64, height=32, num_frames=9), lambda *_: None)
     assert frames.shape == (9, 32, 64, 3)
     image = np.full((48, 80, 3), 128, np.uint8)
-    assert backend.generate(request(image=image, width=64, height=64, num_frames=9), lambda *_: None).shape == (9, 64, 64, 3)
+    assert backend.generate(request(image=image, width=64, height=64, num_frames=9), lambda *_: None).shape == (
+        9,
+        64,
+        64,
+        3,
+    )
 
 
 def test_svd_backend_loads_a_local_directory(settings, tiny_svd_dir):
@@ -72,8 +79,17 @@ def test_svd_backend_loads_a_local_directory(settings, tiny_svd_dir):
     image = np.random.default_rng(1).integers(0, 255, (90, 120, 3), dtype=np.uint8)
     steps = []
     frames = backend.generate(
-        request(prompt=None, image=image, width=64, height=48, num_frames=4, fps=7, motion_bucket_id=127,
-                noise_aug_strength=0.02, guidance=3.0),
+        request(
+            prompt=None,
+            image=image,
+            width=64,
+            height=48,
+            num_frames=4,
+            fps=7,
+            motion_bucket_id=127,
+            noise_aug_strength=0.02,
+            guidance=3.0,
+        ),
         lambda step, total: steps.append(step),
     )
     assert frames.shape == (4, 48, 64, 3) and steps == [1, 2]
@@ -149,17 +165,24 @@ def test_wan_21_layout_with_separate_image_model_and_clip_encoder(settings, tmp_
     from tests.service.tiny_wan import build_tiny_wan21
 
     text_dir, image_dir = build_tiny_wan21(tmp_path / "wan21")
-    backend = create_backend("wan", settings.replace(wan_variant="2.1-14b", wan_model=str(text_dir), wan_i2v_model=str(image_dir)))
+    backend = create_backend(
+        "wan", settings.replace(wan_variant="2.1-14b", wan_model=str(text_dir), wan_i2v_model=str(image_dir))
+    )
     assert backend.info().size_multiple == 16 and backend.info().source == f"{text_dir} + {image_dir}"
     image = np.full((40, 60, 3), 90, np.uint8)
-    assert backend.generate(request(image=image, width=48, height=32, num_frames=5), lambda *_: None).shape == (5, 32, 48, 3)
+    assert backend.generate(request(image=image, width=48, height=32, num_frames=5), lambda *_: None).shape == (
+        5,
+        32,
+        48,
+        3,
+    )
     assert backend.generate(request(width=48, height=32, num_frames=5), lambda *_: None).shape == (5, 32, 48, 3)
 
 
 def test_wan_variant_that_does_not_match_the_weights_is_refused_at_load(settings, tiny_wan_dir):
     backend = create_backend("wan", settings.replace(wan_variant="2.1-1.3b", wan_model=str(tiny_wan_dir)))
     assert backend.info().modes == ("text-to-video",)  # the 1.3B release has no image model
-    with pytest.raises(ValueError, match="multiples of 32 .* expects 16"):
+    with pytest.raises(ValueError, match=r"multiples of 32 .* expects 16"):
         backend.load()
 
 
@@ -169,17 +192,20 @@ def test_new_backends_without_weights_say_why(tmp_path, models_dir):
     assert not available and "does not exist" in reason
     available, reason = create_backend("hunyuan", settings).availability()
     assert not available and "downloads are off" in reason
-    with pytest.raises(ValueError, match="ORIGINFRAME_WAN_VARIANT='3.0'"):
+    with pytest.raises(ValueError, match=r"ORIGINFRAME_WAN_VARIANT='3\.0'"):
         create_backend("wan", settings.replace(wan_variant="3.0"))
 
 
 def test_each_mode_names_its_own_weights(settings):
-    from service.provenance import public_model_id
+    from service.pipeline.signing import public_model_id
 
     info = create_backend("wan", settings.replace(wan_variant="2.1-14b")).info()
-    assert info.extra["sources"] == {"text-to-video": "Wan-AI/Wan2.1-T2V-14B-Diffusers",
-                                     "image-to-video": "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers"}
+    assert info.extra["sources"] == {
+        "text-to-video": "Wan-AI/Wan2.1-T2V-14B-Diffusers",
+        "image-to-video": "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers",
+    }
     # the manifest names the hub id of the model that ran, not the pair
     assert public_model_id(info.extra["sources"]["image-to-video"], "wan") == "Wan-AI/Wan2.1-I2V-14B-720P-Diffusers"
     assert create_backend("wan", settings.replace(wan_variant="2.1-1.3b")).info().extra["sources"] == {
-        "text-to-video": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"}
+        "text-to-video": "Wan-AI/Wan2.1-T2V-1.3B-Diffusers"
+    }

@@ -37,14 +37,21 @@ def frames_of(path) -> tuple[int, tuple[int, int]]:
 
 
 def curl(*arguments: str) -> str:
-    return subprocess.run(["curl", "-sS", "--fail-with-body", *arguments], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["curl", "-sS", "--fail-with-body", *arguments], check=True, capture_output=True, text=True
+    ).stdout
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_serve_answers_the_readme_curl_commands(tmp_path, models_dir):
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-                              env=environment(tmp_path / "data", models_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
+        env=environment(tmp_path / "data", models_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         key, output = None, []
         deadline = time.monotonic() + 120
@@ -57,14 +64,27 @@ def test_serve_answers_the_readme_curl_commands(tmp_path, models_dir):
         assert key, "".join(output)
         base = f"http://127.0.0.1:{port}"
         auth = f"Authorization: Bearer {key}"
-        created = json.loads(curl("-H", auth, "-H", "Content-Type: application/json",
-                                  "-d", '{"prompt": "a red fox walking through fresh snow"}', f"{base}/v1/generations"))
+        created = json.loads(
+            curl(
+                "-H",
+                auth,
+                "-H",
+                "Content-Type: application/json",
+                "-d",
+                '{"prompt": "a red fox walking through fresh snow"}',
+                f"{base}/v1/generations",
+            )
+        )
         image = tmp_path / "photo.png"
         image.write_bytes(png_bytes(200, 150))
-        from_image = json.loads(curl("-H", auth, "-F", f"image=@{image}", "-F", "num_frames=8", f"{base}/v1/generations"))
+        from_image = json.loads(
+            curl("-H", auth, "-F", f"image=@{image}", "-F", "num_frames=8", f"{base}/v1/generations")
+        )
         for generation, expected_frames in ((created, 16), (from_image, 8)):
             deadline = time.monotonic() + 120
-            while (status := json.loads(curl("-H", auth, f"{base}/v1/generations/{generation['id']}")))["status"] not in ("succeeded", "failed"):
+            while (status := json.loads(curl("-H", auth, f"{base}/v1/generations/{generation['id']}")))[
+                "status"
+            ] not in ("succeeded", "failed"):
                 assert time.monotonic() < deadline
                 time.sleep(0.2)
             assert status["status"] == "succeeded", status
@@ -80,9 +100,32 @@ def test_serve_answers_the_readme_curl_commands(tmp_path, models_dir):
 def test_generate_command_writes_an_mp4_without_a_server(tmp_path, models_dir):
     output = tmp_path / "clip.mp4"
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "generate", "--prompt", "a lighthouse in a storm", "--frames", "6", "--fps", "6",
-         "--width", "320", "--height", "256", "--steps", "3", "--seed", "1", "-o", str(output)],
-        env=environment(tmp_path / "data", models_dir), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "generate",
+            "--prompt",
+            "a lighthouse in a storm",
+            "--frames",
+            "6",
+            "--fps",
+            "6",
+            "--width",
+            "320",
+            "--height",
+            "256",
+            "--steps",
+            "3",
+            "--seed",
+            "1",
+            "-o",
+            str(output),
+        ],
+        env=environment(tmp_path / "data", models_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr
     assert frames_of(output) == (6, (320, 256))
@@ -91,8 +134,22 @@ def test_generate_command_writes_an_mp4_without_a_server(tmp_path, models_dir):
 
 def test_generate_command_refuses_bad_input_with_the_reason(tmp_path, models_dir):
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "generate", "--prompt", "x", "--frames", "1000", "-o", str(tmp_path / "x.mp4")],
-        env=environment(tmp_path / "data", models_dir), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "service.cli",
+            "generate",
+            "--prompt",
+            "x",
+            "--frames",
+            "1000",
+            "-o",
+            str(tmp_path / "x.mp4"),
+        ],
+        env=environment(tmp_path / "data", models_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode != 0 and "num_frames must be between 1 and 129" in result.stderr
 
@@ -102,11 +159,21 @@ def test_keys_command_creates_a_key_that_authenticates(tmp_path, models_dir):
     from service.db import Database
 
     env = environment(tmp_path / "data", models_dir)
-    result = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--scope", "verify", "--quiet"],
-                            env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", "keys", "create", "--scope", "verify", "--quiet"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     caller = authenticate(Database(f"sqlite:///{tmp_path / 'data' / 'originframe.db'}"), result.stdout.strip())
     assert caller.scopes == {"verify"}
-    bad = subprocess.run([sys.executable, "-m", "service.cli", "keys", "create", "--scope", "god"], env=env,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "service.cli", "keys", "create", "--scope", "god"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode != 0 and "unknown scope" in bad.stderr

@@ -14,7 +14,9 @@ HELDOUT = Path(__file__).resolve().parents[1] / "safety" / "data" / "prompts_hel
 
 def run(*arguments, data_dir, check=True):
     env = dict(os.environ, ORIGINFRAME_DATA_DIR=str(data_dir))
-    result = subprocess.run([sys.executable, "-m", "service.cli", *arguments], env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "service.cli", *arguments], env=env, capture_output=True, text=True, timeout=300
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -44,7 +46,9 @@ def test_screen_then_audit_verify_and_export(tmp_path):
 
     import sqlite3
 
-    with sqlite3.connect(tmp_path / "originframe.db") as connection:  # delete the first record behind the service's back
+    with sqlite3.connect(
+        tmp_path / "originframe.db"
+    ) as connection:  # delete the first record behind the service's back
         connection.execute("DELETE FROM decisions WHERE sequence = 0")
     broken = run("audit", "verify", data_dir=tmp_path, check=False)
     assert broken.returncode == 1 and "BROKEN at record 1" in broken.stderr and "deleted" in broken.stderr

@@ -18,8 +18,11 @@ def tiny_clip_files(tmp_path_factory):
     import torch
 
     folder = tmp_path_factory.mktemp("clip")
-    config = {"embed_dim": 32, "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
-              "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    config = {
+        "embed_dim": 32,
+        "vision_cfg": {"image_size": 64, "layers": 1, "width": 32, "patch_size": 16, "head_width": 16},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    }
     config_path = folder / f"{TINY_CLIP}.json"
     config_path.write_text(json.dumps(config))
     open_clip.add_model_config(config_path)
@@ -45,9 +48,13 @@ def test_clip_classifier_configured_by_settings_runs_and_is_reported(app_factory
 
 def test_misconfigured_clip_weights_are_reported_inactive_with_the_reason(app_factory, tmp_path):
     client = app_factory(clip_model="ViT-B-32", clip_weights=str(tmp_path / "missing.pt"))
-    operator = {s["name"]: s for s in client.get("/health", headers=key_for(client, "admin")).json()["safety"]["signals"]}
+    operator = {
+        s["name"]: s for s in client.get("/health", headers=key_for(client, "admin")).json()["safety"]["signals"]
+    }
     assert operator["clip_text"]["active"] is False and "missing.pt" in operator["clip_text"]["reason_if_inactive"]
     # anyone else learns that the weights are missing, but not where the server keeps its files
     public = {s["name"]: s for s in client.get("/health").json()["safety"]["signals"]}
-    assert public["clip_text"]["active"] is False and "weights file not found" in public["clip_text"]["reason_if_inactive"]
+    assert (
+        public["clip_text"]["active"] is False and "weights file not found" in public["clip_text"]["reason_if_inactive"]
+    )
     assert str(tmp_path) not in public["clip_text"]["reason_if_inactive"]

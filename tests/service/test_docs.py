@@ -13,7 +13,9 @@ def test_operations_doc_lists_every_setting_as_the_code_defines_it():
 
 
 def test_settings_come_from_prefixed_environment_variables_with_clear_errors():
-    settings = load_settings(environ={"ORIGINFRAME_MAX_FRAMES": "33", "ORIGINFRAME_EMBEDDED_WORKER": "false", "OTHER": "x"})
+    settings = load_settings(
+        environ={"ORIGINFRAME_MAX_FRAMES": "33", "ORIGINFRAME_EMBEDDED_WORKER": "false", "OTHER": "x"}
+    )
     assert settings.max_frames == 33 and settings.embedded_worker is False
     import pytest
 

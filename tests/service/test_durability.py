@@ -22,7 +22,9 @@ SLOW_JOB = {"prompt": "a slow pan over hills", "num_frames": 33, "num_inference_
 def test_a_queued_job_survives_a_server_restart(app_factory):
     first = app_factory(embedded_worker=False)
     headers = key_for(first, "generate")
-    generation = first.post("/v1/generations", json={"prompt": "a harbour at dawn", "num_frames": 4}, headers=headers).json()
+    generation = first.post(
+        "/v1/generations", json={"prompt": "a harbour at dawn", "num_frames": 4}, headers=headers
+    ).json()
     assert first.get(f"/v1/generations/{generation['id']}", headers=headers).json()["status"] == "queued"
     first.__exit__(None, None, None)  # the server goes away with the job still queued
 
@@ -55,8 +57,12 @@ def start_worker(settings) -> subprocess.Popen:
         "ORIGINFRAME_ENCODE_PRESET": settings.encode_preset,
     }.items():
         environment[name] = value
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def kill_mid_job(client, headers, worker: subprocess.Popen, generation_id: str) -> dict:

@@ -19,7 +19,6 @@ import pytest
 from sqlalchemy import select
 
 from service.db import Generation
-
 from service.storage import open_storage
 from tests.service.conftest import key_for, make_settings, png_bytes, wait_for
 from tests.service.fleet import fresh_postgres_database, fresh_redis_queue
@@ -29,8 +28,14 @@ from tests.service.tiny_svd import build_tiny_svd
 pytestmark = pytest.mark.timeout(240)
 
 # ~0.2 s per step on this CPU: slow enough to be killed mid-way
-SLOW_LTX = {"model": "ltx", "prompt": "a slow pan over hills", "num_frames": 33, "width": 128, "height": 96,
-            "num_inference_steps": 16}
+SLOW_LTX = {
+    "model": "ltx",
+    "prompt": "a slow pan over hills",
+    "num_frames": 33,
+    "width": 128,
+    "height": 96,
+    "num_inference_steps": 16,
+}
 QUICK_LTX = {"model": "ltx", "num_frames": 9, "width": 64, "height": 64, "num_inference_steps": 2}
 
 
@@ -59,8 +64,12 @@ def _environment(settings, overrides: dict, server, models: str) -> dict[str, st
 
 
 def _start_worker(environment: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def _live(client, admin) -> list[dict]:
@@ -85,26 +94,38 @@ def _files(root) -> list:
 
 
 def test_a_fleet_routes_by_model_keeps_media_in_object_storage_and_loses_no_job(
-        shared_servers, tmp_path, models_dir, tiny_svd_dir, seaweedfs, app_factory, monkeypatch):  # noqa: F811
-    from service.generation import tiny
+    shared_servers, tmp_path, models_dir, tiny_svd_dir, seaweedfs, app_factory, monkeypatch
+):
+    from service.backends import tiny
 
     for name, value in seaweedfs.environment().items():
         monkeypatch.setenv(name, value)
     shared = dict(
         **shared_servers,
-        enabled_models="svd-xt,ltx", default_model="ltx", svd_xt_model=str(tiny_svd_dir), decode_chunk_size=2,
+        enabled_models="svd-xt,ltx",
+        default_model="ltx",
+        svd_xt_model=str(tiny_svd_dir),
+        decode_chunk_size=2,
         ltx_model=str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"),
-        embedded_worker=False, lease_seconds=2.0, reaper_interval_s=0.3, max_attempts=2,
-        worker_heartbeat_s=0.3, worker_ttl_s=2.0, encode_preset="ultrafast",
+        embedded_worker=False,
+        lease_seconds=2.0,
+        reaper_interval_s=0.3,
+        max_attempts=2,
+        worker_heartbeat_s=0.3,
+        worker_ttl_s=2.0,
+        encode_preset="ultrafast",
         # signing and watermark keys are shared secrets of the deployment, not media
-        watermark_keys_dir=str(tmp_path / "secrets" / "watermark"), c2pa_dir=str(tmp_path / "secrets" / "c2pa"),
+        watermark_keys_dir=str(tmp_path / "secrets" / "watermark"),
+        c2pa_dir=str(tmp_path / "secrets" / "c2pa"),
         **seaweedfs.storage_overrides(),
     )
     api_settings = make_settings(tmp_path / "api", models_dir, **shared)
     client = app_factory(api_settings)
     admin = key_for(client, "admin", name="operator")
     headers = key_for(client, "generate", "verify")
-    node = {name: make_settings(tmp_path / f"worker-{name}", models_dir, **shared) for name in ("svd-xt", "ltx-a", "ltx-b")}
+    node = {
+        name: make_settings(tmp_path / f"worker-{name}", models_dir, **shared) for name in ("svd-xt", "ltx-a", "ltx-b")
+    }
     workers: dict[str, subprocess.Popen] = {}
     try:
         # before any worker: accepted, and the record says what it waits for
@@ -121,11 +142,25 @@ def test_a_fleet_routes_by_model_keeps_media_in_object_storage_and_loses_no_job(
 
         image = base64.b64encode(png_bytes(96, 64, seed=4)).decode()
         jobs = {
-            "svd-xt": [client.post("/v1/generations", json={"model": "svd-xt", "image": image, "num_frames": 4,
-                                                            "width": 64, "height": 64, "num_inference_steps": 2},
-                                   headers=headers).json()["id"]],
-            "ltx": [early.json()["id"]] + [client.post("/v1/generations", json={**QUICK_LTX, "prompt": prompt}, headers=headers).json()["id"]
-                for prompt in ("a fox in snow", "rain on a window")],
+            "svd-xt": [
+                client.post(
+                    "/v1/generations",
+                    json={
+                        "model": "svd-xt",
+                        "image": image,
+                        "num_frames": 4,
+                        "width": 64,
+                        "height": 64,
+                        "num_inference_steps": 2,
+                    },
+                    headers=headers,
+                ).json()["id"]
+            ],
+            "ltx": [early.json()["id"]]
+            + [
+                client.post("/v1/generations", json={**QUICK_LTX, "prompt": prompt}, headers=headers).json()["id"]
+                for prompt in ("a fox in snow", "rain on a window")
+            ],
         }
         for model, ids in jobs.items():
             for generation_id in ids:
@@ -133,7 +168,9 @@ def test_a_fleet_routes_by_model_keeps_media_in_object_storage_and_loses_no_job(
                 assert done["status"] == "succeeded" and done["model"] == model, done
         done_by_model: dict[str, int] = {}
         for row in _live(client, admin):
-            done_by_model[row["models"][0]] = done_by_model.get(row["models"][0], 0) + row["jobs_done"] + row["jobs_failed"]
+            done_by_model[row["models"][0]] = (
+                done_by_model.get(row["models"][0], 0) + row["jobs_done"] + row["jobs_failed"]
+            )
         assert done_by_model == {"svd-xt": 1, "ltx": 3}  # each job ran on a worker that serves its model
 
         # media only in the bucket; the download streams from it, and the clip verifies as ours

@@ -19,8 +19,19 @@ def _queued(db: Database, model: str) -> str:
 
     generation_id = str(uuid.uuid4())
     with db.session() as session:
-        session.add(Generation(id=generation_id, request_sha256="0" * 64, status="queued", stage="queued", model=model, mode="text", parameters={},
-                               max_attempts=2, attempts=0))
+        session.add(
+            Generation(
+                id=generation_id,
+                request_sha256="0" * 64,
+                status="queued",
+                stage="queued",
+                model=model,
+                mode="text",
+                parameters={},
+                max_attempts=2,
+                attempts=0,
+            )
+        )
     return generation_id
 
 
@@ -59,7 +70,9 @@ def test_each_model_has_its_own_queue_and_a_worker_takes_only_from_its_own(tmp_p
 
 
 def test_registry_counts_a_worker_only_after_warm_up_and_forgets_it_on_exit(db):
-    worker = WorkerRegistration(db, "host:1:abc", ["svd-xt"], device="cuda:0", dtype="float16", heartbeat_s=0.1, ttl_s=1.0)
+    worker = WorkerRegistration(
+        db, "host:1:abc", ["svd-xt"], device="cuda:0", dtype="float16", heartbeat_s=0.1, ttl_s=1.0
+    )
     worker.register()
     try:
         [row] = list_workers(db, ttl_s=1.0)
@@ -110,7 +123,9 @@ def test_the_embedded_worker_registers_and_nothing_waits(client, generate_key):
     health = client.get("/health").json()
     [me] = health["workers"]["live"]
     assert me["state"] == "ready" and "tiny" in me["models"]
-    created = client.post("/v1/generations", json={"prompt": "a red kite", "num_frames": 3}, headers=generate_key).json()
+    created = client.post(
+        "/v1/generations", json={"prompt": "a red kite", "num_frames": 3}, headers=generate_key
+    ).json()
     assert "waiting" not in created
     assert wait_for(client, created["id"], generate_key)["status"] == "succeeded"
     [me] = client.get("/health").json()["workers"]["live"]

@@ -71,11 +71,17 @@ def test_re_sealing_the_whole_chain_after_an_edit_is_detected(logged):
     with client.app.state.runtime.db.session() as session:
         previous = GENESIS_HASH
         for row in session.scalars(select(Decision).order_by(Decision.sequence)):
-            body = {k: v for k, v in json.loads(row.body).items() if k not in ("sequence", "previous_hash", "record_hash")}
+            body = {
+                k: v for k, v in json.loads(row.body).items() if k not in ("sequence", "previous_hash", "record_hash")
+            }
             if row.sequence == 0:
                 body["decision"] = row.decision = "block"
             sealed = seal_record(body, sequence=row.sequence, previous_hash=previous)
-            row.body, row.previous_hash, row.record_hash = canonical_json(sealed).decode(), previous, sealed["record_hash"]
+            row.body, row.previous_hash, row.record_hash = (
+                canonical_json(sealed).decode(),
+                previous,
+                sealed["record_hash"],
+            )
             previous = sealed["record_hash"]
     report = _verify(client, auditor)
     assert report["ok"] is False and report["problem"] == "resealed" and report["first_bad_sequence"] == 0
@@ -92,8 +98,10 @@ def test_checkpoints_are_exported_with_their_public_key(logged):
     checkpoints = [Checkpoint.from_mapping(item) for item in exported["checkpoints"]]
     assert sorted(c.sequence for c in checkpoints) == [0, 1, 2, 3, 4]
     assert all(verify_signature(c, public_key) for c in checkpoints)
-    records = [json.loads(line) for line in client.get("/v1/audit/decisions", params={"format": "jsonl"},
-                                                       headers=auditor).text.splitlines()]
+    records = [
+        json.loads(line)
+        for line in client.get("/v1/audit/decisions", params={"format": "jsonl"}, headers=auditor).text.splitlines()
+    ]
     assert {c.sequence: c.record_hash for c in checkpoints} == {r["sequence"]: r["record_hash"] for r in records}
     assert client.get("/v1/audit/checkpoints", headers=key_for(client, "generate")).status_code == 403
 

@@ -74,15 +74,22 @@ def test_input_images_beyond_png_jpeg_and_webp_are_refused(app, kind):
     buffer = io.BytesIO()
     Image.new("RGB", (128, 128), (30, 90, 200)).save(buffer, format=kind)
     headers = key_for(app, "generate")
-    answer = app.post("/v1/generations", files={"image": (f"x.{kind.lower()}", buffer.getvalue(), "image/x")},
-                      data={"prompt": "x"}, headers=headers)
+    answer = app.post(
+        "/v1/generations",
+        files={"image": (f"x.{kind.lower()}", buffer.getvalue(), "image/x")},
+        data={"prompt": "x"},
+        headers=headers,
+    )
     assert answer.status_code == 422 and "PNG, JPEG, WEBP" in answer.json()["detail"]
     screened = app.post("/v1/screenings", files={"image": ("x", buffer.getvalue(), "image/x")}, headers=headers)
     assert screened.status_code == 422
     for kind_ok in ("PNG", "JPEG", "WEBP"):
         ok = io.BytesIO()
         Image.new("RGB", (128, 128), (30, 90, 200)).save(ok, format=kind_ok)
-        assert app.post("/v1/screenings", files={"image": ("x", ok.getvalue(), "image/x")}, headers=headers).status_code == 200
+        assert (
+            app.post("/v1/screenings", files={"image": ("x", ok.getvalue(), "image/x")}, headers=headers).status_code
+            == 200
+        )
 
 
 def test_the_api_document_is_served_without_third_party_scripts_and_has_request_bodies(app):
@@ -94,5 +101,10 @@ def test_the_api_document_is_served_without_third_party_scripts_and_has_request_
     assert set(generation) == {"application/json", "multipart/form-data"}
     assert "num_frames" in generation["application/json"]["schema"]["properties"]
     assert generation["multipart/form-data"]["schema"]["properties"]["image"]["format"] == "binary"
-    assert "prompt" in paths["/v1/screenings"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
-    assert "file" in paths["/v1/verify"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    assert (
+        "prompt"
+        in paths["/v1/screenings"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    )
+    assert (
+        "file" in paths["/v1/verify"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
+    )

@@ -35,8 +35,9 @@ def admin(app):
 
 
 def _no_tracebacks(caplog) -> None:
-    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], \
-        [record.getMessage() for record in caplog.records]
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR], [
+        record.getMessage() for record in caplog.records
+    ]
 
 
 DEEP = b"[" * 1000 + b"]" * 1000
@@ -51,8 +52,9 @@ def test_bodies_are_not_read_before_the_key_is_checked(app, caplog, path, body):
     _no_tracebacks(caplog)
 
 
-@pytest.mark.parametrize("path", ["/v1/keys", "/v1/generations", "/v1/screenings",
-                                  "/v1/reviews/3f1c9a52-0000-4000-8000-000000000000"])
+@pytest.mark.parametrize(
+    "path", ["/v1/keys", "/v1/generations", "/v1/screenings", "/v1/reviews/3f1c9a52-0000-4000-8000-000000000000"]
+)
 def test_json_not_utf8_or_too_deep_is_422_with_the_reason(app, admin, caplog, path):
     caplog.set_level(logging.ERROR)
     headers = {**admin, "content-type": "application/json"}
@@ -73,17 +75,28 @@ def test_brackets_inside_strings_do_not_count_as_depth(app, admin):
 
 
 @pytest.mark.parametrize("path", ["/v1/generations", "/v1/screenings"])
-@pytest.mark.parametrize("charset, raw, words", [
-    ("utf-8", b"\xff\xfe a fox", "not valid text in its charset"),
-    ("x-no-such-charset", b"a fox", "unknown charset"),
-    ("utf-16", b"\x00", "not valid text in its charset"),
-])
+@pytest.mark.parametrize(
+    "charset, raw, words",
+    [
+        ("utf-8", b"\xff\xfe a fox", "not valid text in its charset"),
+        ("x-no-such-charset", b"a fox", "unknown charset"),
+        ("utf-16", b"\x00", "not valid text in its charset"),
+    ],
+)
 def test_multipart_text_fields_with_bad_bytes_or_unknown_charsets(app, admin, caplog, path, charset, raw, words):
     caplog.set_level(logging.ERROR)
     boundary = "hardening"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n'
-            f"Content-Type: text/plain; charset={charset}\r\n\r\n").encode() + raw + f"\r\n--{boundary}--\r\n".encode()
-    answer = app.post(path, content=body, headers={**admin, "content-type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="prompt"\r\n'
+            f"Content-Type: text/plain; charset={charset}\r\n\r\n"
+        ).encode()
+        + raw
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    answer = app.post(
+        path, content=body, headers={**admin, "content-type": f"multipart/form-data; boundary={boundary}"}
+    )
     assert words in problem_of(answer, 422)["detail"]
     _no_tracebacks(caplog)
 
@@ -100,8 +113,11 @@ def test_out_of_range_integers(app, admin, caplog):
 def test_a_range_header_with_thousands_of_digits_is_416(app_factory, caplog):
     client = app_factory()
     headers = key_for(client, "generate")
-    created = client.post("/v1/generations", json={"prompt": "a lighthouse", "num_frames": 4, "width": 256, "height": 256,
-                                                    "num_inference_steps": 1}, headers=headers).json()
+    created = client.post(
+        "/v1/generations",
+        json={"prompt": "a lighthouse", "num_frames": 4, "width": 256, "height": 256, "num_inference_steps": 1},
+        headers=headers,
+    ).json()
     assert wait_for(client, created["id"], headers)["status"] == "succeeded"
     caplog.set_level(logging.ERROR)
     url = f"/v1/generations/{created['id']}/video"
@@ -112,11 +128,14 @@ def test_a_range_header_with_thousands_of_digits_is_416(app_factory, caplog):
     _no_tracebacks(caplog)
 
 
-@pytest.mark.parametrize("name, status, words", [
-    ("mp4_unknown_fourcc", 422, "codec"),
-    ("mjpeg_size_change_to_8192x4096", 422, "picture size changed mid-stream"),
-    ("mp4_truncated_header", 422, "cannot decode"),
-])
+@pytest.mark.parametrize(
+    "name, status, words",
+    [
+        ("mp4_unknown_fourcc", 422, "codec"),
+        ("mjpeg_size_change_to_8192x4096", 422, "picture size changed mid-stream"),
+        ("mp4_truncated_header", 422, "cannot decode"),
+    ],
+)
 def test_hostile_uploads_are_refused_with_the_reason(app, caplog, name, status, words):
     caplog.set_level(logging.ERROR)
     headers = key_for(app, "verify")
@@ -127,8 +146,11 @@ def test_hostile_uploads_are_refused_with_the_reason(app, caplog, name, status, 
 
 def test_a_clip_whose_frames_grow_within_the_limit_is_verified_per_frame(app):
     headers = key_for(app, "verify")
-    answer = app.post("/v1/verify", content=hostile.size_changing_mjpeg(later=(1024, 1024), frames=6),
-                      headers={**headers, "content-type": "video/x-matroska"})
+    answer = app.post(
+        "/v1/verify",
+        content=hostile.size_changing_mjpeg(later=(1024, 1024), frames=6),
+        headers={**headers, "content-type": "video/x-matroska"},
+    )
     assert answer.status_code == 200, answer.text
     media = answer.json()["media"]
     assert media["frames_decoded"] == 6 and media["frames_analysed"] == 6

@@ -18,6 +18,7 @@ from tests.service.fleet import fresh_redis_queue
 @pytest.fixture(params=["memory", "redis"])
 def limited(request, app_factory, tmp_path, models_dir):
     """Start apps with the given limits, counting in this process or in a shared Redis."""
+
     def start(data_dir="data", **limits):
         settings = make_settings(tmp_path / data_dir, models_dir, embedded_worker=False, **limits)
         if request.param == "redis":
@@ -50,7 +51,9 @@ def test_requests_per_key_and_route_class(limited):
     assert client.get("/v1/keys/me", headers=second).status_code == 200  # another key has its own allowance
     # another route class has its own allowance too
     for _ in range(2):
-        assert client.post("/v1/generations", json={"prompt": "a fox", "num_frames": 4}, headers=first).status_code == 202
+        assert (
+            client.post("/v1/generations", json={"prompt": "a fox", "num_frames": 4}, headers=first).status_code == 202
+        )
     _is_429(client.post("/v1/generations", json={"prompt": "a fox", "num_frames": 4}, headers=first), "generate")
     assert client.get("/health").status_code == 200  # operations endpoints are not limited
 
@@ -76,8 +79,14 @@ def test_failed_authentication_is_throttled_per_address(limited):
 
 def test_a_fleet_shares_one_count_in_redis(app_factory, tmp_path, models_dir):
     with fresh_redis_queue() as (redis_url, queue_name):
-        settings = make_settings(tmp_path / "data", models_dir, embedded_worker=False, rate_limit_api_per_minute=4,
-                                 rate_limit_url=redis_url, queue_name=queue_name)
+        settings = make_settings(
+            tmp_path / "data",
+            models_dir,
+            embedded_worker=False,
+            rate_limit_api_per_minute=4,
+            rate_limit_url=redis_url,
+            queue_name=queue_name,
+        )
         one, two = app_factory(settings), app_factory(settings)  # two API processes, one database, one Redis
         headers = key_for(one, "generate")
         assert [one.get("/v1/keys/me", headers=headers).status_code for _ in range(2)] == [200, 200]
@@ -117,8 +126,12 @@ def test_a_stream_of_a_generation_held_for_review_sends_a_last_event_and_ends(ap
     headers = key_for(client, "generate")
     buffer = io.BytesIO()
     Image.fromarray(photos.astronaut()).save(buffer, format="JPEG")
-    held = client.post("/v1/generations", files={"image": ("face.jpg", buffer.getvalue(), "image/jpeg")},
-                       data={"num_frames": "4"}, headers=headers).json()
+    held = client.post(
+        "/v1/generations",
+        files={"image": ("face.jpg", buffer.getvalue(), "image/jpeg")},
+        data={"num_frames": "4"},
+        headers=headers,
+    ).json()
     assert held["status"] == "review"
     with client.stream("GET", f"/v1/generations/{held['id']}/events", headers=headers) as stream:
         events = _events(stream)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from service.backends import GenerationInput, create_backend
+from service.backends.model_files import ModelFilesError, check_free_space
 from service.cli import main
-from service.generation import GenerationInput, create_backend
-from service.generation.model_files import ModelFilesError, check_free_space
 from tests.service.conftest import make_settings
 
 
@@ -20,8 +20,11 @@ def run(tmp_path, models_dir):
     store = tmp_path / "store"
 
     def invoke(*arguments: str, **env: str):
-        environment = {"ORIGINFRAME_DATA_DIR": str(tmp_path / "data"), "ORIGINFRAME_MODELS_DIR": str(store),
-                       **{f"ORIGINFRAME_{key.upper()}": value for key, value in env.items()}}
+        environment = {
+            "ORIGINFRAME_DATA_DIR": str(tmp_path / "data"),
+            "ORIGINFRAME_MODELS_DIR": str(store),
+            **{f"ORIGINFRAME_{key.upper()}": value for key, value in env.items()},
+        }
         return CliRunner().invoke(main, ["models", *arguments], env=environment, catch_exceptions=False)
 
     invoke.store = store
@@ -29,7 +32,9 @@ def run(tmp_path, models_dir):
 
 
 def test_list_says_what_each_backend_needs_and_what_is_missing(run, tiny_wan_dir):
-    result = run("list", enabled_models="tiny,wan,hunyuan", wan_model=str(tiny_wan_dir), wan_i2v_model=str(tiny_wan_dir))
+    result = run(
+        "list", enabled_models="tiny,wan,hunyuan", wan_model=str(tiny_wan_dir), wan_i2v_model=str(tiny_wan_dir)
+    )
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     wan_text = next(line for line in lines if line.split()[:2] == ["wan", "text-to-video"])
@@ -55,8 +60,11 @@ def test_import_verify_load_tamper_and_remove(run, tiny_wan_dir, tmp_path, model
     # the imported directory is what the backend loads
     settings = make_settings(tmp_path / "data", models_dir, wan_model=str(target), wan_i2v_model=str(target))
     frames = create_backend("wan", settings).generate(
-        GenerationInput(prompt="a fox", num_frames=5, fps=8, width=64, height=64, num_inference_steps=1, seed=0, guidance=5.0),
-        lambda *_: None)
+        GenerationInput(
+            prompt="a fox", num_frames=5, fps=8, width=64, height=64, num_inference_steps=1, seed=0, guidance=5.0
+        ),
+        lambda *_: None,
+    )
     assert frames.shape == (5, 64, 64, 3) and frames.dtype == np.uint8
 
     weights = next((target / "transformer").glob("*.safetensors"))
@@ -66,14 +74,17 @@ def test_import_verify_load_tamper_and_remove(run, tiny_wan_dir, tmp_path, model
     assert broken.exit_code == 1
     assert f"transformer/{weights.name} has changed" in broken.output and "vae/config.json is missing" in broken.output
 
-    assert "already exists" in run("import", "wan", str(tiny_wan_dir), "--mode", "text-to-video", "--name", "ti2v-tiny").output
+    assert (
+        "already exists"
+        in run("import", "wan", str(tiny_wan_dir), "--mode", "text-to-video", "--name", "ti2v-tiny").output
+    )
     removed = run("remove", target.name, "--yes")
     assert removed.exit_code == 0 and not target.exists()
     assert "is not a model directory" in run("remove", "..", "--yes").output
 
 
 def test_import_refuses_a_pipeline_of_another_model(run, models_dir):
-    from service.generation import tiny
+    from service.backends import tiny
 
     result = run("import", "wan", str(models_dir / f"tiny-ltx-v{tiny.FORMAT_VERSION}"), "--mode", "text-to-video")
     assert result.exit_code != 0 and "holds a LTXPipeline; wan text-to-video needs WanPipeline" in result.output
@@ -83,7 +94,11 @@ def test_import_refuses_a_pipeline_of_another_model(run, models_dir):
 
 def test_download_is_refused_while_downloads_are_off(run):
     result = run("download", "wan", "--mode", "text-to-video")
-    assert result.exit_code != 0 and "downloads are off" in result.output and "ORIGINFRAME_ALLOW_DOWNLOADS=true" in result.output
+    assert (
+        result.exit_code != 0
+        and "downloads are off" in result.output
+        and "ORIGINFRAME_ALLOW_DOWNLOADS=true" in result.output
+    )
     assert "pass --hub-id" in run("download", "ltx", ltx_model="/somewhere/local").output
 
 

@@ -23,16 +23,33 @@ MIB = 1024 * 1024
 
 
 def _storage(server, **options) -> ObjectStorage:
-    values = dict(bucket=BUCKET, prefix=f"t-{uuid.uuid4().hex[:12]}", endpoint=server.endpoint, region="us-east-1", allow_http=True,
-                  part_bytes=5 * MIB, retries=2, retry_backoff_s=0.05, timeout_s=10.0)
+    values = dict(
+        bucket=BUCKET,
+        prefix=f"t-{uuid.uuid4().hex[:12]}",
+        endpoint=server.endpoint,
+        region="us-east-1",
+        allow_http=True,
+        part_bytes=5 * MIB,
+        retries=2,
+        retry_backoff_s=0.05,
+        timeout_s=10.0,
+    )
     values.update(options)
     return ObjectStorage(**values)
 
 
 def _raw(server, bucket: str) -> S3Store:
     """A plain client on the same bucket, without our prefix: what is really in the store."""
-    return S3Store(bucket, config=dict(endpoint=server.endpoint, region="us-east-1", access_key_id=server.access_key,
-                                       secret_access_key=server.secret_key, allow_http="true"))
+    return S3Store(
+        bucket,
+        config=dict(
+            endpoint=server.endpoint,
+            region="us-east-1",
+            access_key_id=server.access_key,
+            secret_access_key=server.secret_key,
+            allow_http="true",
+        ),
+    )
 
 
 def _closed_port() -> int:
@@ -48,7 +65,11 @@ def test_round_trip_under_the_prefix(s3_credentials):
     assert storage.exists("videos/x.mp4") and storage.size("videos/x.mp4") == 10
     assert storage.read_range("videos/x.mp4", 2, 5) == b"2345"
     assert storage.path("videos/x.mp4") is None  # nothing on a local disk
-    listed = [meta["path"] for batch in obstore.list(_raw(s3_credentials, storage.bucket), prefix="deploy-a/") for meta in batch]
+    listed = [
+        meta["path"]
+        for batch in obstore.list(_raw(s3_credentials, storage.bucket), prefix="deploy-a/")
+        for meta in batch
+    ]
     assert listed == ["deploy-a/media/videos/x.mp4"]
     storage.delete("videos/x.mp4")
     storage.delete("videos/x.mp4")  # deleting what is gone is not an error
@@ -75,7 +96,7 @@ def test_large_clips_go_up_in_parts_and_small_ones_in_one_put(s3_credentials):
     assert obstore.head(raw, f"{storage.prefix}/videos/big.mp4")["e_tag"].strip('"').endswith("-3")
     assert "-" not in obstore.head(raw, f"{storage.prefix}/videos/small.mp4")["e_tag"]
     assert storage.get("videos/big.mp4") == big
-    assert storage.read_range("videos/big.mp4", 6 * MIB - 3, 6 * MIB + 2) == big[6 * MIB - 3:6 * MIB + 3]
+    assert storage.read_range("videos/big.mp4", 6 * MIB - 3, 6 * MIB + 2) == big[6 * MIB - 3 : 6 * MIB + 3]
 
 
 def test_a_reader_never_sees_a_half_written_clip(s3_credentials):
@@ -104,8 +125,15 @@ def test_an_unreachable_store_fails_after_its_retries_with_a_reason(monkeypatch)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEY")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "very-secret-value")
     endpoint = f"http://127.0.0.1:{_closed_port()}"
-    storage = ObjectStorage(bucket="media", endpoint=endpoint, region="us-east-1", allow_http=True, retries=2,
-                            retry_backoff_s=0.05, timeout_s=2.0)
+    storage = ObjectStorage(
+        bucket="media",
+        endpoint=endpoint,
+        region="us-east-1",
+        allow_http=True,
+        retries=2,
+        retry_backoff_s=0.05,
+        timeout_s=2.0,
+    )
     started = time.monotonic()
     with pytest.raises(StorageUnavailable) as failure:
         storage.put("videos/x.mp4", b"x")
@@ -198,13 +226,23 @@ def test_clips_are_stored_in_the_bucket_and_streamed_with_ranges(app_factory, tm
     assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
     tail = client.get(f"/v1/generations/{created['id']}/video", headers={**headers, "Range": "bytes=-10"})
     assert tail.status_code == 206 and tail.content == whole.content[-10:]
-    assert client.get(f"/v1/generations/{created['id']}/video", headers={**headers, "Range": "bytes=99999999-"}).status_code == 416
+    assert (
+        client.get(
+            f"/v1/generations/{created['id']}/video", headers={**headers, "Range": "bytes=99999999-"}
+        ).status_code
+        == 416
+    )
     assert _media_files(settings.resolved_storage_dir) == []  # nothing on the local disk
 
 
 def test_redirect_delivery_hands_out_a_short_lived_presigned_url(app_factory, tmp_path, models_dir, s3_credentials):
-    settings = make_settings(tmp_path / "data", models_dir, video_delivery="redirect", presigned_url_ttl_s=60,
-                             **s3_credentials.storage_overrides())
+    settings = make_settings(
+        tmp_path / "data",
+        models_dir,
+        video_delivery="redirect",
+        presigned_url_ttl_s=60,
+        **s3_credentials.storage_overrides(),
+    )
     client = app_factory(settings)
     headers = key_for(client, "generate")
     created = client.post("/v1/generations", json={"prompt": "a harbour", "num_frames": 4}, headers=headers).json()
@@ -227,9 +265,17 @@ def test_redirect_delivery_hands_out_a_short_lived_presigned_url(app_factory, tm
 def test_a_job_whose_store_is_down_fails_with_the_reason(app_factory, tmp_path, models_dir, monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "k")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s")
-    settings = make_settings(tmp_path / "data", models_dir, storage_backend="s3", storage_bucket="media",
-                             storage_endpoint=f"http://127.0.0.1:{_closed_port()}", storage_allow_http=True,
-                             storage_retries=1, storage_retry_backoff_s=0.05, storage_timeout_s=2.0)
+    settings = make_settings(
+        tmp_path / "data",
+        models_dir,
+        storage_backend="s3",
+        storage_bucket="media",
+        storage_endpoint=f"http://127.0.0.1:{_closed_port()}",
+        storage_allow_http=True,
+        storage_retries=1,
+        storage_retry_backoff_s=0.05,
+        storage_timeout_s=2.0,
+    )
     client = app_factory(settings)
     headers = key_for(client, "generate")
     health = client.get("/health")

@@ -10,8 +10,12 @@ from tests.service.conftest import wait_for
 
 
 def test_every_generated_clip_is_watermarked_with_its_own_identifier(client, generate_key, settings):
-    ids = [client.post("/v1/generations", json={"prompt": f"a windmill {i}", "num_frames": 6}, headers=generate_key).json()["id"]
-           for i in range(2)]
+    ids = [
+        client.post(
+            "/v1/generations", json={"prompt": f"a windmill {i}", "num_frames": 6}, headers=generate_key
+        ).json()["id"]
+        for i in range(2)
+    ]
     for generation_id in ids:
         done = wait_for(client, generation_id, generate_key)
         keyring = Keyring.load(settings.resolved_watermark_keys_dir)

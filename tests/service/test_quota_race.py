@@ -30,4 +30,6 @@ def test_racing_requests_cannot_pass_the_limit_together(database_url, app_factor
         codes = sorted(pool.map(submit, range(RACERS)))
     assert codes == [202] * LIMIT + [429] * (RACERS - LIMIT)
     with apps[0].app.state.runtime.db.session() as session:
-        assert session.scalar(select(func.count()).select_from(Generation).where(Generation.status == "queued")) == LIMIT
+        assert (
+            session.scalar(select(func.count()).select_from(Generation).where(Generation.status == "queued")) == LIMIT
+        )

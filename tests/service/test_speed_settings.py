@@ -9,8 +9,8 @@ import os
 import numpy as np
 import pytest
 
-from service.generation import GenerationInput, create_backend
-from service.generation.speed import speed_plan, use_compile_cache
+from service.backends import GenerationInput, create_backend
+from service.backends.speed import speed_plan, use_compile_cache
 from tests.service.conftest import new_backend_settings
 
 SHAPE = dict(prompt="a fox", fps=8, num_inference_steps=6, seed=1, guidance=5.0, num_frames=9)
@@ -53,14 +53,20 @@ def test_bad_step_cache_settings_fail_at_start_up_with_the_reason(configured, va
 
 
 def test_a_step_cache_applies_to_the_named_model_only(configured):
-    assert speed_plan("wan", configured.replace(step_cache="wan=first-block,ltx=taylorseer:4")).step_cache.describe() == "first-block:0.05"
-    assert speed_plan("ltx", configured.replace(step_cache="wan=first-block,ltx=taylorseer:4")).step_cache.describe() == "taylorseer:4"
+    assert (
+        speed_plan("wan", configured.replace(step_cache="wan=first-block,ltx=taylorseer:4")).step_cache.describe()
+        == "first-block:0.05"
+    )
+    assert (
+        speed_plan("ltx", configured.replace(step_cache="wan=first-block,ltx=taylorseer:4")).step_cache.describe()
+        == "taylorseer:4"
+    )
     assert speed_plan("hunyuan", configured.replace(step_cache="wan=first-block")).step_cache is None
     with pytest.raises(ValueError, match="UNet"):
         create_backend("svd", configured.replace(step_cache="svd=first-block"))
     with pytest.raises(ValueError, match="ORIGINFRAME_FP8_MODELS names unknown model"):
         create_backend("wan", configured.replace(fp8_models="wan,hunyan"))
-    with pytest.raises(ValueError, match="compile_mode|COMPILE_MODE"):
+    with pytest.raises(ValueError, match=r"compile_mode|COMPILE_MODE"):
         speed_plan("wan", configured.replace(compile_mode="fastest"))
 
 
@@ -89,14 +95,20 @@ def test_fp8_stores_the_denoiser_weights_in_float8(configured):
 
     backend = create_backend("wan", configured.replace(fp8_models="wan"))
     backend.load()
-    dtypes = {parameter.dtype for name, parameter in backend._text_to_video.transformer.named_parameters() if "blocks." in name}
+    dtypes = {
+        parameter.dtype
+        for name, parameter in backend._text_to_video.transformer.named_parameters()
+        if "blocks." in name
+    }
     assert torch.float8_e4m3fn in dtypes
 
 
 def test_a_cache_the_model_cannot_take_is_refused_at_start_up_or_load(configured):
     with pytest.raises(ValueError, match="not in diffusers' block registry"):
         create_backend("hunyuan", configured.replace(step_cache="hunyuan=first-block"))
-    backend = create_backend("tiny", configured.replace(step_cache="tiny=first-block"))  # a one-block model: known once loaded
+    backend = create_backend(
+        "tiny", configured.replace(step_cache="tiny=first-block")
+    )  # a one-block model: known once loaded
     with pytest.raises(ValueError, match="at least two transformer blocks"):
         backend.load()
 
@@ -117,5 +129,7 @@ def test_a_timestep_aware_cache_works_in_the_image_pipeline_that_shares_the_tran
     image = np.random.default_rng(3).integers(0, 255, (64, 96, 3), dtype=np.uint8)
     request = GenerationInput(image=image, **SHAPE, **SIZES[model])
     reference = create_backend(model, configured).generate(request, lambda *_: None)
-    cached = create_backend(model, configured.replace(step_cache=f"{model}=pyramid-attention:2")).generate(request, lambda *_: None)
+    cached = create_backend(model, configured.replace(step_cache=f"{model}=pyramid-attention:2")).generate(
+        request, lambda *_: None
+    )
     assert 0 < np.abs(cached.astype(np.int16) - reference).mean() < 40

@@ -68,8 +68,11 @@ def service(tmp_path_factory, models_dir):
     settings = make_settings(tmp_path_factory.mktemp("verify") / "data", models_dir)
     with TestClient(create_app(settings)) as client:
         owner = key_for(client, "generate", "verify", name="owner")
-        generation = client.post("/v1/generations", json={"prompt": "a harbour at night", "num_frames": 16, "width": 320,
-                                                          "height": 256}, headers=owner).json()
+        generation = client.post(
+            "/v1/generations",
+            json={"prompt": "a harbour at night", "num_frames": 16, "width": 320, "height": 256},
+            headers=owner,
+        ).json()
         done = wait_for(client, generation["id"], owner)
         assert done["status"] == "succeeded", done
         video = client.get(done["links"]["video"], headers=owner).content
@@ -77,7 +80,9 @@ def service(tmp_path_factory, models_dir):
 
 
 def verify(service, data: bytes, headers=None, filename="clip.mp4"):
-    response = service["client"].post("/v1/verify", files={"file": (filename, data, "video/mp4")}, headers=headers or service["owner"])
+    response = service["client"].post(
+        "/v1/verify", files={"file": (filename, data, "video/mp4")}, headers=headers or service["owner"]
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -94,7 +99,9 @@ def test_generated_clip_reads_back_trusted_with_our_anchors_and_untrusted_withou
     assert trusted.watermark_reference.algorithm == "originframe.wm.v1" and not trusted.soft_bindings
     assert trusted.fingerprint_reference.value == service["generation"]["id"]
     # the model by name, never the directory the server loads it from
-    assert trusted.generation.model_id == "tiny" and not trusted.actions[0].parameters["com.originframe.model"].startswith("/")
+    assert trusted.generation.model_id == "tiny" and not trusted.actions[0].parameters[
+        "com.originframe.model"
+    ].startswith("/")
 
 
 def test_the_original_clip_is_generated_here_on_the_manifest(service):
@@ -102,7 +109,11 @@ def test_the_original_clip_is_generated_here_on_the_manifest(service):
     assert report["verdict"] == "generated_here" and report["strongest_evidence"] == "manifest"
     assert report["watermark"]["detected"] and report["fingerprint"]["matched"]
     assert report["generation"]["id"] == service["generation"]["id"] and report["generation"]["visible"]
-    assert report["media"]["kind"] == "video" and report["media"]["mime"] == "video/mp4" and report["media"]["codec"] == "h264"
+    assert (
+        report["media"]["kind"] == "video"
+        and report["media"]["mime"] == "video/mp4"
+        and report["media"]["codec"] == "h264"
+    )
 
 
 def test_reencoded_and_stripped_clip_is_still_generated_here(service):
@@ -112,7 +123,10 @@ def test_reencoded_and_stripped_clip_is_still_generated_here(service):
     assert report["verdict"] == "generated_here" and report["strongest_evidence"] == "watermark"
     assert report["generation_id"] == service["generation"]["id"]
     assert report["watermark"]["identifier"] == service["generation"]["watermark"]["identifier"]
-    assert report["watermark"]["p_value"] < 1e-6 and len(report["watermark"]["frame_scores"]) == report["watermark"]["frames_analysed"]
+    assert (
+        report["watermark"]["p_value"] < 1e-6
+        and len(report["watermark"]["frame_scores"]) == report["watermark"]["frames_analysed"]
+    )
     # the soft binding recovers the Content Credentials the copy lost
     assert report["stored_manifest"]["validation_state"] == "Trusted"
     assert report["stored_manifest"]["generation"]["generation_id"] == service["generation"]["id"]
@@ -126,7 +140,9 @@ def test_a_copy_the_watermark_cannot_follow_resembles_the_generation_by_its_fing
     report = verify(service, reencode(service["video"], crf=28, aspect=0.6))
     assert not report["watermark"]["detected"]
     # a fingerprint alone is resemblance: it cannot tell a stripped copy from the footage a clip was made from
-    assert report["verdict"] == "resembles_generated_here" and report["strongest_evidence"] == "fingerprint", report["summary"]
+    assert report["verdict"] == "resembles_generated_here" and report["strongest_evidence"] == "fingerprint", report[
+        "summary"
+    ]
     assert report["generation_id"] == service["generation"]["id"] and report["fingerprint"]["matched"]
     assert "not proof" in report["summary"] and service["generation"]["id"] in report["summary"]
 
@@ -146,25 +162,37 @@ def test_an_unrelated_clip_has_no_evidence(service):
 
 def test_another_signers_ai_clip_is_generated_elsewhere(service, tmp_path):
     other = SigningCredentials.load_or_create_development(tmp_path / "other-lab", organisation="Other AI Lab")
-    info = ManifestInfo(generation_id="elsewhere-1", model_id="their-model", model_version="2", parameters_digest="0" * 64,
-                        policy_version="theirs", decision_id="n/a", service_name="OtherGen")
+    info = ManifestInfo(
+        generation_id="elsewhere-1",
+        model_id="their-model",
+        model_version="2",
+        parameters_digest="0" * 64,
+        policy_version="theirs",
+        decision_id="n/a",
+        service_name="OtherGen",
+    )
     signed = sign_mp4(encode_mp4_bytes(photo_clip(), fps=8, crf=23), info, other)
     report = verify(service, signed)
     assert report["verdict"] == "generated_elsewhere_ai" and report["strongest_evidence"] == "manifest"
-    assert report["manifest"]["validation_state"] == "Valid" and "signingCredential.untrusted" in report["manifest"]["failure_codes"]
+    assert (
+        report["manifest"]["validation_state"] == "Valid"
+        and "signingCredential.untrusted" in report["manifest"]["failure_codes"]
+    )
     assert report["manifest_is_ours"] is False
 
 
 def test_stability_reference_mark_is_generated_elsewhere(service):
-    from imwatermark import WatermarkEncoder
     import cv2
+    from imwatermark import WatermarkEncoder
 
     encoder = WatermarkEncoder()
     encoder.set_watermark("bits", [int(b) for b in bin(0xB3EC907BB19E)[2:].zfill(48)])
     image = photos.astronaut()
     marked = encoder.encode(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), "dwtDct")
     _, png = cv2.imencode(".png", marked)
-    response = service["client"].post("/v1/verify", files={"file": ("sd.png", png.tobytes(), "image/png")}, headers=service["owner"])
+    response = service["client"].post(
+        "/v1/verify", files={"file": ("sd.png", png.tobytes(), "image/png")}, headers=service["owner"]
+    )
     report = response.json()
     assert report["verdict"] == "generated_elsewhere_ai" and report["strongest_evidence"] == "reference_watermark"
     assert report["media"]["kind"] == "image"
@@ -176,22 +204,33 @@ def test_only_the_owner_or_an_auditor_sees_the_matched_generation(service):
     auditor = key_for(client, "verify", "audit", name="auditor")
     copy = reencode(service["video"], crf=23)
     hidden = verify(service, copy, headers=stranger)
-    assert hidden["verdict"] == "generated_here" and hidden["generation"] == {"id": service["generation"]["id"], "visible": False}
+    assert hidden["verdict"] == "generated_here" and hidden["generation"] == {
+        "id": service["generation"]["id"],
+        "visible": False,
+    }
     assert hidden["stored_manifest"] is None
     assert verify(service, copy, headers=auditor)["generation"]["prompt"] == "a harbour at night"
 
 
 def test_bad_uploads_are_4xx_and_scope_is_enforced(service):
     client, owner = service["client"], service["owner"]
-    for name, data, problem in (("garbage.mp4", b"\x00\x01 not a video at all" * 100, "unreadable-media"),
-                                ("truncated.mp4", service["video"][:3000], "unreadable-media"), ("empty.mp4", b"", "invalid-request")):
+    for name, data, problem in (
+        ("garbage.mp4", b"\x00\x01 not a video at all" * 100, "unreadable-media"),
+        ("truncated.mp4", service["video"][:3000], "unreadable-media"),
+        ("empty.mp4", b"", "invalid-request"),
+    ):
         response = client.post("/v1/verify", files={"file": (name, data, "video/mp4")}, headers=owner)
         assert response.status_code == 422, (name, response.status_code, response.text)
         assert response.headers["content-type"].startswith("application/problem+json")
         assert response.json()["type"].endswith(problem) and response.json()["detail"], (name, response.text)
     assert client.post("/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}).status_code == 401
     generate_only = key_for(client, "generate")
-    assert client.post("/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}, headers=generate_only).status_code == 403
+    assert (
+        client.post(
+            "/v1/verify", files={"file": ("a.mp4", service["video"], "video/mp4")}, headers=generate_only
+        ).status_code
+        == 403
+    )
     raw = client.post("/v1/verify", content=service["video"], headers={**owner, "content-type": "video/mp4"})
     assert raw.status_code == 200 and raw.json()["verdict"] == "generated_here"
 
@@ -202,15 +241,32 @@ def _png(width: int, height: int) -> bytes:
     return buffer.getvalue()
 
 
-@pytest.mark.parametrize("name, data, reason", [
-    ("tiny.mp4", lambda: encode_mp4_bytes(np.full((3, 32, 32, 3), 90, np.uint8), fps=8), "the picture is 32x32; verification needs at least 64"),
-    ("strip.png", lambda: _png(400, 40), "the picture is 400x40; verification needs at least 64"),
-    ("tall.mp4", lambda: encode_mp4_bytes(np.full((2, 1600, 64, 3), 90, np.uint8), fps=8), "too narrow for its height"),
-    ("damaged.png", lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a PNG, JPEG, WebP or GIF image"),
-    ("notes.mp4", lambda: b"meeting notes, not a clip\n" * 20, "cannot decode the file as an image or a video: Invalid data"),
-])
+@pytest.mark.parametrize(
+    "name, data, reason",
+    [
+        (
+            "tiny.mp4",
+            lambda: encode_mp4_bytes(np.full((3, 32, 32, 3), 90, np.uint8), fps=8),
+            "the picture is 32x32; verification needs at least 64",
+        ),
+        ("strip.png", lambda: _png(400, 40), "the picture is 400x40; verification needs at least 64"),
+        (
+            "tall.mp4",
+            lambda: encode_mp4_bytes(np.full((2, 1600, 64, 3), 90, np.uint8), fps=8),
+            "too narrow for its height",
+        ),
+        ("damaged.png", lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "not a PNG, JPEG, WebP or GIF image"),
+        (
+            "notes.mp4",
+            lambda: b"meeting notes, not a clip\n" * 20,
+            "cannot decode the file as an image or a video: Invalid data",
+        ),
+    ],
+)
 def test_pictures_that_cannot_be_checked_are_refused_with_the_reason(service, name, data, reason):
-    response = service["client"].post("/v1/verify", files={"file": (name, data(), "application/octet-stream")}, headers=service["owner"])
+    response = service["client"].post(
+        "/v1/verify", files={"file": (name, data(), "application/octet-stream")}, headers=service["owner"]
+    )
     assert response.status_code == 422, response.text
     detail = response.json()["detail"]
     assert response.json()["type"].endswith("unreadable-media") and reason in detail and "object at 0x" not in detail
@@ -224,7 +280,9 @@ def test_each_verification_is_logged_without_the_content(service):
     before = verify(service, service["video"])
     with service["client"].app.state.runtime.db.session() as session:
         row = session.get(Verification, before["verification_id"])
-        columns = {column: getattr(row, column) for column in ("verdict", "media_sha256", "generation_id", "api_key_id")}
+        columns = {
+            column: getattr(row, column) for column in ("verdict", "media_sha256", "generation_id", "api_key_id")
+        }
         assert session.scalar(select(Verification).where(Verification.id == before["verification_id"])) is not None
     assert columns["verdict"] == "generated_here" and columns["generation_id"] == service["generation"]["id"]
     assert columns["media_sha256"] == before["media"]["sha256"] and columns["api_key_id"]
@@ -233,8 +291,15 @@ def test_each_verification_is_logged_without_the_content(service):
 def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp_path):
     settings = service["settings"]
     other = SigningCredentials.load_or_create_development(tmp_path / "other-lab", organisation="Other AI Lab")
-    info = ManifestInfo(generation_id="elsewhere-2", model_id="their-model", model_version="2", parameters_digest="0" * 64,
-                        policy_version="theirs", decision_id="n/a", service_name="OtherGen")
+    info = ManifestInfo(
+        generation_id="elsewhere-2",
+        model_id="their-model",
+        model_version="2",
+        parameters_digest="0" * 64,
+        policy_version="theirs",
+        decision_id="n/a",
+        service_name="OtherGen",
+    )
     files = {
         "copy.mp4": reencode(service["video"], crf=28),
         "tampered.mp4": flip_video_bytes(service["video"]),
@@ -250,14 +315,23 @@ def test_cli_verify_gives_each_verdict_and_reports_unreadable_files(service, tmp
     # the unreadable file is named on stderr and sets the exit status; the others are all reported
     assert result.returncode == 1 and "broken.mp4" in result.stderr and "Error" in result.stderr
     reports = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [report["verdict"] for report in reports] == ["generated_here", "tampered", "no_evidence", "generated_elsewhere_ai"]
+    assert [report["verdict"] for report in reports] == [
+        "generated_here",
+        "tampered",
+        "no_evidence",
+        "generated_elsewhere_ai",
+    ]
     assert reports[0]["generation_id"] == service["generation"]["id"] and reports[0]["strongest_evidence"] != "manifest"
     plain = subprocess.run(command[:5], env=env, capture_output=True, text=True, timeout=300)
     assert plain.returncode == 0, plain.stderr
-    assert plain.stdout.startswith("generated_here") and "fingerprint: resembles " + service["generation"]["id"] in plain.stdout
+    assert (
+        plain.stdout.startswith("generated_here")
+        and "fingerprint: resembles " + service["generation"]["id"] in plain.stdout
+    )
     # the CLI prints the manifest's causes in the same sentences as the page and the report
-    elsewhere = subprocess.run([*command[:4], str(tmp_path / "elsewhere.mp4")], env=env, capture_output=True, text=True,
-                               timeout=300)
+    elsewhere = subprocess.run(
+        [*command[:4], str(tmp_path / "elsewhere.mp4")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert elsewhere.returncode == 0 and elsewhere.stdout.startswith("generated_elsewhere_ai"), elsewhere.stderr
     assert "C2PA:        untrusted  (Valid)" in elsewhere.stdout
     assert "signingCredential.untrusted: The signer is not trusted here" in elsewhere.stdout
@@ -296,7 +370,9 @@ def test_footage_matching_an_image_to_video_input_is_reported_as_the_input(servi
     service["client"].app.state.runtime.provenance.fingerprints.register("i2v-1", zoom, 8.0, input_image=still)
     footage = np.stack([still] * 4 + [np.roll(still, 2 * i, axis=1) for i in range(1, 12)])
     report = verify(service, encode_mp4_bytes(footage, fps=8, crf=23))
-    assert report["verdict"] == "resembles_generated_here" and report["strongest_evidence"] == "input_image", report["summary"]
+    assert report["verdict"] == "resembles_generated_here" and report["strongest_evidence"] == "input_image", report[
+        "summary"
+    ]
     assert report["fingerprint"]["matched_input_image"] and "input image of generation i2v-1" in report["summary"]
 
 
@@ -312,8 +388,12 @@ def test_an_image_to_video_generation_registers_its_input_image(service):
     buffer = io.BytesIO()
     Image.fromarray(photos.coffee()[:256, :320]).save(buffer, "PNG")
     client, owner = service["client"], service["owner"]
-    created = client.post("/v1/generations", files={"image": ("in.png", buffer.getvalue(), "image/png")},
-                          data={"num_frames": "8"}, headers=owner).json()
+    created = client.post(
+        "/v1/generations",
+        files={"image": ("in.png", buffer.getvalue(), "image/png")},
+        data={"num_frames": "8"},
+        headers=owner,
+    ).json()
     done = wait_for(client, created["id"], owner)
     assert done["status"] == "succeeded", done
     assert done["stages"]["fingerprint"]["input_image"] is True
@@ -321,7 +401,9 @@ def test_an_image_to_video_generation_registers_its_input_image(service):
     still = io.BytesIO()
     Image.fromarray(photos.coffee()[:256, :320]).save(still, "PNG")
     report = verify(service, still.getvalue(), filename="in.png")
-    assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == created["id"], report["summary"]
+    assert report["verdict"] == "resembles_generated_here" and report["generation_id"] == created["id"], report[
+        "summary"
+    ]
     assert report["strongest_evidence"] == "input_image"
 
 
@@ -332,4 +414,7 @@ def test_a_padded_or_cut_clip_is_verified_as_tampered_not_refused(service):
         report = verify(service, damaged)
         assert report["verdict"] == "tampered" and report["strongest_evidence"] == "manifest"
         assert "assertion.bmffHash.mismatch" in report["manifest"]["failure_codes"]
-        assert report["manifest"]["structure_problems"] and report["manifest"]["generation"]["generation_id"] == service["generation"]["id"]
+        assert (
+            report["manifest"]["structure_problems"]
+            and report["manifest"]["generation"]["generation_id"] == service["generation"]["id"]
+        )

@@ -56,7 +56,7 @@ def make_data(base_url: str, key: str, clip_path: Path) -> bool:
 
 
 def shoot(out: Path) -> list[tuple[Path, int]]:
-    from service.generation import tiny
+    from service.backends import tiny
 
     written = []
     with tempfile.TemporaryDirectory(prefix="originframe-shots-") as folder:
