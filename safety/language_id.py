@@ -39,6 +39,23 @@ LANGUAGE_SCRIPTS: dict[str, frozenset[str]] = {
     "ko": frozenset({"hangul", "han"}),
 }
 
+# Letters beyond a-z that each Latin-script supported language writes. A prompt with two or
+# more words holding Latin letters that no covered language writes (Danish ø, Czech ř,
+# Hungarian ő, Romanian ș...) is in a language no term list reads, whatever the identifier
+# guessed on a few words; one such word is a foreign name ("Dvořák") and counts for nothing.
+LANGUAGE_LETTERS: dict[str, str] = {
+    "en": "",
+    "fr": "àâæçéèêëîïôœùûüÿ",
+    "es": "áéíñóúü",
+    "de": "äöüß",
+    "it": "àèéìíîòóùú",
+    "pt": "áâãàçéêíóôõú",
+    "pl": "ąćęłńóśźż",
+    "nl": "áéèëïóöüĳ",
+    "tr": "âçğıîöşûü",
+}
+MIN_FOREIGN_LETTER_WORDS = 2
+
 _SCRIPT_PREFIXES = (
     ("LATIN", "latin"), ("CYRILLIC", "cyrillic"), ("GREEK", "greek"), ("ARABIC", "arabic"),
     ("HEBREW", "hebrew"), ("DEVANAGARI", "devanagari"), ("BENGALI", "bengali"), ("TAMIL", "tamil"),
@@ -174,6 +191,20 @@ def _unread_scripts(counts: dict[str, int], coverage: Coverage) -> list[str]:
     return sorted(s for s in counts if s not in coverage.scripts)
 
 
+def _foreign_letter_words(text: str, coverage: Coverage) -> list[str]:
+    """Words with a Latin letter that no covered Latin-script language writes."""
+    known = set("".join(LANGUAGE_LETTERS.get(lang, "") for lang in coverage.languages if lang in LANGUAGE_LETTERS))
+    if not any(lang in LANGUAGE_LETTERS for lang in coverage.languages):
+        return []
+    words = []
+    for word in text.split():
+        for ch in unicodedata.normalize("NFC", word.lower()):
+            if not ch.isascii() and ch.isalpha() and script_of(ch) == "latin" and ch not in known:
+                words.append(word)
+                break
+    return words
+
+
 def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
                  categories: Iterable[str], stopword_hits: int = 0) -> SignalOutput:
     """Flag `categories` when the prompt is in a script or language no covered language reads.
@@ -193,6 +224,10 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
         evidence.append(Evidence(signal="language", kind="script", value=",".join(unread),
                                  detail=f"script(s) {', '.join(unread)} not read by any active text signal",
                                  score=round(share, 3)))
+    foreign = _foreign_letter_words(text, coverage)
+    if not unread and len(foreign) >= MIN_FOREIGN_LETTER_WORDS:
+        evidence.append(Evidence(signal="language", kind="letters", value=" ".join(foreign[:5]),
+                                 detail="letters that no covered language writes", score=1.0))
     # Plain ASCII with three or more function words of one covered language ("a ... in the
     # ...") is read; the identifier (the costly part) runs on everything else, on at most
     # the first 300 characters (a language does not change mid-prompt often enough to pay more).

@@ -38,6 +38,8 @@ class Vocabulary(Protocol):
 
     def words_of_length(self, length: int) -> Iterable[str]: ...
 
+    def correct(self, word: str) -> str | None: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -45,6 +47,7 @@ class Token:
     surface: str  # what the user wrote, for evidence
     capitalized: bool  # first letter upper-case in the original (names like "Trump")
     spaced: bool  # starts a whitespace-separated chunk (vs. after a hyphen/apostrophe)
+    corrected: bool = False  # a misspelling read as the vocabulary word in `text` (see fuzzy.py)
 
 
 @dataclass(frozen=True)
@@ -319,6 +322,23 @@ def _join_fragments(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str
     return out
 
 
+def _correct_misspellings(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str]) -> list[Token]:
+    """"Zuckerburg" -> "zuckerberg": words as written (not already de-obfuscated) that the
+    vocabulary does not know but lie one or two edits from exactly one word it does."""
+    correct = getattr(vocabulary, "correct", None)
+    if correct is None:
+        return tokens
+    out = []
+    for tok in tokens:
+        if tok.text == fold_word(tok.surface) and not vocabulary.knows(tok.text):
+            word = correct(tok.text)
+            if word is not None:
+                tricks.add("misspelling")
+                tok = Token(word, tok.surface, tok.capitalized, tok.spaced, corrected=True)
+        out.append(tok)
+    return out
+
+
 def normalize_text(text: str, vocabulary: Vocabulary | None = None) -> NormalizedText:
     """Normalise a prompt into canonical tokens, undoing obfuscation where it hides a known word."""
     if not isinstance(text, str):
@@ -346,4 +366,5 @@ def normalize_text(text: str, vocabulary: Vocabulary | None = None) -> Normalize
     if vocabulary is not None:
         tokens = _join_spaced_letters(tokens, vocabulary, tricks)
         tokens = _join_fragments(tokens, vocabulary, tricks)
+        tokens = _correct_misspellings(tokens, vocabulary, tricks)
     return NormalizedText(original=text, tokens=tuple(tokens), tricks=frozenset(tricks))

@@ -33,6 +33,21 @@ __all__ = ["NameIndex", "NameMatch", "run_names", "NAMES_VERSION"]
 
 NAMES_VERSION = "names-1"
 _MIN_LEN = 2
+# "son/daughter of" between two names: "Mohammed bin Salman", "محمد بن سلمان", "Ibn Saud".
+_PATRONYMIC = frozenset({"bin", "ibn", "bint", "بن", "ابن", "بنت"})
+# Arabic writes "for/and/with/the" into the next word ("لمحمد" = "for Mohammed"): one-letter
+# proclitics and the article are stripped before a name is looked up.
+_ARABIC_PROCLITICS = ("وال", "بال", "لل", "ال", "و", "ل", "ب", "ف", "ك")
+
+
+def _bare(word: str, names: frozenset[str]) -> str:
+    """The word, or the word without an Arabic proclitic when only that form is a name."""
+    if word in names or not word or not ("\u0600" <= word[0] <= "\u06ff"):
+        return word
+    for prefix in _ARABIC_PROCLITICS:
+        if word.startswith(prefix) and word[len(prefix):] in names:
+            return word[len(prefix):]
+    return word
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +128,15 @@ class NameIndex:
         i = 0
         while i < len(tokens) - 1:
             a, b = tokens[i], tokens[i + 1]
+            # A given name, "bin/ibn/بن", then another name: Arabic and other patronymics,
+            # where the second part is usually a given name too (the father's).
+            if (b.text in _PATRONYMIC and not b.surface[:1].isupper() and i + 2 < len(tokens)
+                    and (a.surface[:1].isupper() or a.surface[:1].lower() == a.surface[:1].upper())
+                    and _bare(a.text, names) in given and _bare(tokens[i + 2].text, names) in names):
+                # No common-word test: the connector says these are names ("Salman" is frequent).
+                out.append(NameMatch(f"{a.surface} {b.surface} {tokens[i + 2].surface}", i, i + 3, "given+patronymic"))
+                i += 3
+                continue
             cased = a.surface[:1].lower() != a.surface[:1].upper()
             if cased and not (a.surface[:1].isupper() and b.surface[:1].isupper()):
                 i += 1

@@ -162,10 +162,11 @@ class PublicFigures:
                     and tokens[m.start].text.isascii()
                     and self.common_word is not None and self.common_word(tokens[m.start].text)):
                 tok = tokens[m.start]
-                if not tok.capitalized and fold_word(tok.surface) == tok.text:
+                if not tok.capitalized and (fold_word(tok.surface) == tok.text or tok.corrected):
                     # "a grocery store", "long tusks": the ordinary word, unless the prompt
                     # shows someone speaking or acting (decided by the caller). A de-obfuscated
-                    # "0bama" was written to be read as the name, and counts.
+                    # "0bama" was written to be read as the name, and counts; a lowercase
+                    # misspelling ("a stoore") is no more a name than the word it is near.
                     how_override = "common_word_lower"
                 # Capitalised at the start ("Meloni e angurie"): could be either; the policy's
                 # `common_word` score decides (a hold by default).

@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Mapping
 import yaml
 
 from .common_words import common_words
+from .fuzzy import FuzzyIndex
 from .decision import ACTIONS
 from .errors import PolicyError
 from .language_id import Coverage
@@ -45,8 +46,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw", "face")
-IMAGE_SIGNALS = ("nsfw", "face", "clip_image")
+SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw",
+                "nudity_parts", "face")
+IMAGE_SIGNALS = ("nsfw", "nudity_parts", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
 COMMON_LANGUAGE = "common"
@@ -98,7 +100,8 @@ class Category:
 class PolicyVocabulary:
     """The words the policy cares about; tells the normaliser which obfuscations to undo."""
 
-    def __init__(self, forms: Iterable[str], prefixes: Iterable[str], function_words: Iterable[str] = ()):
+    def __init__(self, forms: Iterable[str], prefixes: Iterable[str], function_words: Iterable[str] = (),
+                 common_word: Callable[[str], bool] | None = None):
         self._function_words = frozenset(function_words)
         self._forms = frozenset(f for f in forms if len(f) >= 3 and f.isalpha())
         self._prefixes = frozenset(p for p in prefixes if len(p) >= 3)
@@ -107,6 +110,11 @@ class PolicyVocabulary:
         for f in sorted(self._forms):
             by_length.setdefault(len(f), []).append(f)
         self._by_length = {k: tuple(v) for k, v in by_length.items()}
+        # Misspellings of these words ("Zuckerburg", "beheadng"), guarded by the common-word test.
+        self.fuzzy = FuzzyIndex(self._forms, common_word, excluded=self._function_words, prefixes=self._prefixes)
+
+    def correct(self, word: str) -> str | None:
+        return self.fuzzy.correct(word)
 
     def knows_exact(self, word: str) -> bool:
         return word in self._forms
@@ -591,6 +599,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         lexicon.forms | exceptions.forms | figures.forms,
         lexicon.prefixes | exceptions.prefixes,
         frozenset().union(*(tf.stopwords for tf in term_files)),
+        common_words(),
     )
     return Policy(
         name=name,

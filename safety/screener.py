@@ -16,9 +16,10 @@ import numpy as np
 from .clip_classifier import ClipClassifier, ClipConfig
 from .decision import Screening, SignalOutput, SignalReport, decide
 from .errors import ScreeningInputError
-from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, to_rgb
+from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, run_nudity_parts, to_rgb
 from .policy import Policy, PolicyStore
 from .face_centerface import CenterFaceDetector
+from .nudity_parts import NudityPartsDetector
 from .language_id import LanguageIdentifier, run_language
 from .text_model import TextModel, TextModelConfig
 from .person_names import NameIndex, run_names
@@ -64,6 +65,7 @@ class Screener:
         image_config = images or ImageSignalConfig()
         self.nsfw = NsfwDetector(image_config)
         self.faces = _face_detector(image_config)
+        self.nudity_parts = NudityPartsDetector(image_config)
         self.languages = LanguageIdentifier()
         self.text_model = TextModel(text_model)
         self.names = NameIndex()
@@ -111,6 +113,9 @@ class Screener:
         outputs = []
         if "nsfw" in signals:
             outputs.append(run_nsfw(self.nsfw, images, categories=users("nsfw"), stage=stage, frames=frames))
+        if "nudity_parts" in signals:
+            outputs.append(run_nudity_parts(self.nudity_parts, images, categories=users("nudity_parts"), stage=stage,
+                                            frames=frames))
         if "face" in signals:
             outputs.append(run_faces(self.faces, images, categories=users("face"), stage=stage, frames=frames))
         if "clip_image" in signals:
@@ -135,7 +140,7 @@ class Screener:
         started = time.perf_counter()
         rgb = to_rgb(image)
         policy = self.policy
-        outputs = self._image_outputs(policy, [rgb], stage="image", signals=("nsfw", "face", "clip_image"))
+        outputs = self._image_outputs(policy, [rgb], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image"))
         return decide(policy, outputs, stage="image", elapsed_ms=(time.perf_counter() - started) * 1000)
 
     def screen_request(self, prompt: str | None = None, image: Any = None, negative_prompt: str | None = None) -> Screening:
@@ -153,7 +158,7 @@ class Screener:
             prompt_outputs, tricks = self._prompt_outputs(policy, prompt, negative_prompt)
             outputs += prompt_outputs
         if image is not None:
-            outputs += self._image_outputs(policy, [to_rgb(image)], stage="image", signals=("nsfw", "face", "clip_image"))
+            outputs += self._image_outputs(policy, [to_rgb(image)], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image"))
         return decide(policy, outputs, stage="request", obfuscations=tricks,
                       elapsed_ms=(time.perf_counter() - started) * 1000)
 
@@ -206,6 +211,7 @@ class Screener:
             "language": self.languages.guess("warm-up text for the language identifier") is not None,
             "names": self.names.load(),
         }
+        self.policy.vocabulary.fuzzy.build()
         if loaded["clip"]:
             self.clip.score_texts(self.policy, ["warm-up"])
         return loaded
@@ -233,7 +239,7 @@ class Screener:
             ok, reason = self.text_model.status()
             reports.append(SignalReport(name="text_model", active=ok, stage="prompt", reason_if_inactive=reason,
                                         version=self.text_model.version if ok else ""))
-        for name, component in (("nsfw", self.nsfw), ("face", self.faces)):
+        for name, component in (("nsfw", self.nsfw), ("nudity_parts", self.nudity_parts), ("face", self.faces)):
             ok, reason = component.status()
             reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
                                         version=component.version if ok else ""))

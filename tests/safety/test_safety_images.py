@@ -169,3 +169,46 @@ def test_label_accepts_single_frames_and_pil_lists():
         burn_label(frame, corner="middle")
     with pytest.raises(ScreeningInputError):
         burn_label(np.zeros((10, 10), np.uint8))
+
+
+# --- the second nudity signal (issue 10 item 6): NudeNet body parts, an optional AGPL extra ---
+
+import importlib.util as _importlib_util
+
+_HAS_NUDENET = _importlib_util.find_spec("nudenet") is not None
+
+
+def test_nudity_parts_is_off_by_default_and_reported_inactive(screener):
+    import numpy as np
+
+    result = screener.screen_image(np.full((64, 64, 3), 128, np.uint8))
+    report = next(s for s in result.signals if s.name == "nudity_parts")
+    assert not report.active and "not enabled" in report.reason_if_inactive
+    health = next(s for s in screener.signal_status() if s.name == "nudity_parts")
+    assert not health.active
+
+
+@pytest.mark.skipif(_HAS_NUDENET, reason="nudenet is installed: the absent-package path cannot run")
+def test_nudity_parts_enabled_without_the_package_says_why():
+    import numpy as np
+
+    from safety import ImageSignalConfig, Screener
+
+    screener = Screener(images=ImageSignalConfig(nudity_parts=True))
+    result = screener.screen_image(np.full((64, 64, 3), 128, np.uint8))
+    report = next(s for s in result.signals if s.name == "nudity_parts")
+    assert not report.active and "nudenet is not installed" in report.reason_if_inactive
+    assert str(result.decision) == "allow" or result.decision.value == "allow"
+
+
+@pytest.mark.skipif(not _HAS_NUDENET, reason="nudenet (optional extra 'nudity-parts', AGPL-3.0) not installed")
+def test_nudity_parts_runs_when_installed_and_finds_nothing_on_a_clothed_portrait():
+    from skimage import data
+
+    from safety import ImageSignalConfig, Screener
+
+    screener = Screener(images=ImageSignalConfig(nudity_parts=True))
+    result = screener.screen_image(data.astronaut())
+    report = next(s for s in result.signals if s.name == "nudity_parts")
+    assert report.active and report.version.startswith("nudenet@")
+    assert "sexual" not in {c.category for c in result.categories if c.action in ("review", "block")}
