@@ -12,6 +12,7 @@ every (query, registered clip) pair within the threshold.
 
     python bench/fingerprint_reposts.py           # 8 registered clips, 8 unrelated (~3 min)
     python bench/fingerprint_reposts.py --quick   # 4 and 4
+    python bench/fingerprint_reposts.py --scenes 24   # and 24 more never-registered moving scenes
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ def reposts(other: np.ndarray, decoration: np.ndarray) -> dict[str, Callable[[np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--scenes", type=int, default=0, help="more never-registered clips: moving scenes (bench/watermark_scenes.py)")
     args = parser.parse_args()
     started = time.perf_counter()
     rng = np.random.default_rng(13)
@@ -139,6 +141,11 @@ def main() -> None:
         clips[name] = camera_path(photograph(name), rng, WIDTH, HEIGHT, "pan" if i % 3 else "zoom")
         index.add(name, compute_fingerprint(clips[name], fps=FPS))
     unrelated = {name: camera_path(photograph(name), rng, WIDTH, HEIGHT, "pan") for name in unrelated_names}
+    if args.scenes:
+        from bench.watermark_scenes import scene, scene_names
+
+        for kind, seed in scene_names(args.scenes):
+            unrelated[f"{kind}#{seed}"] = scene(kind, 50_000 + seed, 25, (WIDTH, HEIGHT))
     others = [camera_path(photograph(name), rng, WIDTH, HEIGHT, "pan") for name in OTHER_FOOTAGE]
     decoration = photograph("brick")
 

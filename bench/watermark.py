@@ -245,7 +245,11 @@ VIDEOSEAL_TRANSFORMS = {
 }
 TRANSFORMS.update(VIDEOSEAL_TRANSFORMS)
 # Rows whose clip is marked at another size (the content is resized before marking).
-SOURCE_SIZES = {"176x144 clip (marked at that size)": (176, 144), "228x128 clip (marked at that size)": (228, 128)}
+SOURCE_SIZES = {
+    "176x144 clip (marked at that size)": (176, 144),
+    "228x128 clip (marked at that size)": (228, 128),
+    "128x128 clip (marked at that size)": (128, 128),
+}
 
 
 # ---------------------------------------------------------------- methods
@@ -393,6 +397,8 @@ def _sweep_clip(args) -> tuple[list[Record], list[Quality]]:
                 statistics.median(ssim(clip.frames[i], marked[i]) for i in sample),
             )
         )
+        quality = qualities[-1]
+        print(f"  quality\t{method.name}\t{clip.name}\t{quality.psnr:.3f}\t{quality.ssim:.5f}", file=sys.stderr, flush=True)
         for name in transforms:
             if name in SOURCE_SIZES:
                 if not isinstance(method, Originframe):
@@ -542,6 +548,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenes", type=int, default=0, help="also this many synthetic moving scenes (bench/watermark_scenes.py)")
     parser.add_argument("--reposts", action="store_true", help="only the repost rows (issue 13) and the small-clip rows")
     parser.add_argument("--videoseal", action="store_true", help="only VideoSeal's validation attacks")
+    parser.add_argument("--issue13", action="store_true", help="the repost rows, the small-clip rows and VideoSeal's attacks, in one sweep")
     parser.add_argument("--transforms", default=None, help="comma-separated subset (exact names)")
     parser.add_argument("--no-baselines", action="store_true", help="only Originframe's mark")
     parser.add_argument("--baseline-motions", default="pan", help="clips the invisible-watermark baselines run on")
@@ -561,6 +568,8 @@ def main(argv: list[str] | None = None) -> int:
         transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES]
     if args.videoseal:
         transforms = ["none", *VIDEOSEAL_TRANSFORMS]
+    if args.issue13:
+        transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES, *VIDEOSEAL_TRANSFORMS]
     include_baselines = not args.no_baselines
     clips = build_clips(sources, motions, frames, args.baseline_motions.split(","), args.scenes)
     print(f"{len(clips)} clips of {frames} frames at {WIDTH}x{HEIGHT}, {FPS} fps; {len(transforms)} transformations", file=sys.stderr)

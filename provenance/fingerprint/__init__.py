@@ -6,6 +6,7 @@ from provenance.fingerprint.fingerprint import (
     FINGERPRINT_ALGORITHM,
     Fingerprint,
     compute_fingerprint,
+    query_fingerprint,
 )
 from provenance.fingerprint.index import FingerprintIndex, FingerprintMatch
 from provenance.fingerprint.matching import MATCH_THRESHOLD, MIN_QUERY_FRAMES, STILL_MATCH_THRESHOLD
@@ -20,4 +21,5 @@ __all__ = [
     "FingerprintIndex",
     "FingerprintMatch",
     "compute_fingerprint",
+    "query_fingerprint",
 ]

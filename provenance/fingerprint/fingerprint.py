@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provenance.errors import FingerprintError
-from provenance.fingerprint.frame_hash import VARIANTS, hash_frames, informative
+from provenance.fingerprint.frame_hash import ALL_VARIANT_NAMES, QUERY_VARIANTS, VARIANTS, hash_frames, informative
 
 FINGERPRINT_ALGORITHM = "originframe.fp.v1"
 # 2: an optional input-image hash (image-to-video) after the frames; version 1 is still read
@@ -23,6 +23,14 @@ FORMAT_VERSION = 2
 # Enough to cover a generated clip frame by frame (SVD-XT: 25); longer uploads are sampled
 # evenly, which keeps frames of a 10 s clip 0.2 s apart.
 DEFAULT_MAX_FRAMES = 48
+
+# a registration stores VARIANTS; a query has QUERY_VARIANTS, on the content region too when one is found
+_VARIANT_COUNTS = (len(VARIANTS), len(QUERY_VARIANTS), len(ALL_VARIANT_NAMES))
+# A query (the verifier's suspect) may be far longer than any generation (a compilation, a
+# stream recording): it is sampled densely enough that a 3 s clip anywhere in it keeps the
+# MIN_ALIGNED_FRAMES frames an alignment needs: QUERY_FRAMES_PER_SECOND, up to QUERY_MAX_FRAMES.
+QUERY_FRAMES_PER_SECOND = 4.0
+QUERY_MAX_FRAMES = 256
 
 _MAGIC = b"OFP"
 _HEADER = struct.Struct("<3sBHHf")  # magic, version, variants, frames, fps (0: unknown)
@@ -50,8 +58,8 @@ class Fingerprint:
             raise FingerprintError("fingerprint arrays must be uint64")
         if self.hashes.ndim != 2 or self.hashes.shape != self.strong.shape:
             raise FingerprintError(f"hashes {self.hashes.shape} and strong {self.strong.shape} must be (variants, frames)")
-        if self.hashes.shape[0] != len(VARIANTS):
-            raise FingerprintError(f"expected {len(VARIANTS)} variants, got {self.hashes.shape[0]}")
+        if self.hashes.shape[0] not in _VARIANT_COUNTS:
+            raise FingerprintError(f"expected {' or '.join(map(str, _VARIANT_COUNTS))} variants, got {self.hashes.shape[0]}")
         if self.frame_indices.shape != (self.hashes.shape[1],):
             raise FingerprintError("one frame index per hashed frame")
 
@@ -140,3 +148,39 @@ def compute_fingerprint(
         input_hash, input_strong = image_hashes[0, 0], image_strong[0, 0]
     return Fingerprint(hashes=hashes, strong=strong, frame_indices=indices, fps=fps, input_hash=input_hash,
                        input_strong=input_strong)
+
+
+def query_fingerprint(frames: np.ndarray | Sequence[np.ndarray], fps: float | None = None) -> Fingerprint:
+    """The fingerprint of a suspect clip, for searching the registry: sampled densely (a
+    registered clip may be a few seconds of a long upload), every frame hashed under the query
+    variants (crops, both flips, the half turn), and once more on the content region when the
+    frame shows more than the clip (bars, a blurred copy behind it, a decorated border, a
+    picture-in-picture)."""
+    from provenance.watermark.analysis import luma
+    from provenance.watermark.region import content_region, inset_regions
+
+    if isinstance(frames, np.ndarray) and frames.ndim == 3:
+        frames = frames[None]
+    count = len(frames)
+    if count == 0:
+        raise FingerprintError("cannot fingerprint a clip without frames")
+    seconds = count / fps if fps else count / DEFAULT_MAX_FRAMES
+    wanted = max(DEFAULT_MAX_FRAMES, min(QUERY_MAX_FRAMES, int(np.ceil(seconds * QUERY_FRAMES_PER_SECOND))))
+    indices = np.unique(np.linspace(0, count - 1, min(count, wanted)).round().astype(np.int64))
+    chosen = [np.ascontiguousarray(frames[int(i)]) for i in indices]
+    try:
+        hashes, strong = hash_frames(chosen, QUERY_VARIANTS)
+    except ValueError as error:
+        raise FingerprintError(str(error)) from error
+    region = None
+    if min(chosen[0].shape[:2]) >= 32:
+        lumas = [luma(frame) for frame in chosen[:: max(len(chosen) // 8, 1)]]
+        region = content_region(lumas)
+        if region is None:
+            insets = inset_regions(lumas, 1)
+            region = insets[0] if insets else None
+    if region is not None:
+        inner = [frame[region.top : region.bottom, region.left : region.right] for frame in chosen]
+        region_hashes, region_strong = hash_frames(inner, QUERY_VARIANTS)
+        hashes, strong = np.concatenate([hashes, region_hashes]), np.concatenate([strong, region_strong])
+    return Fingerprint(hashes=hashes, strong=strong, frame_indices=indices, fps=fps)

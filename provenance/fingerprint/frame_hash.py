@@ -35,14 +35,26 @@ MIN_STRONG_BITS = HASH_BITS * 3 // 4
 # pixels whatever the input resolution.
 WORKING_SIZE = (160, 90)  # width, height
 CANONICAL_REGION = 0.8
-# (region of the query frame, mirrored) for: no crop, 90 % crop, 80 % crop, horizontal flip.
-VARIANTS: tuple[tuple[float, bool], ...] = (
-    (CANONICAL_REGION, False),
-    (CANONICAL_REGION / 0.9, False),
-    (CANONICAL_REGION / 0.8, False),
-    (CANONICAL_REGION, True),
+# (region of the query frame, mirrored, upside down) for: no crop, 90 % crop, 80 % crop,
+# horizontal flip; a registration stores these four.
+VARIANTS: tuple[tuple[float, bool, bool], ...] = (
+    (CANONICAL_REGION, False, False),
+    (CANONICAL_REGION / 0.9, False, False),
+    (CANONICAL_REGION / 0.8, False, False),
+    (CANONICAL_REGION, True, False),
 )
 VARIANT_NAMES = ("as-is", "crop-90", "crop-80", "mirrored")
+# A query (the verifier's suspect) also tries the vertical flip and the half turn (both flips),
+# and the same six again on the content region when the frame shows more than the clip (bars,
+# a border, a picture-in-picture): QUERY_VARIANTS on the whole frame, then on the region.
+QUERY_VARIANTS: tuple[tuple[float, bool, bool], ...] = (
+    *VARIANTS,
+    (CANONICAL_REGION, False, True),
+    (CANONICAL_REGION, True, True),
+)
+QUERY_VARIANT_NAMES = (*VARIANT_NAMES, "upside-down", "rotated-180")
+REGION_VARIANT_NAMES = tuple(f"content-region {name}" for name in QUERY_VARIANT_NAMES)
+ALL_VARIANT_NAMES = (*QUERY_VARIANT_NAMES, *REGION_VARIANT_NAMES)
 
 
 def _zigzag_positions(count: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +80,7 @@ def working_luma(frame: np.ndarray) -> np.ndarray:
     return cv2.resize(luma, WORKING_SIZE, interpolation=cv2.INTER_AREA).astype(np.float32)
 
 
-def region_coefficients(luma: np.ndarray, region: float, mirrored: bool) -> np.ndarray:
+def region_coefficients(luma: np.ndarray, region: float, mirrored: bool, upside_down: bool = False) -> np.ndarray:
     """Low-frequency DCT coefficients of the centred ``region`` fraction of ``luma``."""
     height, width = luma.shape
     if region < 1.0:
@@ -77,6 +89,8 @@ def region_coefficients(luma: np.ndarray, region: float, mirrored: bool) -> np.n
         luma = luma[round(top) : round(top + crop_height), round(left) : round(left + crop_width)]
     if mirrored:
         luma = luma[:, ::-1]
+    if upside_down:
+        luma = luma[::-1]
     small = cv2.resize(np.ascontiguousarray(luma), (DCT_SIZE, DCT_SIZE), interpolation=cv2.INTER_AREA)
     return cv2.dct(small)[_ROWS, _COLUMNS]
 
@@ -86,14 +100,16 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     return (bits.astype(np.uint64) * _BIT_WEIGHTS).sum(axis=-1, dtype=np.uint64)
 
 
-def hash_frames(frames: np.ndarray | list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def hash_frames(
+    frames: np.ndarray | list[np.ndarray], variants: tuple[tuple[float, bool, bool], ...] = VARIANTS
+) -> tuple[np.ndarray, np.ndarray]:
     """Hashes and strong-bit masks of every frame under every variant: two (V, T) uint64 arrays."""
     count = len(frames)
-    coefficients = np.empty((len(VARIANTS), count, HASH_BITS), np.float32)
+    coefficients = np.empty((len(variants), count, HASH_BITS), np.float32)
     for index in range(count):
         luma = working_luma(frames[index])
-        for variant, (region, mirrored) in enumerate(VARIANTS):
-            coefficients[variant, index] = region_coefficients(luma, min(region, 1.0), mirrored)
+        for variant, (region, mirrored, upside_down) in enumerate(variants):
+            coefficients[variant, index] = region_coefficients(luma, min(region, 1.0), mirrored, upside_down)
     deviation = coefficients - np.median(coefficients, axis=-1, keepdims=True)
     return pack_bits(deviation > 0), pack_bits(np.abs(deviation) >= STRONG_MARGIN)
 

@@ -21,7 +21,7 @@ import msgspec
 import numpy as np
 
 from provenance.fingerprint.fingerprint import Fingerprint
-from provenance.fingerprint.frame_hash import VARIANT_NAMES, informative
+from provenance.fingerprint.frame_hash import ALL_VARIANT_NAMES, informative
 from provenance.fingerprint.matching import (
     ASSUMED_FPS,
     HASH_BITS,
@@ -401,7 +401,7 @@ class FingerprintIndex:
             query_frames=query.frames,
             is_match=is_match or matches_input,
             threshold=threshold,
-            variant=VARIANT_NAMES[variant],
+            variant=ALL_VARIANT_NAMES[variant],
             false_match_probability=false_match_probability(distance, query.frames, registered),
             query_range_s=_rounded(query_range),
             registered_range_s=_rounded(registered_range),

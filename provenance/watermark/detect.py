@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import msgspec
 import numpy as np
 
-from provenance.watermark import analysis, ecc, lattice, sync
-from provenance.watermark.region import content_region
+from provenance.watermark import analysis, ecc, lattice, perspective, sync
+from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
@@ -52,10 +52,23 @@ LATTICE_MIN_SCORE = 3.5
 LATTICE_FRAMES = 16
 AFFINE_EXACT_DECODES = 2
 LATTICE_HYPOTHESES = lattice.LATTICE_CANDIDATES * SYNC_CANDIDATES + AFFINE_EXACT_DECODES * LIST_SIZE
+# Perspective (perspective.py): from the picture as marked and from the lattice search's
+# PERSPECTIVE_STARTS - 1 strongest registrations, a homography is fitted to the tile-sized
+# blocks' own pilot shifts, a few rounds; each grid it settles on is decoded once, with the list.
+PERSPECTIVE_STARTS = 3
+# Decoded only where the fitted grid shows the pilot (on unmarked footage the rounds settle on
+# chance peaks: z 2.7-4, at most 3 agreeing blocks; marked clips under perspective: z >= 5, 7+ blocks).
+PERSPECTIVE_PILOT_Z = 4.5
+PERSPECTIVE_MIN_BLOCKS = 4
+PERSPECTIVE_HYPOTHESES = PERSPECTIVE_STARTS * LIST_SIZE
 # A frame that shows more than the clip (bars, a blurred copy behind it, a border): the
 # content region (region.py), when one is found, is decoded as a whole picture on the clip
-# grid: the nominal registration with the list, and the pilot's two peaks.
-REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
+# grid: the nominal registration with the list, the pilot's two peaks, and the nominal again
+# from frames weighted by their pilot, with the list.
+REGION_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES + LIST_SIZE  # and the nominal re-decoded with frame weights
+# An inset over other footage (picture-in-picture): its straight static edges give up to
+# INSET_REGIONS rectangles (region.inset_regions), each decoded the same way.
+INSET_REGIONS = 2
 # A video longer than a clip (a compilation, an intro, a stream recording) dilutes a marked
 # stretch in the whole-video average. When the whole video does not verify, it is searched
 # in at most MAX_WINDOWS overlapping windows of the analysed frames (half-window hop), each
@@ -67,7 +80,9 @@ WINDOW_HYPOTHESES = LIST_SIZE + SYNC_CANDIDATES
 MAX_HYPOTHESES_PER_KEY = (
     len(PROFILES) * (LIST_SIZE + SYNC_CANDIDATES * (1 + sync.SCALE_CANDIDATES) + EXACT_DECODES * LIST_SIZE)
     + REGION_HYPOTHESES
+    + INSET_REGIONS * REGION_HYPOTHESES
     + LATTICE_HYPOTHESES
+    + PERSPECTIVE_HYPOTHESES
     + MAX_WINDOWS * WINDOW_HYPOTHESES
 )
 # A frame belongs to a marked segment when its correlation with the decoded template reaches
@@ -134,7 +149,7 @@ def _frame_indices(count: int) -> list[int]:
 @dataclass
 class _Decode:
     profile: str
-    registration: sync.Registration | sync.AffineRegistration
+    registration: sync.Registration | sync.AffineRegistration | perspective.ProjectiveRegistration
     key: WatermarkKey
     identifier: int | None
     symbols: np.ndarray
@@ -355,19 +370,17 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
             if decoded.identifier is not None:
                 return finish(decoded, True)
     region = content_region(clip.luma)
-    if region is not None:
-        inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
-        residuals = inner.picture_residuals("clip")
-        mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
-        for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
-            tried += list_size
-            decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
-            if decoded.identifier is not None:
-                decoded.aligned = inner.exact("clip", registration)
-                found = finish(decoded, True)
-                found.content_region = (region.top, region.bottom, region.left, region.right)
-                return found
-    decoded, tried = _lattice_search(clip, keys, tried)
+    regions = ([region] if region is not None else []) + inset_regions(clip.luma, INSET_REGIONS)
+    for region in regions:
+        decoded, tried = _region_search(clip, region, keys, tried)
+        if decoded is not None:
+            found = finish(decoded, True)
+            found.content_region = (region.top, region.bottom, region.left, region.right)
+            return found
+    decoded, tried, starts = _lattice_search(clip, keys, tried)
+    if decoded is not None:
+        return finish(decoded, True)
+    decoded, tried = _perspective_search(clip, keys, starts, tried)
     if decoded is not None:
         return finish(decoded, True)
     best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
@@ -376,10 +389,43 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
     return finish(best, False)
 
 
-def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+def _region_search(clip: ClipResiduals, region: Region, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+    """The part of the frame that holds the clip, decoded as a whole picture on the clip grid."""
+    inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
+    if min(inner.height, inner.width) < analysis.MIN_SIDE:
+        return None, tried
+    residuals = inner.picture_residuals("clip")
+    mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
+    nominals = []
+    for key, layout, registration, list_size in _registrations(mean, keys, "picture"):
+        tried += list_size
+        decoded = _quick_decode(inner, mean, "clip", registration, key, layout, list_size)
+        if decoded.identifier is not None:
+            decoded.aligned = inner.exact("clip", registration)
+            return decoded, tried
+        if list_size == LIST_SIZE:
+            nominals.append((key, layout, registration))
+    # a small inset's frames differ most in how much of the mark the codec left them: the
+    # nominal registration once more with the frames weighted by their own pilot
+    for key, layout, registration in nominals:
+        aligned = inner.exact("clip", registration)
+        weights = aligned.pilot_weights(registration.mirrored, layout.pilot)
+        if weights is None:
+            continue
+        tried += LIST_SIZE
+        decoded = _exact_decode(inner, "clip", registration, key, layout, aligned, weights)
+        if decoded.identifier is not None:
+            return decoded, tried
+    return None, tried
+
+
+def _lattice_search(
+    clip: ClipResiduals, keys: list[WatermarkKey], tried: int
+) -> tuple[_Decode | None, int, list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]]]:
     """Rotation, scale, quarter turns, mirrors and any placement in the frame: the lattices the
     spectrum shows, each sampled from the frames on its own grid, registered against each
-    key's pilot (orientation and shift), decoded."""
+    key's pilot (orientation and shift), decoded. When none verifies, also the registrations
+    tried, strongest pilot first."""
     residuals = clip.picture_residuals("clip")
     mean = np.mean(residuals, axis=0) if len(residuals) > 1 else residuals[0]
     strongest: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]] = []
@@ -398,7 +444,7 @@ def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -
                 tried += 1
                 identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout)
                 if identifier is not None:
-                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+                    return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried, []
                 strongest.append((registration, key, layout))
     strongest.sort(key=lambda item: -item[0].pilot_z)
     for registration, key, layout in strongest[:AFFINE_EXACT_DECODES]:
@@ -408,8 +454,78 @@ def _lattice_search(clip: ClipResiduals, keys: list[WatermarkKey], tried: int) -
         aligned = clip.exact_affine(registration).block_weighted(layout.pilot)
         identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
         if identifier is not None:
-            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+            return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried, []
+    return None, tried, strongest
+
+
+def _perspective_search(
+    clip: ClipResiduals,
+    keys: list[WatermarkKey],
+    lattice_registrations: list[tuple[sync.AffineRegistration, WatermarkKey, TileLayout]],
+    tried: int,
+) -> tuple[_Decode | None, int]:
+    """A picture seen at an angle: per key, from the picture as marked and from the lattice
+    search's strongest registrations, a homography fitted to the blocks' pilot shifts,
+    decoded with the list."""
+    layouts = [layout_for(key) for key in keys]
+    linear = perspective.corrections(clip.height, clip.width)
+    identity = np.eye(3)
+    nominal = clip.exact_projective(identity, LATTICE_FRAMES)
+    nominal_blocks = [None] * len(keys) if nominal is None else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
+    for key, layout, blocks in zip(keys, layouts, nominal_blocks):
+        starts: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = [(identity, blocks)]
+        for registration, owner, _ in lattice_registrations:
+            if owner is key and len(starts) < PERSPECTIVE_STARTS:
+                starts.append((perspective.as_projective(np.asarray(registration.matrix)), None))
+        for start, first in starts:
+            registration = _refine_perspective(clip, start, layout, linear, first)
+            if registration is None or registration.pilot_z < PERSPECTIVE_PILOT_Z or registration.blocks < PERSPECTIVE_MIN_BLOCKS:
+                continue
+            found = clip.exact_projective(np.asarray(registration.matrix))
+            if found is None:
+                continue
+            tried += LIST_SIZE
+            aligned = found[0].block_weighted(layout.pilot)
+            identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
+            if identifier is not None:
+                return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
     return None, tried
+
+
+def _refine_perspective(
+    clip: ClipResiduals,
+    start: np.ndarray,
+    layout: TileLayout,
+    linear: np.ndarray,
+    first: tuple[np.ndarray, np.ndarray] | None = None,
+) -> perspective.ProjectiveRegistration | None:
+    """Rounds of: sample the frames on the current grid, measure each block's pilot shift (the
+    first round under local corrections too, `first` when already measured), fit the grid to
+    them. None when too few blocks show the pilot to fit anything."""
+    matrix, blocks, z = start, 0, 0.0
+    for round_ in range(perspective.ITERATIONS):
+        if round_ == 0 and first is not None:
+            centres, shifts = first
+        else:
+            sampled = clip.exact_projective(matrix, LATTICE_FRAMES)
+            if sampled is None:
+                return None
+            aligned, low = sampled
+            mean = aligned.mean()
+            if round_ == 0:
+                centres, shifts = perspective.block_search(mean, aligned.mask, low, [layout], linear)[0]
+            else:
+                z = perspective.pilot_z(mean, aligned.mask, layout)[0]
+                centres, shifts = perspective.block_shifts(mean, aligned.mask, low, layout)
+        fitted = perspective.fit(matrix, centres, shifts, perspective.FIRST_THRESHOLD if round_ == 0 else perspective.RANSAC_THRESHOLD)
+        if fitted is None:
+            break
+        matrix, blocks = fitted
+        if round_ > 0 and float(np.median(np.hypot(shifts[:, 0], shifts[:, 1]))) < perspective.CONVERGED:
+            break
+    if blocks == 0:
+        return None
+    return perspective.ProjectiveRegistration(tuple(map(tuple, matrix.tolist())), z, blocks)
 
 
 def _result(
@@ -449,7 +565,9 @@ def _result(
         shift=(round(registration.shift[0], 2), round(registration.shift[1], 2)) if detected else None,
         mirrored=registration.mirrored if detected else None,
         sync_score=round(registration.pilot_z, 2),
-        rotation=round(registration.angle, 2) if detected and isinstance(registration, sync.AffineRegistration) else None,
+        rotation=round(registration.angle, 2)
+        if detected and isinstance(registration, (sync.AffineRegistration, perspective.ProjectiveRegistration))
+        else None,
     )
 
 

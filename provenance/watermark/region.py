@@ -80,3 +80,81 @@ def content_region(lumas: list[np.ndarray]) -> Region | None:
         _snap(columns, left * DECIMATION) if left else 0,
         _snap(columns, right * DECIMATION) if right < width else full_width,
     )
+
+
+# ---------------------------------------------------------------- an inset over other footage
+# A picture-in-picture sits over footage that moves as much as it does, so neither detail nor
+# change tells them apart. Its edges do: a static straight boundary, sharp in every frame,
+# while the content's own edges move. In the mean over frames of the gradient's magnitude the
+# boundary is a ridge one sample wide along the inset's sides; moving edges smear out.
+INSET_DECIMATION = 2
+INSET_CANDIDATES = 8  # columns (rows) with the most ridge samples, paired into rectangles
+RIDGE_LEVEL = 1.5  # a ridge sample exceeds its neighbours by this many times the median gradient
+INSET_MIN_SIDE = 0.25  # of the frame's side
+INSET_MEAN_SUPPORT = 0.5  # share of each side's samples on a ridge, on average over the four sides
+INSET_MIN_SUPPORT = 0.25  # and on the weakest side
+
+
+def _ridges(mean_gradient: np.ndarray, axis: int, level: float) -> np.ndarray:
+    before, after = np.roll(mean_gradient, 3, axis=axis), np.roll(mean_gradient, -3, axis=axis)
+    return (mean_gradient - np.maximum(before, after)) > RIDGE_LEVEL * level
+
+
+def _side_support(ridge: np.ndarray, line: int, low: int, high: int) -> float:
+    """Share of samples low..high-1 along `line` (a column of `ridge`, or the one beside it) on a ridge."""
+    near = ridge[low:high, max(line - 1, 0) : line + 2]
+    return float(near.any(axis=1).mean()) if high > low else 0.0
+
+
+def inset_regions(lumas: list[np.ndarray], count: int = 2) -> list[Region]:
+    """The likeliest rectangles of a picture-in-picture (or any inset with straight static
+    edges), best first: at most `count`, none when no rectangle's sides are ridges enough."""
+    if len(lumas) > MAX_FRAMES:
+        lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, MAX_FRAMES).round()]
+    full_height, full_width = lumas[0].shape
+    size = (full_width // INSET_DECIMATION, full_height // INSET_DECIMATION)
+    small = [cv2.resize(y, size, interpolation=cv2.INTER_AREA).astype(np.float32) for y in lumas]
+    # differences across two samples, so that an edge the decimation split between two
+    # samples is still one ridge; entry c is centred on sample c + 1
+    across = np.mean([np.abs(y[:, 2:] - y[:, :-2]) for y in small], axis=0)  # (h, w - 2)
+    down = np.mean([np.abs(y[2:] - y[:-2]) for y in small], axis=0)  # (h - 2, w)
+    level = float(np.median(across)) + 1e-3
+    vertical, horizontal = _ridges(across, 1, level), _ridges(down, 0, level)
+    columns = np.argsort(vertical.mean(axis=0))[::-1][:INSET_CANDIDATES]
+    rows = np.argsort(horizontal.mean(axis=1))[::-1][:INSET_CANDIDATES]
+    height, width = size[1], size[0]
+    scored: list[tuple[float, tuple[int, int, int, int]]] = []
+    for left in columns:
+        for right in columns:
+            if right - left < INSET_MIN_SIDE * width:
+                continue
+            for top in rows:
+                for bottom in rows:
+                    if bottom - top < INSET_MIN_SIDE * height:
+                        continue
+                    # the boundary lies at about sample c + 1 of the decimated frame (snapped at full resolution below)
+                    sides = [
+                        _side_support(vertical, int(left), int(top) + 1, int(bottom) + 1),
+                        _side_support(vertical, int(right), int(top) + 1, int(bottom) + 1),
+                        _side_support(horizontal.T, int(top), int(left) + 1, int(right) + 1),
+                        _side_support(horizontal.T, int(bottom), int(left) + 1, int(right) + 1),
+                    ]
+                    score = float(np.mean(sides))
+                    if min(sides) >= INSET_MIN_SUPPORT and score >= INSET_MEAN_SUPPORT:
+                        scored.append((score, (int(top) + 1, int(bottom) + 1, int(left) + 1, int(right) + 1)))
+    scored.sort(key=lambda item: -item[0])
+    mean = np.mean([y.astype(np.float32) for y in lumas], axis=0)
+    found: list[Region] = []
+    for _, rectangle in scored:
+        top, bottom, left, right = (INSET_DECIMATION * v for v in rectangle)
+        if (bottom - top) > (1 - MIN_TRIM) * full_height and (right - left) > (1 - MIN_TRIM) * full_width:
+            continue
+        rows_profile = mean[:, left:right].mean(axis=1)
+        columns_profile = mean[top:bottom].mean(axis=0)
+        region = Region(_snap(rows_profile, top), _snap(rows_profile, bottom), _snap(columns_profile, left), _snap(columns_profile, right))
+        # rectangles that share three sides are one inset measured twice
+        if all(sum(abs(a - b) > 2 * SNAP for a, b in zip(region.__dict__.values(), other.__dict__.values())) > 1 for other in found):
+            found.append(region)
+        if len(found) == count:
+            break
+    return found

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from provenance.watermark import analysis, sync
+from provenance.watermark import analysis, perspective, sync
 
 PROFILES = {"clip": analysis.CLIP_GRID, "still": analysis.STILL_GRID}
 REGION_GAIN = 0.3
@@ -158,6 +158,45 @@ class ClipResiduals:
             warped, inside = sync.warp_to_tile(y, matrix)
             out.append(analysis.whiten(warped) * inside)
         return AffineAligned(out, sync.erode_mask(inside))
+
+    def _decimated(self, factor: int, frames: int | None) -> list[np.ndarray]:
+        """The analysed frames' luma box-averaged by `factor` (at most `frames` of them, evenly
+        spaced), kept: the perspective search samples the same frames on many grids."""
+        cache = self.__dict__.setdefault("_decimations", {})
+        if (factor, frames) not in cache:
+            lumas = self.luma
+            if frames is not None and len(lumas) > frames:
+                lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, frames).round()]
+            if factor > 1:
+                lumas = [
+                    cv2.resize(y[: y.shape[0] // factor * factor, : y.shape[1] // factor * factor], (y.shape[1] // factor, y.shape[0] // factor), interpolation=cv2.INTER_AREA)
+                    for y in lumas
+                ]
+            cache[(factor, frames)] = lumas
+        return cache[(factor, frames)]
+
+    def exact_projective(self, matrix: np.ndarray, frames: int | None = None) -> tuple[AffineAligned, np.ndarray] | None:
+        """Residuals re-sampled from the frames on a homography's tile grid (clip profile), and
+        the grid's origin in tile coordinates; None when the homography is degenerate."""
+        step = analysis.picture_step(self.height, self.width, analysis.CLIP_GRID)
+        to_pixels = np.array([[step, 0.0, step - 0.5], [0.0, step, step - 0.5], [0.0, 0.0, 1.0]]) @ matrix
+        # box-average first by the whole part of the spacing at the picture's centre, the anti-alias filter
+        try:
+            centre = np.linalg.solve(matrix, [self.width / (2 * step), self.height / (2 * step), 1.0])
+        except np.linalg.LinAlgError:
+            return None
+        jacobian = perspective.jacobian(to_pixels, centre[:2] / centre[2])
+        factor = max(int(np.sqrt(abs(np.linalg.det(jacobian))) + 1e-6), 1)
+        if factor > 1:
+            to_pixels = np.array([[1 / factor, 0.0, -(factor - 1) / (2 * factor)], [0.0, 1 / factor, -(factor - 1) / (2 * factor)], [0.0, 0.0, 1.0]]) @ to_pixels
+        out, inside, low = [], None, None
+        for y in self._decimated(factor, frames):
+            warped = perspective.warp_to_tile(y, to_pixels)
+            if warped is None:
+                return None
+            sampled, inside, low = warped
+            out.append(analysis.whiten(sampled) * inside)
+        return AffineAligned(out, sync.erode_mask(inside)), low
 
     def exact(self, profile: str, registration: sync.Registration) -> AlignedResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than

@@ -284,3 +284,61 @@ def test_format_1_fingerprints_are_still_read(clips):
     version_1[3] = 1
     restored = Fingerprint.from_bytes(bytes(version_1))
     assert restored.input_hash is None and np.array_equal(restored.hashes, fingerprint.hashes)
+
+
+# -- geometry of a repost (issue 13): the verifier's query fingerprint ------------------------------
+
+
+def _padded(frames: np.ndarray) -> np.ndarray:
+    """Padded to a square with black bars, the clip centred."""
+    side = frames.shape[2]
+    canvas = np.zeros((len(frames), side, side, 3), np.uint8)
+    top = (side - frames.shape[1]) // 2
+    canvas[:, top : top + frames.shape[1]] = frames
+    return canvas
+
+
+def _inside(frames: np.ndarray, other: np.ndarray, seconds: float) -> np.ndarray:
+    total = round(seconds * FPS)
+    filler = np.concatenate([other] * (-(-total // len(other))))[: total - len(frames)]
+    cut = len(filler) // 2
+    return np.concatenate([filler[:cut], frames, filler[cut:]])
+
+
+QUERY_REPOSTS = {
+    "padded to a square": lambda f, other: _reencode(_padded(f), 23),
+    "vertical flip": lambda f, other: _reencode(np.ascontiguousarray(f[:, ::-1]), 23),
+    "half turn": lambda f, other: _reencode(np.ascontiguousarray(f[:, ::-1, ::-1]), 23),
+    "3 s inside 60 s of other footage": lambda f, other: _reencode(_inside(f, other, 60.0), 23),
+}
+
+
+@pytest.fixture(scope="module")
+def never_registered() -> tuple[np.ndarray, np.ndarray]:
+    """Two clips that are in no registry: one to repost, one as the other footage around it."""
+    return _pan_zoom(_rgb(skimage.data.coins()), 11), _pan_zoom(_rgb(skimage.data.moon()), 12)
+
+
+@pytest.mark.parametrize("repost", list(QUERY_REPOSTS))
+def test_query_fingerprint_finds_the_clip_after_a_repost(clips, index, never_registered, repost):
+    from provenance.fingerprint import query_fingerprint
+
+    unrelated, other = never_registered
+    frames = QUERY_REPOSTS[repost](clips["astronaut"], other)
+    matches = index.search(query_fingerprint(frames, fps=FPS))
+    assert matches and matches[0].generation_key == "astronaut", (repost, matches)
+    if repost.startswith("3 s inside"):
+        start, end = matches[0].query_range_s
+        middle = (60.0 - FRAMES / FPS) / 2
+        assert abs(start - middle) <= 0.5 and abs(end - (middle + (FRAMES - 1) / FPS)) <= 0.5
+    # the same repost of a clip that was never registered claims nothing
+    assert not index.search(query_fingerprint(QUERY_REPOSTS[repost](unrelated, other), fps=FPS))
+
+
+def test_query_fingerprint_names_the_geometry_that_matched(clips, index):
+    from provenance.fingerprint import query_fingerprint
+
+    flipped = index.search(query_fingerprint(np.ascontiguousarray(clips["coffee"][:, ::-1]), fps=FPS))
+    padded = index.search(query_fingerprint(_padded(clips["coffee"]), fps=FPS))
+    assert flipped[0].variant == "upside-down"
+    assert padded[0].variant.startswith("content-region")

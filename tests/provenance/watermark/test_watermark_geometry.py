@@ -58,6 +58,36 @@ def test_unmarked_repost_stays_clear(photo_clip, keyring, name):
     assert result.hypotheses_tried <= detection.MAX_HYPOTHESES_PER_KEY * len(keyring)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_perspective_is_found(marked, keyring, seed):
+    """Corners moved by up to 8 % of each side (one by the full amount): no affine grid fits
+    the whole picture, the fitted homography does. (This 8-frame clip is weak: the rate over
+    random warps is the benchmark's to measure, not this test's.)"""
+    result = detect_watermark(h264(attacks.perspective(marked, 0.08, seed)), keyring)
+    assert result.detected and result.identifier == IDENTIFIER, result.sync_score
+    assert result.hypotheses_tried <= detection.MAX_HYPOTHESES_PER_KEY * len(keyring)
+
+
+def test_filmed_off_a_screen_is_found(marked, keyring):
+    result = detect_watermark(h264(attacks.filmed_off_screen(marked, 3)), keyring)
+    assert result.detected and result.identifier == IDENTIFIER, result.sync_score
+
+
+def test_perspective_fit_recovers_a_known_homography():
+    """Blocks whose tiles sit where a known homography puts them: one fit returns it."""
+    from provenance.watermark import perspective
+
+    truth = np.array([[1.03, 0.08, 2.0], [-0.02, 0.97, -1.5], [1e-4, -2e-4, 1.0]])
+    u, v = np.meshgrid(np.arange(32.0, 256.0, 32.0), np.arange(32.0, 160.0, 32.0))
+    centres = np.stack([u.ravel(), v.ravel()], axis=1)
+    # the grid is the identity, so block centre c lies at picture point c, whose true tile
+    # coordinate is truth^-1(c): the shift is c minus that
+    shifts = centres - perspective.apply(np.linalg.inv(truth), centres)
+    fitted, count = perspective.fit(np.eye(3), centres, shifts)
+    assert count == len(centres)
+    assert np.allclose(perspective.apply(fitted, centres), perspective.apply(truth, centres), atol=1e-3)
+
+
 def test_rotation_is_reported(marked, keyring):
     result = detect_watermark(h264(attacks.rotate(marked, 5.0)), keyring)
     assert result.detected and result.rotation is not None
@@ -84,6 +114,33 @@ def test_content_region_finds_bars_and_borders_and_leaves_full_frames(photo_clip
     assert content_region([luma(f) for f in photo_clip]) is None
 
 
+def test_inset_region_finds_a_picture_in_picture_over_moving_footage(photo_clip):
+    from bench.watermark_scenes import scene
+    from provenance.watermark.region import inset_regions
+
+    background = scene("subjects", 4, len(photo_clip), (640, 360))
+    inset = attacks.picture_in_picture(photo_clip, background, 0.4, "top-left")
+    regions = inset_regions([luma(f) for f in h264(inset)])
+    w = int(640 * 0.4) // 2 * 2
+    h = int(round(360 * w / 640)) // 2 * 2
+    margin = int(0.04 * 640)
+    assert regions, "no inset found"
+    best = regions[0]
+    assert abs(best.top - margin) <= 2 and abs(best.left - margin) <= 2
+    assert abs(best.bottom - (margin + h)) <= 2 and abs(best.right - (margin + w)) <= 2
+    # footage without an inset offers none that covers a quarter of each side along straight edges
+    assert all(r.bottom - r.top < 0.9 * 360 for r in inset_regions([luma(f) for f in h264(photo_clip)]))
+
+
+def test_picture_in_picture_at_40_percent_is_found(marked, keyring):
+    from bench.watermark_scenes import scene
+
+    background = scene("subjects", 4, len(marked), (640, 360))
+    result = detect_watermark(h264(attacks.picture_in_picture(marked, background, 0.4, "top-left")), keyring)
+    assert result.detected and result.identifier == IDENTIFIER, result.sync_score
+    assert result.hypotheses_tried <= detection.MAX_HYPOTHESES_PER_KEY * len(keyring)
+
+
 def test_lattice_gives_rotation_and_period(marked):
     rotated = attacks.rotate(marked, 7.0)
     residuals = ClipResiduals(rotated, list(range(len(rotated)))).picture_residuals("clip")
@@ -99,8 +156,10 @@ def test_hypothesis_budget_is_the_sum_of_the_stages():
     expected = (
         2 * per_profile
         + detection.REGION_HYPOTHESES
+        + detection.INSET_REGIONS * detection.REGION_HYPOTHESES
         + lattice.LATTICE_CANDIDATES * detection.SYNC_CANDIDATES
         + detection.AFFINE_EXACT_DECODES * detection.LIST_SIZE
+        + detection.PERSPECTIVE_STARTS * detection.LIST_SIZE
         + detection.MAX_WINDOWS * detection.WINDOW_HYPOTHESES
     )
     assert detection.MAX_HYPOTHESES_PER_KEY == expected
@@ -154,7 +213,14 @@ def test_small_empirical_null_over_the_new_searches(keyring):
     (region, lattice, windows): nothing verifies, and every search stays inside its budget."""
     from bench.watermark_scenes import KINDS, scene
 
-    reposts = [attacks.pad_square, attacks.vertical_flip, lambda f: attacks.rotate(f, 5.0), lambda f: attacks.rotate_quarter(f, 1)]
+    reposts = [
+        attacks.pad_square,
+        attacks.vertical_flip,
+        lambda f: attacks.rotate(f, 5.0),
+        lambda f: attacks.rotate_quarter(f, 1),
+        lambda f: attacks.perspective(f, 0.08, 5),
+        lambda f: attacks.filmed_off_screen(f, 5, 320, 180),
+    ]
     tried = 0
     for index, kind in enumerate(KINDS):
         clip = scene(kind, 100 + index, 14, (320, 180))
