@@ -269,6 +269,7 @@ class SigningCredentials:
         algorithm = getattr(c2pa.C2paSigningAlg, self.algorithm.upper())
         if self.sign_callback is not None:
             return c2pa.Signer.from_callback(self.sign_callback, algorithm, self.certificate_chain_pem, self.tsa_url)
+        assert self.private_key_pem is not None  # exactly one of the key and the callback is set
         info = c2pa.C2paSignerInfo(
             algorithm,
             self.certificate_chain_pem.encode(),

@@ -511,7 +511,7 @@ def _read_store(data: bytes, media_type: str, settings: dict[str, Any]) -> dict[
 def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bool) -> ManifestReport:
     manifests: dict[str, Any] = store.get("manifests") or {}
     label = store.get("active_manifest")
-    active: dict[str, Any] = manifests.get(label) or {}
+    active: dict[str, Any] = (manifests.get(label) if label is not None else None) or {}
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     failures = [_entry(item) for item in results.get("failure", [])]
     if not results:  # older c2pa: only the flat list of failures

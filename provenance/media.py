@@ -140,6 +140,7 @@ def encode_mp4(
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(destination, "w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.VideoStream)  # codec names a video encoder
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": str(crf), "preset": preset}
         context = stream.codec_context

@@ -152,7 +152,8 @@ def check_against_checkpoints(record_hashes: Mapping[int, str], checkpoints: Ite
     Check the chain itself first (safety.audit.verify_chain): with an intact chain, a matching
     hash at a checkpoint's sequence vouches for every record up to it.
     """
-    valid, forged = [], []
+    valid: list[Checkpoint] = []
+    forged: list[Checkpoint] = []
     for checkpoint in checkpoints:
         (valid if verify_signature(checkpoint, public_key) else forged).append(checkpoint)
     last = max(record_hashes) if record_hashes else None

@@ -97,9 +97,10 @@ class ClipClassifier:
     def __init__(self, config: ClipConfig | None = None):
         self.config = config or ClipConfig()
         self._lock = threading.Lock()
-        self._model = None
-        self._preprocess = None
-        self._tokenizer = None
+        # open_clip's model, image transform and tokenizer (untyped)
+        self._model: Any = None
+        self._preprocess: Any = None
+        self._tokenizer: Any = None
         self._heads: _Heads | None = None
         self._banks: dict[str, _PromptBank] = {}
         self._error = ""
@@ -151,6 +152,7 @@ class ClipClassifier:
             if not ok:
                 return False
             cfg = self.config
+            assert cfg.weights_path is not None  # status() checked it
             try:
                 import open_clip
                 import torch

@@ -182,8 +182,8 @@ def decide(
     for out in outputs:
         if not out.report.active:
             continue
-        for category, hit in out.hits.items():
-            merged.setdefault(category, {}).setdefault(out.report.name, []).append(hit)
+        for category_name, hit in out.hits.items():
+            merged.setdefault(category_name, {}).setdefault(out.report.name, []).append(hit)
 
     results: list[CategoryResult] = []
     for name, category in policy.categories.items():

@@ -94,7 +94,9 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
     ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None  # a JPEG OpenCV itself just encoded
+    return np.ascontiguousarray(decoded[..., ::-1])
 
 
 def _lfw_variants(crop: np.ndarray, scenes: list[np.ndarray], rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:

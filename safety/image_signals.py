@@ -12,12 +12,17 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 from .errors import ScreeningInputError
+
+if TYPE_CHECKING:
+    import cv2
+
+    from .face_centerface import CenterFaceDetector
 
 __all__ = [
     "ImageSignalConfig",
@@ -179,6 +184,7 @@ class NsfwDetector:
                 import onnxruntime as ort
 
                 path = self._model_path()
+                assert path is not None  # status() found the file
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = self.config.onnx_threads
                 opts.inter_op_num_threads = 1
@@ -242,8 +248,8 @@ class FaceDetector:
 
     def __init__(self, config: ImageSignalConfig | None = None):
         self.config = config or ImageSignalConfig()
-        self._detector = None
-        self._verifier = None
+        self._detector: cv2.CascadeClassifier | None = None
+        self._verifier: cv2.CascadeClassifier | None = None
         self._error = ""
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -255,7 +261,7 @@ class FaceDetector:
             import cv2
         except ImportError as exc:
             return False, f"OpenCV is not installed: {exc}"
-        base = Path(cv2.data.haarcascades)
+        base = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]  # opencv's stubs omit cv2.data
         for name in ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"):
             if not (base / name).is_file():
                 return False, f"Haar cascade {name} not found in {base}"
@@ -277,7 +283,7 @@ class FaceDetector:
                 return None
             import cv2
 
-            base = Path(cv2.data.haarcascades)
+            base = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]  # opencv's stubs omit cv2.data
             detector = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_default.xml"))
             verifier = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_alt2.xml"))
             if detector.empty() or verifier.empty():
@@ -308,6 +314,7 @@ class FaceDetector:
                 pad = w // 4
                 crop = gray[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
                 side = int(w * 0.6)
+                assert self._verifier is not None  # loaded with the detector
                 confirmations.append(len(self._verifier.detectMultiScale(crop, 1.1, 3, minSize=(side, side))) > 0)
         faces = []
         for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations):
@@ -342,7 +349,7 @@ def run_nsfw(detector: NsfwDetector, images: Sequence[np.ndarray], *, categories
     return SignalOutput(report, {c: hit for c in categories})
 
 
-def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
+def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
                frames: Sequence[int] | None = None) -> SignalOutput:
     """Best face score over the images, given to every category that thresholds the face signal."""
     started = time.perf_counter()

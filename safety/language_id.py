@@ -236,6 +236,7 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
     top = guesses[0] if guesses else None
     # Function words outweigh a hesitant guess, not a sure one (Vietnamese "an", "co", "den").
     if top is not None and not unread and not (stopword_hits >= 2 and top.confidence < 0.9):
+        assert guesses is not None  # top came from it
         covered = sum(g.confidence for g in guesses if g.language in coverage.languages)
         confirmed = None
         if top.language not in coverage.languages and top.confidence >= coverage.min_confidence and covered <= coverage.max_covered:

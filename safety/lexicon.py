@@ -324,6 +324,7 @@ class Lexicon:
             for term in self._index.patterns:
                 if term.language_gated and languages is not None and term.language not in languages:
                     continue
+                assert term.pattern is not None  # only terms with a pattern are indexed here
                 for m in term.pattern.finditer(joined):
                     start = _token_at(starts, m.start())
                     end = _token_at(starts, max(m.end() - 1, m.start())) + 1

@@ -145,8 +145,8 @@ class PublicFigures:
                         fig = self.figures[index]
                         found.setdefault((ti, ti + 1, fig.name), PersonMatch(fig.name, fig.role, fig.country, tok.surface, "alias", ti, ti + 1))
         for m in self._names.find(tokens):
-            index, kind = m.group.split("|")
-            fig = self.figures[int(index)]
+            figure_index, kind = m.group.split("|")
+            fig = self.figures[int(figure_index)]
             after_title = m.start in title_ends
             if kind in ("surname_capitalized", "alias_capitalized") and not (tokens[m.start].capitalized or after_title):
                 continue

@@ -570,6 +570,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         known = {g for tf in term_files for g in tf.groups}
         if act_groups - known:
             raise w.fail("persons.unlisted.act_groups", f"no term file defines group(s) {sorted(act_groups - known)}")
+        assert person_category is not None  # persons.unlisted sits inside persons, which set it above
         if "names" not in categories[person_category].signals:
             raise w.fail(f"categories.{person_category}.signals", "needs 'names' thresholds (persons.unlisted is set)")
         unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
@@ -630,7 +631,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
 
 def _stamp(paths: Iterable[Path]) -> tuple:
-    out = []
+    out: list[tuple[str, int | None, int | None]] = []
     for p in paths:
         try:
             st = p.stat()

@@ -80,8 +80,12 @@ class TextModel:
             try:
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-                self._tokenizer = AutoTokenizer.from_pretrained(self.config.path)
-                self._model = AutoModelForCausalLM.from_pretrained(self.config.path).to(self.config.device).eval()
+                path = self.config.path
+                assert path is not None  # status() checked it
+                self._tokenizer = AutoTokenizer.from_pretrained(path)
+                # transformers types .to() through a decorator that mypy reads as taking the model itself
+                model: Any = AutoModelForCausalLM.from_pretrained(path)
+                self._model = model.to(self.config.device).eval()
             except Exception as exc:  # a broken directory is reported, not raised into a request
                 self._error = f"text moderation model failed to load: {type(exc).__name__}: {exc}"[:300]
                 return False

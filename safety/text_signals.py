@@ -100,6 +100,7 @@ def run_lexical(policy: Policy, prompt: PreparedText, negative: PreparedText | N
         rule = best[2]
         field = rule.field
         text = prompt if field == "prompt" else negative
+        assert text is not None  # a negative_prompt rule fires only when by_field has the negative prompt
         hits[name] = SignalHit(
             score=rule.score,
             action=rule.action,

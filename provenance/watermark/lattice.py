@@ -137,7 +137,7 @@ def find_lattices(residual: np.ndarray, candidates: int = LATTICE_CANDIDATES) ->
     template, step, count = _template_spectrum()
     polar = np.zeros((ANGLE_BINS, 2 * RADIUS_BINS), np.float32)
     polar[:, :RADIUS_BINS] = _log_polar(spectrum)
-    surface = np.fft.irfft2(np.fft.rfft2(polar) * template, s=polar.shape)
+    surface: np.ndarray = np.fft.irfft2(np.fft.rfft2(polar) * template, s=polar.shape)
     # shift s along log-radius means period MAX_PERIOD * exp(-s * step); a square lattice
     # repeats every quarter turn, so angles in [0, 90) degrees say everything
     shifts = int(np.floor(np.log(MAX_PERIOD / MIN_PERIOD) / step)) + 1

@@ -154,7 +154,7 @@ def _peak_near_origin(folded: np.ndarray, layout: TileLayout) -> tuple[float, tu
     return z, (x - SEARCH_RADIUS + dx, y - SEARCH_RADIUS + dy)
 
 
-def _vertex(surface: np.ndarray, y: int, x: int) -> tuple[float, float]:
+def _vertex(surface: np.ndarray, y: int | np.integer, x: int | np.integer) -> tuple[float, float]:
     def offset(left: float, centre: float, right: float) -> float:
         curvature = left - 2 * centre + right
         return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
