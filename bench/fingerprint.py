@@ -32,15 +32,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.fingerprint import (  # noqa: E402
+from bench import transforms
+from bench.transforms import centre_crop, contrast, gaussian_noise, photograph, resize_all, tone
+from provenance.fingerprint import (
     MATCH_THRESHOLD,
     STILL_MATCH_THRESHOLD,
     Fingerprint,
     FingerprintIndex,
     compute_fingerprint,
 )
-from bench import transforms  # noqa: E402
-from bench.transforms import centre_crop, contrast, gaussian_noise, photograph, resize_all, tone  # noqa: E402
 
 WIDTH, HEIGHT, FRAMES, FPS = 1024, 576, 25, 8
 PANNED_PHOTOS = (

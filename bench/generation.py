@@ -187,7 +187,12 @@ def quality_table(rows: list[dict], device: str) -> str:
 
 def _svd_xt(device: str, smoke: bool):
     import torch
-    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     with torch.device(device):
@@ -215,7 +220,12 @@ def _svd_xt(device: str, smoke: bool):
 
 def _ltx(device: str, smoke: bool):
     import torch
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
 
     with torch.device(device):
         if smoke:
@@ -313,8 +323,13 @@ def _wan_ti2v(device: str, smoke: bool):
 def _hunyuan15(device: str, smoke: bool):
     """HunyuanVideo 1.5 (480p): the class defaults are the released 8.3B transformer (54 blocks, 16 heads x 128) and its VAE."""
     import torch
-    from diffusers import AutoencoderKLHunyuanVideo15, ClassifierFreeGuidance, FlowMatchEulerDiscreteScheduler, HunyuanVideo15Pipeline
-    from diffusers import HunyuanVideo15Transformer3DModel
+    from diffusers import (
+        AutoencoderKLHunyuanVideo15,
+        ClassifierFreeGuidance,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideo15Pipeline,
+        HunyuanVideo15Transformer3DModel,
+    )
 
     with torch.device(device):
         if smoke:

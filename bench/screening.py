@@ -119,8 +119,8 @@ def _measure(rounds: int, prompts: list[str]) -> tuple[dict[str, float], dict[st
 
 
 def _faces() -> None:
-    from safety.face_evaluation import SPLITS, evaluate_faces, face_cases
     from safety.face_centerface import CenterFaceDetector
+    from safety.face_evaluation import SPLITS, evaluate_faces, face_cases
     from safety.image_signals import FaceDetector, ImageSignalConfig
 
     detectors = (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig())))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.provenance import photo_clip  # noqa: E402
+from bench.provenance import photo_clip
 
 
 def median_ms(function, runs: int) -> float:
@@ -96,13 +96,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
+    import numpy as np
+
     from provenance.media import encode_mp4_bytes
     from service.object_storage import ObjectStorage
     from service.settings import load_settings
     from service.storage import LocalStorage
     from tests.service.seaweed import BUCKET, running_seaweedfs
-
-    import numpy as np
 
     clips = {
         "photo pan": encode_mp4_bytes(photo_clip(25, 1024, 576), fps=25, crf=18, preset="veryfast"),

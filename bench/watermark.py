@@ -42,12 +42,22 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import transforms as attacks  # noqa: E402
-from bench.transforms import centre_crop, contrast, gaussian_noise, gif, photograph, resize_all, roundtrip, tone, trim_middle  # noqa: E402
-from bench.watermark_scenes import scene, scene_names  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
-from provenance.watermark.reference import block_votes  # noqa: E402
-from provenance.watermark.stats import binomial_tail  # noqa: E402
+from bench import transforms as attacks
+from bench.transforms import (
+    centre_crop,
+    contrast,
+    gaussian_noise,
+    gif,
+    photograph,
+    resize_all,
+    roundtrip,
+    tone,
+    trim_middle,
+)
+from bench.watermark_scenes import scene, scene_names
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
+from provenance.watermark.reference import block_votes
+from provenance.watermark.stats import binomial_tail
 
 WIDTH, HEIGHT, FPS = 1024, 576, 8
 # fresh worker processes: a forked child can inherit a lock that one of OpenCV's or FFmpeg's

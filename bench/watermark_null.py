@@ -31,10 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.watermark import TRANSFORMS, photograph  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
-from provenance.watermark.detect import THRESHOLD_P_VALUE  # noqa: E402
-from provenance.watermark.reference import REFERENCE_THRESHOLD_P_VALUE, detect_reference_watermark  # noqa: E402
+from bench.watermark import TRANSFORMS, photograph
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
+from provenance.watermark.detect import THRESHOLD_P_VALUE
+from provenance.watermark.reference import REFERENCE_THRESHOLD_P_VALUE, detect_reference_watermark
 
 GRAY_PHOTOS = ("camera", "grass", "gravel", "brick", "moon", "coins", "page", "text", "checkerboard")
 COLOUR_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle", "colorwheel")

@@ -363,7 +363,7 @@ def _service_version(info: ManifestInfo) -> str:
 def _manifest_definition(info: ManifestInfo, mime: str) -> dict[str, Any]:
     service_version = _service_version(info)
     agent = {"name": info.service_name, "version": service_version}
-    when = (info.created_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    when = (info.created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     source = "an input image" if info.input_image is not None else "a text prompt"
     created: dict[str, Any] = {
         "action": "c2pa.created",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import av
 import cv2

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 if TYPE_CHECKING:
     from .policy import Policy
 
-__all__ = ["ClipConfig", "ClipClassifier"]
+__all__ = ["ClipClassifier", "ClipConfig"]
 
 _FINGERPRINT_CHUNK = 8 << 20
 
@@ -168,7 +169,7 @@ class ClipClassifier:
                         embed_dim = int(model.encode_text(tokenizer(["x"]).to(cfg.device)).shape[-1])
                     heads = _load_heads(Path(cfg.heads_path), embed_dim)
                 scale = float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
-            except Exception as exc:  # noqa: BLE001 - a broken model is an inactive signal, not a crash
+            except Exception as exc:  # a broken model is an inactive signal, not a crash
                 self._error = f"CLIP model failed to load: {type(exc).__name__}: {exc}"
                 return False
             version = f"{cfg.model_name}@{_fingerprint(Path(cfg.weights_path))}"
@@ -200,7 +201,7 @@ class ClipClassifier:
             emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-8)
         return emb.cpu().numpy()
 
-    def _bank(self, policy: "Policy") -> _PromptBank:
+    def _bank(self, policy: Policy) -> _PromptBank:
         bank = self._banks.get(policy.digest)
         if bank is not None:
             return bank
@@ -230,14 +231,14 @@ class ClipClassifier:
             out[:, j] = p[:, 0] / p.sum(axis=1)
         return out
 
-    def score_texts(self, policy: "Policy", texts: Sequence[str]) -> list[dict[str, float]] | None:
+    def score_texts(self, policy: Policy, texts: Sequence[str]) -> list[dict[str, float]] | None:
         if not self.load():
             return None
         bank = self._bank(policy)
         probs = self._zero_shot(self._embed_texts(texts), bank)
         return [{c: float(p) for c, p in zip(bank.categories, row)} for row in probs]
 
-    def score_images(self, policy: "Policy", images: Sequence[np.ndarray]) -> list[dict[str, float]] | None:
+    def score_images(self, policy: Policy, images: Sequence[np.ndarray]) -> list[dict[str, float]] | None:
         if not self.load():
             return None
         bank = self._bank(policy)
@@ -259,7 +260,7 @@ class ClipClassifier:
         return SignalOutput(SignalReport(name=name, active=False, stage=stage,
                                          reason_if_inactive=reason or "CLIP model unavailable"))
 
-    def run_text(self, policy: "Policy", text: str) -> SignalOutput:
+    def run_text(self, policy: Policy, text: str) -> SignalOutput:
         started = time.perf_counter()
         if not self.status()[0]:
             return self._inactive("clip_text", "prompt")
@@ -268,7 +269,7 @@ class ClipClassifier:
             return self._inactive("clip_text", "prompt")
         return self._output("clip_text", "prompt", rows, None, started)
 
-    def run_images(self, policy: "Policy", images: Sequence[np.ndarray], *, stage: str,
+    def run_images(self, policy: Policy, images: Sequence[np.ndarray], *, stage: str,
                    frames: Sequence[int] | None = None) -> SignalOutput:
         started = time.perf_counter()
         if not self.status()[0]:

@@ -18,7 +18,7 @@ import threading
 
 from .normalize import fold_word
 
-__all__ = ["CommonWords", "common_words", "MIN_ZIPF", "WORDFREQ_LANGUAGES"]
+__all__ = ["MIN_ZIPF", "WORDFREQ_LANGUAGES", "CommonWords", "common_words"]
 
 MIN_ZIPF = 2.5  # about 0.3 per million words: "store", "meloni", "tusk"
 # Chinese, Japanese and Korean need wordfreq's tokenizer extras; surnames that collide with

@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .decision import severity
 
 if TYPE_CHECKING:
     from .screener import Screener
 
-__all__ = ["CATEGORY_ALIASES", "EvalRow", "CategoryScore", "GroupScore", "EvalReport", "group_scores", "load_eval_rows", "evaluate"]
+__all__ = ["CATEGORY_ALIASES", "CategoryScore", "EvalReport", "EvalRow", "GroupScore", "evaluate", "group_scores", "load_eval_rows"]
 
 EXPECTATIONS = ("allow", "block", "review_or_allow", "review")
 CATEGORY_ALIASES = {
@@ -287,7 +288,7 @@ def load_eval_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return rows
 
 
-def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], screener: "Screener") -> EvalReport:
+def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], screener: Screener) -> EvalReport:
     """Screen every prompt of a labelled set and compute the metrics."""
     if isinstance(source, (str, os.PathLike)):
         rows_in = load_eval_rows(source)

@@ -14,12 +14,13 @@ run; nothing is downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-__all__ = ["FaceCase", "FaceSplit", "SPLITS", "face_cases", "FaceEvalRow", "evaluate_faces"]
+__all__ = ["SPLITS", "FaceCase", "FaceEvalRow", "FaceSplit", "evaluate_faces", "face_cases"]
 
 
 @dataclass(frozen=True)

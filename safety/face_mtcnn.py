@@ -63,7 +63,7 @@ class MtcnnDetector:
 
                 self._model = MTCNN(keep_all=True, min_face_size=self.config.face_mtcnn_min_pixels,
                                     thresholds=list(self.config.face_mtcnn_stage_thresholds), device="cpu")
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive backup, never a crash
+            except Exception as exc:  # reported as an inactive backup, never a crash
                 self._error = f"MTCNN failed to load: {exc}"
                 return None
             return self._model

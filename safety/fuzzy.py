@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 import regex
 
-__all__ = ["FuzzyIndex", "MIN_LENGTH", "max_distance", "osa_distance"]
+__all__ = ["MIN_LENGTH", "FuzzyIndex", "max_distance", "osa_distance"]
 
 MIN_LENGTH = 5
 _LETTERS = regex.compile(r"^[\p{L}\p{M}]+$")

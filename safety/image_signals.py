@@ -10,9 +10,10 @@ import importlib.resources
 import io
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,16 +26,16 @@ if TYPE_CHECKING:
     from .face_centerface import CenterFaceDetector
 
 __all__ = [
-    "ImageSignalConfig",
-    "Face",
-    "NsfwDetector",
-    "FaceDetector",
-    "to_rgb",
-    "letterbox",
-    "run_nsfw",
-    "run_faces",
-    "run_nudity_parts",
     "MAX_IMAGE_SIDE",
+    "Face",
+    "FaceDetector",
+    "ImageSignalConfig",
+    "NsfwDetector",
+    "letterbox",
+    "run_faces",
+    "run_nsfw",
+    "run_nudity_parts",
+    "to_rgb",
 ]
 
 MIN_IMAGE_SIDE = 16
@@ -191,7 +192,7 @@ class NsfwDetector:
                 opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive signal, never a crash
+            except Exception as exc:  # reported as an inactive signal, never a crash
                 self._error = f"open_nsfw failed to load: {exc}"
                 return None
             self._input = session.get_inputs()[0].name
@@ -344,9 +345,9 @@ def run_nsfw(detector: NsfwDetector, images: Sequence[np.ndarray], *, categories
                          frame=frames[best] if frames is not None else -1)]
     hit = SignalHit(score=round(scores[best], 4), evidence=evidence)
     report = SignalReport(name="nsfw", active=True, version=detector.version, stage=stage,
-                          scores={c: hit.score for c in categories},
+                          scores=dict.fromkeys(categories, hit.score),
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
-    return SignalOutput(report, {c: hit for c in categories})
+    return SignalOutput(report, dict.fromkeys(categories, hit))
 
 
 def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
@@ -373,7 +374,7 @@ def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.n
             ))
     hits = {c: SignalHit(score=best, evidence=evidence) for c in categories} if evidence else {}
     report = SignalReport(name="face", active=True, version=detector.version, stage=stage,
-                          scores={c: best for c in categories} if evidence else {},
+                          scores=dict.fromkeys(categories, best) if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
     return SignalOutput(report, hits)
 
@@ -395,7 +396,7 @@ def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories:
                 for i, parts in enumerate(detector.last_parts) for part, score in parts]
     top = round(scores[best], 4) if scores else 0.0
     report = SignalReport(name="nudity_parts", active=True, version=detector.version, stage=stage,
-                          scores={c: top for c in categories} if evidence else {},
+                          scores=dict.fromkeys(categories, top) if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
     hits = {c: SignalHit(score=top, evidence=evidence) for c in categories} if evidence else {}
     return SignalOutput(report, hits)

@@ -7,14 +7,15 @@ rendered once and alpha-blended into every frame, so it costs a few milliseconds
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import ScreeningInputError
 
-__all__ = ["burn_label", "DEFAULT_LABEL", "CORNERS"]
+__all__ = ["CORNERS", "DEFAULT_LABEL", "burn_label"]
 
 DEFAULT_LABEL = "AI-generated"
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")

@@ -24,14 +24,14 @@ and for those scripts a two-character part is long enough (one Han character car
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import regex
 
 from .normalize import Token, fold_word
 
-__all__ = ["TermError", "WordSlot", "Term", "TermMatch", "Lexicon", "inflections", "parse_term"]
+__all__ = ["Lexicon", "Term", "TermError", "TermMatch", "WordSlot", "inflections", "parse_term"]
 
 MAX_GAP = 3
 _TERM_SPLIT = re.compile(r"[\s\-'’.·]+")

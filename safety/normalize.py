@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import regex
 
 __all__ = [
-    "Token",
     "NormalizedText",
+    "Token",
     "Vocabulary",
-    "normalize_text",
-    "fold_word",
     "fold_text",
+    "fold_word",
+    "normalize_text",
 ]
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .image_signals import ImageSignalConfig
 
-__all__ = ["NudityPartsDetector", "EXPOSED_PARTS"]
+__all__ = ["EXPOSED_PARTS", "NudityPartsDetector"]
 
 # NudeNet's classes that count as nudity; covered parts, faces and feet do not.
 EXPOSED_PARTS = frozenset({
@@ -65,7 +66,7 @@ class NudityPartsDetector:
                 from nudenet import NudeDetector
 
                 self._model = NudeDetector()
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive signal, never a crash
+            except Exception as exc:  # reported as an inactive signal, never a crash
                 self._error = f"nudenet failed to load: {exc}"
                 return None
             return self._model

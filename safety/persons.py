@@ -11,15 +11,16 @@ right after a title ("President Biden", "Kanzler Scholz", "le pape François").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import regex
 
-from .lexicon import Lexicon, Term, WordSlot, _TERM_SPLIT
+from .lexicon import _TERM_SPLIT, Lexicon, Term, WordSlot
 from .normalize import Token, fold_word
 
-__all__ = ["PublicFigure", "PersonMatch", "PublicFigures", "ROLES", "parse_public_figures"]
+__all__ = ["ROLES", "PersonMatch", "PublicFigure", "PublicFigures", "parse_public_figures"]
 
 ROLES = (
     "head_of_state",
@@ -234,7 +235,7 @@ def parse_public_figures(data: Any, where: str, common_word: Callable[[str], boo
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise FigureError(f"{at}: 'aliases' must be a list of non-empty strings")
         alone = entry.get("alone", False)
-        if alone not in _ALONE or isinstance(alone, int) and not isinstance(alone, bool):
+        if alone not in _ALONE or (isinstance(alone, int) and not isinstance(alone, bool)):
             raise FigureError(f"{at}: 'alone' must be true, false or 'capitalized', got {alone!r}")
         surname = entry.get("surname", "")
         if not isinstance(surname, str):

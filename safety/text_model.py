@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 
-__all__ = ["TextModelConfig", "TextModel", "parse_verdict", "Verdict"]
+__all__ = ["TextModel", "TextModelConfig", "Verdict", "parse_verdict"]
 
 _CODE = re.compile(r"\bS(\d{1,2})\b")
 

@@ -15,7 +15,7 @@ from .lexicon import TermMatch
 from .normalize import NormalizedText, normalize_text
 from .policy import Policy, Rule
 
-__all__ = ["PreparedText", "prepare_text", "run_lexical", "run_persons", "LEXICAL_VERSION", "PERSONS_VERSION"]
+__all__ = ["LEXICAL_VERSION", "PERSONS_VERSION", "PreparedText", "prepare_text", "run_lexical", "run_persons"]
 
 # Bumped when matching semantics change, so audit records say which matcher decided.
 LEXICAL_VERSION = "lexical-1"

@@ -17,10 +17,10 @@ import msgspec
 import numpy as np
 
 from provenance.watermark import analysis, ecc, lattice, perspective, sync
-from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
+from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.residuals import PROFILES, AffineAligned, AlignedResiduals, ClipResiduals
 from provenance.watermark.stats import binomial_tail
 

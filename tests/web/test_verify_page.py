@@ -154,6 +154,7 @@ def test_an_unrelated_clip_has_no_evidence(open_page, verify_key, verify_endpoin
 def foreign_files(tmp_path_factory) -> dict[str, Path]:
     """Files another party signed: valid but untrusted here, expired, content changed, claim changed."""
     import datetime as dt
+
     from tests.foreign_ca import change_claim, change_content, foreign_signer, sign_foreign
 
     photo = np.asarray(Image.fromarray(photos.rocket()).resize((320, 192)))
