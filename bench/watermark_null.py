@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     stills: list[Evidence] = []
     frames = 0
     with ProcessPoolExecutor(args.workers, mp_context=_SPAWN) as pool:
-        for index, (chunk_clips, chunk_stills, chunk_frames) in enumerate(pool.map(_run_chunk, chunks)):
+        for _index, (chunk_clips, chunk_stills, chunk_frames) in enumerate(pool.map(_run_chunk, chunks)):
             clips += chunk_clips
             stills += chunk_stills
             frames += chunk_frames

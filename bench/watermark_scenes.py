@@ -69,7 +69,7 @@ def _trajectory(rng: np.random.Generator, size: tuple[int, int], frames: int):
 
 
 def _subjects(rng: np.random.Generator, size: tuple[int, int], frames: int, faces: bool = False) -> np.ndarray:
-    width, height = size
+    _width, height = size
     background = photograph(BACKGROUNDS[rng.integers(len(BACKGROUNDS))])
     clip = _camera(background, rng, size, frames)
     count = int(rng.integers(2, 5))

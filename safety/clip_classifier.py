@@ -223,7 +223,7 @@ class ClipClassifier:
     def _zero_shot(self, emb: np.ndarray, bank: _PromptBank) -> np.ndarray:
         """[N, C] category probabilities against the benign descriptions."""
         out = np.zeros((emb.shape[0], len(bank.categories)), dtype=np.float64)
-        for j, (desc, benign) in enumerate(zip(bank.descriptions, bank.benign)):
+        for j, (desc, benign) in enumerate(zip(bank.descriptions, bank.benign, strict=True)):
             pos = (emb @ desc.T).max(axis=1, keepdims=True)
             logits = self._scale * np.concatenate([pos, emb @ benign.T], axis=1)
             logits -= logits.max(axis=1, keepdims=True)
@@ -236,7 +236,7 @@ class ClipClassifier:
             return None
         bank = self._bank(policy)
         probs = self._zero_shot(self._embed_texts(texts), bank)
-        return [{c: float(p) for c, p in zip(bank.categories, row)} for row in probs]
+        return [{c: float(p) for c, p in zip(bank.categories, row, strict=True)} for row in probs]
 
     def score_images(self, policy: Policy, images: Sequence[np.ndarray]) -> list[dict[str, float]] | None:
         if not self.load():
@@ -244,11 +244,11 @@ class ClipClassifier:
         bank = self._bank(policy)
         emb = self._embed_images(images)
         probs = self._zero_shot(emb, bank)
-        rows = [{c: float(p) for c, p in zip(bank.categories, row)} for row in probs]
+        rows = [{c: float(p) for c, p in zip(bank.categories, row, strict=True)} for row in probs]
         if self._heads is not None:
             head = 1.0 / (1.0 + np.exp(-(emb @ self._heads.weight.T + self._heads.bias)))
-            for row, values in zip(rows, head):
-                for c, v in zip(self._heads.categories, values):
+            for row, values in zip(rows, head, strict=True):
+                for c, v in zip(self._heads.categories, values, strict=True):
                     if c in row:
                         row[c] = float(v)
         return rows

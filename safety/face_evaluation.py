@@ -94,7 +94,7 @@ SPLITS = {
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
     decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     assert decoded is not None  # a JPEG OpenCV itself just encoded
     return np.ascontiguousarray(decoded[..., ::-1])

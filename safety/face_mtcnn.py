@@ -93,7 +93,7 @@ class MtcnnDetector:
             return []
         boxes = boxes / scale
         faces = []
-        for (x1, y1, x2, y2), p in zip(boxes, probs):
+        for (x1, y1, x2, y2), p in zip(boxes, probs, strict=True):
             if p is None or p < cfg.face_mtcnn_min_probability:
                 continue
             x1, y1 = max(0, int(x1)), max(0, int(y1))

@@ -99,7 +99,7 @@ class FuzzyIndex:
                         index.setdefault(key, []).append(w)
                 setattr(self, target, {k: tuple(v) for k, v in index.items()})
 
-    @functools.lru_cache(maxsize=65536)
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - bounded; a policy's index lives as long as the policy
     def correct(self, word: str) -> str | None:
         """The one vocabulary word within the allowed distance of `word` (folded), or None."""
         limit = max_distance(len(word))

@@ -318,7 +318,7 @@ class FaceDetector:
                 assert self._verifier is not None  # loaded with the detector
                 confirmations.append(len(self._verifier.detectMultiScale(crop, 1.1, 3, minSize=(side, side))) > 0)
         faces = []
-        for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations):
+        for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations, strict=True):
             faces.append(Face(
                 x=int(round((x - x0) / scale)),
                 y=int(round((y - y0) / scale)),
@@ -338,7 +338,7 @@ def run_nsfw(detector: NsfwDetector, images: Sequence[np.ndarray], *, categories
                                          reason_if_inactive="no policy category uses the nsfw signal"))
     scores = detector.scores(images)
     if scores is None:
-        ok, reason = detector.status()
+        _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nsfw", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores))
     evidence = [Evidence(signal="nsfw", kind="model_score", value="nsfw", score=round(scores[best], 4),
@@ -362,7 +362,7 @@ def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.n
     for i, img in enumerate(images):
         faces = detector.detect(img)
         if faces is None:
-            ok, reason = detector.status()
+            _ok, reason = detector.status()
             return SignalOutput(SignalReport(name="face", active=False, stage=stage, reason_if_inactive=reason))
         for f in faces:
             best = max(best, f.score)
@@ -388,7 +388,7 @@ def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories:
                                          reason_if_inactive="no policy category uses the nudity_parts signal"))
     scores = detector.scores(images)
     if scores is None:
-        ok, reason = detector.status()
+        _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores)) if scores else 0
     evidence = [Evidence(signal="nudity_parts", kind="body_part", value=part, score=round(score, 4),

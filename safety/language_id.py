@@ -24,7 +24,7 @@ from typing import Any
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 
-__all__ = ["LANGUAGE_SCRIPTS", "LanguageGuess", "LanguageIdentifier", "Script", "run_language", "script_of", "scripts_in"]
+__all__ = ["LANGUAGE_SCRIPTS", "LanguageGuess", "LanguageIdentifier", "run_language", "script_of", "scripts_in"]
 
 LANGUAGE_ID_VERSION = "language-1"
 

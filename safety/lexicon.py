@@ -132,10 +132,7 @@ class WordSlot:
         for s in self.suffixes:
             if word.endswith(s):
                 return True
-        for s in self.infixes:
-            if s in word:
-                return True
-        return False
+        return any(s in word for s in self.infixes)
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,7 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
         if word == "...":
             slots.append(WordSlot(gap=True))
             continue
-        alternatives = [a for a in word.split("|")]
+        alternatives = list(word.split("|"))
         if any(not a for a in alternatives):
             raise TermError(f"term {source!r}: empty alternative in {word!r}")
         slots.append(_merge([_parse_alternative(a, language, source) for a in alternatives]))

@@ -59,7 +59,7 @@ class NudityPartsDetector:
         with self._lock:
             if self._model is not None or self._error:
                 return self._model
-            ok, reason = self.status()
+            ok, _reason = self.status()
             if not ok:
                 return None
             try:

@@ -185,7 +185,7 @@ class PublicFigures:
             found.setdefault(key, PersonMatch(fig.name, fig.role, fig.country, m.surface, how, m.start, m.end))
         # A surname inside a longer match of the same person ("Angela Merkel") is the same mention.
         result = []
-        for key, pm in found.items():
+        for _key, pm in found.items():
             covered = any(
                 other is not pm and other.name == pm.name and other.start <= pm.start and pm.end <= other.end
                 and (other.end - other.start) > (pm.end - pm.start)

@@ -374,7 +374,7 @@ def _parse_term_file(path: Path, data: Any, language: str) -> _TermFile:
     from .normalize import fold_word
 
     stopwords = frozenset(fold_word(s) for s in _strings(w, m.get("stopwords", []), "stopwords", allow_empty=True))
-    groups_raw = _mapping(w, m["groups"], "groups", [k for k in m["groups"]] if isinstance(m["groups"], dict) else ())
+    groups_raw = _mapping(w, m["groups"], "groups", list(m["groups"]) if isinstance(m["groups"], dict) else ())
     groups = {}
     for g, terms in groups_raw.items():
         if not isinstance(g, str) or not g.isidentifier():

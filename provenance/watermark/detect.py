@@ -472,7 +472,7 @@ def _perspective_search(
     identity = np.eye(3)
     nominal = clip.exact_projective(identity, LATTICE_FRAMES)
     nominal_blocks = [None] * len(keys) if nominal is None else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
-    for key, layout, blocks in zip(keys, layouts, nominal_blocks):
+    for key, layout, blocks in zip(keys, layouts, nominal_blocks, strict=True):
         starts: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = [(identity, blocks)]
         for registration, owner, _ in lattice_registrations:
             if owner is key and len(starts) < PERSPECTIVE_STARTS:

@@ -224,7 +224,7 @@ def block_search(
                 patches[index] = cv2.warpAffine(masked, to_source, (PERIOD, PERIOD), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
             patches = np.roll(patches, (top % PERIOD, left % PERIOD), axis=(1, 2))
             transformed = scipy.fft.rfft2(patches, workers=1)
-            for (centres, shifts), pilot in zip(found, spectra):
+            for (centres, shifts), pilot in zip(found, spectra, strict=True):
                 surfaces = scipy.fft.irfft2(transformed * pilot.astype(np.complex64), s=(PERIOD, PERIOD), workers=1)
                 near = np.roll(surfaces, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(1, 2))[:, : 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1]
                 spread = surfaces.reshape(len(linear), -1).std(axis=1)

@@ -205,7 +205,7 @@ class ClipResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than
         interpolated from the picture grid: what a crop needs."""
         whole = (round(registration.shift[1]), round(registration.shift[0]))
-        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole)):
+        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole, strict=True)):
             return AlignedResiduals(self.picture_residuals(profile), whole)  # on the picture grid already
         roll, (fx, fy) = _split(registration.shift)
         base = analysis.picture_step(self.height, self.width, PROFILES[profile])

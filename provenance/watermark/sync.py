@@ -137,7 +137,7 @@ def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates:
 
 def _peaks(surfaces: np.ndarray, scale: float, candidates: int) -> list[Registration]:
     found = []
-    for mirrored, surface in zip((False, True), surfaces):
+    for mirrored, surface in zip((False, True), surfaces, strict=True):
         spread = float(surface.std()) or 1.0
         for flat in np.argsort(surface, axis=None)[::-1][: candidates * 4]:
             y, x = divmod(int(flat), PERIOD)
@@ -158,7 +158,7 @@ def _peaks(surfaces: np.ndarray, scale: float, candidates: int) -> list[Registra
 def same_peak(a: Registration, b: Registration) -> bool:
     if a.mirrored != b.mirrored:
         return False
-    distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift)]
+    distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift, strict=True)]
     return max(distance) < 2.0
 
 

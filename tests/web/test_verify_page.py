@@ -92,7 +92,7 @@ def test_a_generated_clip_is_generated_here_with_the_watermark_chart(open_page, 
 
 
 def test_a_reencoded_clip_is_still_recognised(open_page, verify_key, verify_endpoint, generated_clip, tmp_path):
-    path, generation = generated_clip
+    path, _generation = generated_clip
     decoded = decode_video(path.read_bytes())
     reencoded = tmp_path / "reencoded.mp4"
     # CRF 23, x264's default: what an ordinary re-save does (the C2PA manifest does not survive it)
