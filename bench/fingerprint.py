@@ -32,15 +32,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.fingerprint import (  # noqa: E402
+from bench import transforms
+from bench.transforms import centre_crop, contrast, gaussian_noise, photograph, resize_all, tone
+from provenance.fingerprint import (
     MATCH_THRESHOLD,
     STILL_MATCH_THRESHOLD,
     Fingerprint,
     FingerprintIndex,
     compute_fingerprint,
 )
-from bench import transforms  # noqa: E402
-from bench.transforms import centre_crop, contrast, gaussian_noise, photograph, resize_all, tone  # noqa: E402
 
 WIDTH, HEIGHT, FRAMES, FPS = 1024, 576, 25, 8
 PANNED_PHOTOS = (
@@ -161,7 +161,7 @@ def null_clip(rng: np.random.Generator, photos: dict[str, np.ndarray]) -> tuple[
             else:
                 cut = int(h * rng.uniform(0.3, 0.7))
                 cells += [(y, x, cut, w), (y + cut, x, h - cut, w)]
-        for source, (y0, x0, ch, cw) in zip(sources, cells):
+        for source, (y0, x0, ch, cw) in zip(sources, cells, strict=False):
             image = jitter(photos[source])
             h, w = image.shape[:2]
             bh = int(min(h, w * ch / cw) * rng.uniform(0.4, 1.0))
@@ -183,7 +183,7 @@ def order_free_null(fingerprints: list[Fingerprint], sources: list[frozenset[str
     from provenance.fingerprint.matching import frame_distances
 
     usable = [informative(f.strong[0]) for f in fingerprints]
-    stored = [(f.hashes[0][u], f.strong[0][u]) for f, u in zip(fingerprints, usable)]
+    stored = [(f.hashes[0][u], f.strong[0][u]) for f, u in zip(fingerprints, usable, strict=False)]
     values = []
     for i, fingerprint in enumerate(fingerprints):
         q_hashes, q_strong = fingerprint.hashes[:, usable[i]], fingerprint.strong[:, usable[i]]
@@ -326,8 +326,8 @@ def main() -> None:
             distances.append(nearest[0].distance if nearest and nearest[0].generation_key == key else float("nan"))
             if seed < 3 and transform in ("H.264 CRF 28", "scale 25%, CRF 40", "trim to middle 1 s",
                                           "centre crop 80%", "GIF (256 colours, dithered)"):
-                query_times.append(median_ms(lambda: index.search(query), 7))
-                brute_times.append(median_ms(lambda: index.search_brute_force(query), 1))
+                query_times.append(median_ms(lambda query=query: index.search(query), 7))
+                brute_times.append(median_ms(lambda query=query: index.search_brute_force(query), 1))
                 agree += index.search(query) == index.search_brute_force(query)
                 queries_checked += 1
         rows.append((transform, hits, photo_clips, float(np.nanmax(distances)) if distances else float("nan"),
@@ -336,14 +336,14 @@ def main() -> None:
     # unrelated clips (not registered) looked up in the 100k registry: a claim is false unless it
     # names a registered clip of a photograph the query was made from
     false_claims, related_claims = 0, 0
-    for fingerprint, sources in zip(null_fingerprints[:200], null_sources[:200]):
+    for fingerprint, sources in zip(null_fingerprints[:200], null_sources[:200], strict=False):
         for match in index.search(fingerprint):
             if match.generation_key.split("/")[0] in sources:
                 related_claims += 1
             else:
                 false_claims += 1
                 print(f"  false claim: {match}")
-        query_times.append(median_ms(lambda: index.search(fingerprint), 3))
+        query_times.append(median_ms(lambda fingerprint=fingerprint: index.search(fingerprint), 3))
 
     # ---------------------------------------------------------------- report
     print()

@@ -46,8 +46,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.fingerprint import Fingerprint, FingerprintIndex, compute_fingerprint  # noqa: E402
-from bench.transforms import photograph, roundtrip  # noqa: E402
+from bench.transforms import photograph, roundtrip
+from provenance.fingerprint import Fingerprint, FingerprintIndex, compute_fingerprint
 
 WIDTH, HEIGHT, FPS, SEGMENT = 512, 288, 25, 25
 SEGMENTS = 6  # 6 s shots

@@ -28,9 +28,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.fingerprint import FingerprintIndex, compute_fingerprint  # noqa: E402
-from bench.fingerprint import camera_path  # noqa: E402
-from bench.transforms import photograph, roundtrip  # noqa: E402
+from bench.fingerprint import camera_path
+from bench.transforms import photograph, roundtrip
+from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 
 WIDTH, HEIGHT, FPS = 512, 288, 8
 REGISTERED = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
@@ -39,7 +39,7 @@ UNRELATED = ("camera", "coins", "moon", "clock", "brick", "page", "colorwheel", 
 OTHER_FOOTAGE = ("gravel", "grass", "cat", "logo")
 
 try:  # the verifier's query sampling, where this checkout has one
-    from provenance.fingerprint import query_fingerprint as _query  # type: ignore[attr-defined]  # noqa: E402
+    from provenance.fingerprint import query_fingerprint as _query  # type: ignore[attr-defined]
 except ImportError:  # before issue 13: the verifier fingerprinted a query like a registration
     def _query(frames: np.ndarray, fps: float):  # type: ignore[no-untyped-def]
         return compute_fingerprint(frames, fps=fps)

@@ -112,7 +112,7 @@ def frame_quality(reference, candidate) -> tuple[float, float]:
     from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
     psnr, ssim = [], []
-    for ours, theirs in zip(reference, candidate):
+    for ours, theirs in zip(reference, candidate, strict=False):
         psnr.append(min(100.0, peak_signal_noise_ratio(ours, theirs, data_range=255)) if not (ours == theirs).all() else 100.0)
         ssim.append(structural_similarity(ours, theirs, channel_axis=2, data_range=255))
     return float(sum(psnr) / len(psnr)), float(sum(ssim) / len(ssim))
@@ -162,7 +162,7 @@ def bench_quality_cpu(args) -> list[dict]:
                              "ratio": 1.0, "psnr": float("inf"), "ssim": 1.0})
                 for label, changes in OUTPUT_SETTINGS[model]:
                     outputs, seconds = clips(model, changes, mode)
-                    scores = [frame_quality(ours, theirs) for ours, theirs in zip(reference, outputs)]
+                    scores = [frame_quality(ours, theirs) for ours, theirs in zip(reference, outputs, strict=False)]
                     median = statistics.median(seconds)
                     rows.append({"backend": model, "mode": mode, "setting": label, "seconds": median, "ratio": baseline / median,
                                  "psnr": statistics.mean(s[0] for s in scores), "ssim": statistics.mean(s[1] for s in scores)})
@@ -187,7 +187,12 @@ def quality_table(rows: list[dict], device: str) -> str:
 
 def _svd_xt(device: str, smoke: bool):
     import torch
-    from diffusers import AutoencoderKLTemporalDecoder, EulerDiscreteScheduler, StableVideoDiffusionPipeline, UNetSpatioTemporalConditionModel
+    from diffusers import (
+        AutoencoderKLTemporalDecoder,
+        EulerDiscreteScheduler,
+        StableVideoDiffusionPipeline,
+        UNetSpatioTemporalConditionModel,
+    )
     from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     with torch.device(device):
@@ -215,7 +220,12 @@ def _svd_xt(device: str, smoke: bool):
 
 def _ltx(device: str, smoke: bool):
     import torch
-    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXPipeline, LTXVideoTransformer3DModel
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        FlowMatchEulerDiscreteScheduler,
+        LTXPipeline,
+        LTXVideoTransformer3DModel,
+    )
 
     with torch.device(device):
         if smoke:
@@ -281,7 +291,7 @@ def _gpu_case(name: str, optimized: bool, compiled: bool, args) -> dict:
         torch.cuda.reset_peak_memory_stats()
     seconds = [run() for _ in range(args.gpu_runs)]
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan")
-    del pipeline
+    pipeline = None  # frees the weights before empty_cache (the closures above share this variable)
     if device == "cuda":
         torch.cuda.empty_cache()
     return {"seconds": seconds, "peak_mb": peak, "warmup_s": warm, "clip": f"{frames} frames {width}x{height}, {steps} steps"}
@@ -313,8 +323,13 @@ def _wan_ti2v(device: str, smoke: bool):
 def _hunyuan15(device: str, smoke: bool):
     """HunyuanVideo 1.5 (480p): the class defaults are the released 8.3B transformer (54 blocks, 16 heads x 128) and its VAE."""
     import torch
-    from diffusers import AutoencoderKLHunyuanVideo15, ClassifierFreeGuidance, FlowMatchEulerDiscreteScheduler, HunyuanVideo15Pipeline
-    from diffusers import HunyuanVideo15Transformer3DModel
+    from diffusers import (
+        AutoencoderKLHunyuanVideo15,
+        ClassifierFreeGuidance,
+        FlowMatchEulerDiscreteScheduler,
+        HunyuanVideo15Pipeline,
+        HunyuanVideo15Transformer3DModel,
+    )
 
     with torch.device(device):
         if smoke:
@@ -390,7 +405,7 @@ def _speed_case(name: str, case: tuple, args) -> dict:
     from service.backends.contract import frames_to_uint8
     from service.backends.speed import SpeedPlan, apply_to_denoiser, parse_step_cache, use_compile_cache
 
-    label, dtype_name, compiled, mode, cache, fp8 = case
+    _label, dtype_name, compiled, mode, cache, fp8 = case
     device = "cuda" if torch.cuda.is_available() else "cpu"
     smoke = args.gpu_smoke
     # a smoke run only exercises the code; inductor on two CPU cores would take minutes per case
@@ -436,7 +451,7 @@ def _speed_case(name: str, case: tuple, args) -> dict:
         took, frames = run()
         seconds.append(took)
     peak = torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan")
-    del pipeline
+    pipeline = None  # frees the weights before empty_cache (the closures above share this variable)
     if device == "cuda":
         torch.cuda.empty_cache()
     clip = f"{call['num_frames']} frames {call['width']}x{call['height']}, {call['num_inference_steps']} steps"

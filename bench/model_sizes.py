@@ -18,8 +18,12 @@ def count(module) -> int:
 
 def main() -> None:
     import torch
-    from diffusers import (AutoencoderKLLTXVideo, AutoencoderKLTemporalDecoder, LTXVideoTransformer3DModel,
-                           UNetSpatioTemporalConditionModel)
+    from diffusers import (
+        AutoencoderKLLTXVideo,
+        AutoencoderKLTemporalDecoder,
+        LTXVideoTransformer3DModel,
+        UNetSpatioTemporalConditionModel,
+    )
     from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection, T5Config, T5EncoderModel
 
     with torch.device("meta"):

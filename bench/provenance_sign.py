@@ -25,10 +25,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.credentials import SigningCredentials  # noqa: E402
-from provenance.fingerprint import FINGERPRINT_ALGORITHM, compute_fingerprint  # noqa: E402
-from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4  # noqa: E402
-from provenance.media import encode_mp4_bytes  # noqa: E402
+from provenance.credentials import SigningCredentials
+from provenance.fingerprint import FINGERPRINT_ALGORITHM, compute_fingerprint
+from provenance.manifest import InputImage, ManifestInfo, read_manifest, sign_mp4
+from provenance.media import encode_mp4_bytes
 
 WIDTH, HEIGHT, FRAMES, FPS = 1024, 576, 25, 8
 

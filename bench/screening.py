@@ -119,8 +119,8 @@ def _measure(rounds: int, prompts: list[str]) -> tuple[dict[str, float], dict[st
 
 
 def _faces() -> None:
-    from safety.face_evaluation import SPLITS, evaluate_faces, face_cases
     from safety.face_centerface import CenterFaceDetector
+    from safety.face_evaluation import SPLITS, evaluate_faces, face_cases
     from safety.image_signals import FaceDetector, ImageSignalConfig
 
     detectors = (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig())))
@@ -241,7 +241,7 @@ def main() -> int:
         ratio = med / statistics.median(baseline) if baseline else None
         ok = "" if target is None else ("ok" if med <= target else "MISSED")
         tgt = f"<={target:g}" if target else ""
-        print(f"{name:<52} {len(times):>5} {med:>10.2f} {p90:>8.2f} {tgt:>8} {('%.1fx' % ratio) if ratio else '':>10} {ok}")
+        print(f"{name:<52} {len(times):>5} {med:>10.2f} {p90:>8.2f} {tgt:>8} {f'{ratio:.1f}x' if ratio else '':>10} {ok}")
         results.append({"name": name, "runs": len(times), "median_ms": med, "p90_ms": p90,
                         "target_ms": target, "ratio_to_baseline": ratio})
     if args.faces:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.provenance import photo_clip  # noqa: E402
+from bench.provenance import photo_clip
 
 
 def median_ms(function, runs: int) -> float:
@@ -45,16 +45,17 @@ def store_and_fetch(stores: dict, clip: bytes, runs: int) -> list[tuple[str, str
         keys = iter(f"videos/bench-{uuid.uuid4().hex}.mp4" for _ in range(runs + 1))
         last = {"key": ""}
 
-        def put() -> None:
+        # the loop's values bound as defaults: each closure is timed within its iteration
+        def put(storage=storage, keys=keys, last=last) -> None:
             last["key"] = next(keys)
             storage.put(last["key"], clip)
 
         rows.append((name, "store (put)", median_ms(put, runs)))
         key = last["key"]
         assert storage.get(key) == clip
-        rows.append((name, "fetch (get)", median_ms(lambda: storage.get(key), runs)))
-        rows.append((name, "first 1 MiB (ranged get)", median_ms(lambda: storage.read_range(key, 0, 1024 * 1024 - 1), runs)))
-        rows.append((name, "download URL (pre-sign)", median_ms(lambda: storage.download_url(key, 300), runs)))
+        rows.append((name, "fetch (get)", median_ms(lambda storage=storage, key=key: storage.get(key), runs)))
+        rows.append((name, "first 1 MiB (ranged get)", median_ms(lambda storage=storage, key=key: storage.read_range(key, 0, 1024 * 1024 - 1), runs)))
+        rows.append((name, "download URL (pre-sign)", median_ms(lambda storage=storage, key=key: storage.download_url(key, 300), runs)))
     return rows
 
 
@@ -96,13 +97,13 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
+    import numpy as np
+
     from provenance.media import encode_mp4_bytes
     from service.object_storage import ObjectStorage
     from service.settings import load_settings
     from service.storage import LocalStorage
     from tests.service.seaweed import BUCKET, running_seaweedfs
-
-    import numpy as np
 
     clips = {
         "photo pan": encode_mp4_bytes(photo_clip(25, 1024, 576), fps=25, crf=18, preset="veryfast"),

@@ -127,7 +127,7 @@ def portrait_repost(frames: np.ndarray, width: int = 720, height: int = 1280, bl
     enlarged = _fit(frames, int(frames.shape[2] * cover), height)
     left = (enlarged.shape[2] - width) // 2
     out = []
-    for back, front in zip(enlarged[:, :, left : left + width], foreground):
+    for back, front in zip(enlarged[:, :, left : left + width], foreground, strict=False):
         canvas = (cv2.GaussianBlur(back, (0, 0), blur).astype(np.float32) * 0.6).astype(np.uint8)
         top = (height - clip_h) // 2
         canvas[top : top + clip_h] = front
@@ -242,7 +242,7 @@ def filmed_off_screen(frames: np.ndarray, seed: int, width: int = 960, height: i
     (perspective), with defocus blur, raised blacks and lowered contrast, a colour cast,
     a brightness falloff towards the edges, sensor noise, and the phone's own resolution."""
     rng = np.random.default_rng(seed)
-    t, src_h, src_w = frames.shape[:3]
+    _t, src_h, src_w = frames.shape[:3]
     source = np.float32([[0, 0], [src_w, 0], [src_w, src_h], [0, src_h]])
     inset = np.float32([[0.06, 0.07], [0.95, 0.05], [0.93, 0.94], [0.05, 0.92]])
     target = (inset + rng.uniform(-0.02, 0.02, (4, 2))) * np.float32([width, height])
@@ -299,7 +299,7 @@ def greyscale(frames: np.ndarray) -> np.ndarray:
 def jpeg_frames(frames: np.ndarray, quality: int) -> np.ndarray:
     out = []
     for frame in frames:
-        ok, data = cv2.imencode(".jpg", frame[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+        _ok, data = cv2.imencode(".jpg", frame[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         out.append(cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1])
     return np.ascontiguousarray(np.stack(out))
 

@@ -42,8 +42,8 @@ def _measure_one(path: Path, runs: int) -> dict:
     """Runs in the child: warm up, then verify `path` `runs` times."""
     import psutil
 
-    from service.problems import ServiceError
     from provenance.errors import ProvenanceError
+    from service.problems import ServiceError
     from service.runtime import Runtime
     from service.settings import load_settings
     from tests.service import hostile

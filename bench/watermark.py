@@ -42,12 +42,22 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import transforms as attacks  # noqa: E402
-from bench.transforms import centre_crop, contrast, gaussian_noise, gif, photograph, resize_all, roundtrip, tone, trim_middle  # noqa: E402
-from bench.watermark_scenes import scene, scene_names  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
-from provenance.watermark.reference import block_votes  # noqa: E402
-from provenance.watermark.stats import binomial_tail  # noqa: E402
+from bench import transforms as attacks
+from bench.transforms import (
+    centre_crop,
+    contrast,
+    gaussian_noise,
+    gif,
+    photograph,
+    resize_all,
+    roundtrip,
+    tone,
+    trim_middle,
+)
+from bench.watermark_scenes import scene, scene_names
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
+from provenance.watermark.reference import block_votes
+from provenance.watermark.stats import binomial_tail
 
 WIDTH, HEIGHT, FPS = 1024, 576, 8
 # fresh worker processes: a forked child can inherit a lock that one of OpenCV's or FFmpeg's
@@ -438,13 +448,13 @@ def time_methods(clip: Clip, include_baselines: bool, repeats: int) -> dict[str,
     for method in make_methods(include_baselines):
         ours = isinstance(method, Originframe)
         frames = clip.frames if ours else clip.frames[:3]  # the library is slow
-        marked, truth = method.embed(frames, clip.seed)
-        embed = _cpu_ms_per_frame(lambda: method.embed(frames, clip.seed), len(frames), repeats if ours else 1)
+        marked, _truth = method.embed(frames, clip.seed)
+        embed = _cpu_ms_per_frame(lambda method=method, frames=frames: method.embed(frames, clip.seed), len(frames), repeats if ours else 1)
         if ours:
-            detect = _cpu_ms_per_frame(lambda: detect_watermark(marked, method.keyring), len(frames), repeats)
-            unmarked = _cpu_ms_per_frame(lambda: detect_watermark(frames, method.keyring), len(frames), repeats)
+            detect = _cpu_ms_per_frame(lambda method=method, marked=marked: detect_watermark(marked, method.keyring), len(frames), repeats)
+            unmarked = _cpu_ms_per_frame(lambda method=method, frames=frames: detect_watermark(frames, method.keyring), len(frames), repeats)
         else:
-            detect = unmarked = _cpu_ms_per_frame(lambda: [method.votes(f) for f in marked], len(frames), repeats)
+            detect = unmarked = _cpu_ms_per_frame(lambda method=method, marked=marked: [method.votes(f) for f in marked], len(frames), repeats)
         timings[method.name] = (embed, detect, unmarked)
     return timings
 
@@ -469,7 +479,7 @@ def library_decode_ms(clip: Clip, repeats: int) -> dict[str, float]:
     frame = np.ascontiguousarray(clip.frames[0][:, :, ::-1])
     for method in ("dwtDct", "dwtDctSvd"):
         decoder = WatermarkDecoder("bits", 48)
-        out[f"invisible-watermark {method}"] = _cpu_ms_per_frame(lambda: decoder.decode(frame, method), 1, repeats)
+        out[f"invisible-watermark {method}"] = _cpu_ms_per_frame(lambda decoder=decoder, method=method: decoder.decode(frame, method), 1, repeats)
     return out
 
 

@@ -26,9 +26,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.fingerprint_neighbours import FPS, KINDS, PHOTOS, SEGMENT, SUBJECTS, shot  # noqa: E402
-from bench.transforms import photograph, roundtrip  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark  # noqa: E402
+from bench.fingerprint_neighbours import FPS, KINDS, PHOTOS, SEGMENT, SUBJECTS, shot
+from bench.transforms import photograph, roundtrip
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark
 
 KEYRING = Keyring([WatermarkKey(7, bytes(range(32)))], current_id=7)
 LINES = (3.0, 4.0, 4.75, 5.0, 6.0, 7.0, 8.0)

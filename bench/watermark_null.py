@@ -31,10 +31,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.watermark import TRANSFORMS, photograph  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
-from provenance.watermark.detect import THRESHOLD_P_VALUE  # noqa: E402
-from provenance.watermark.reference import REFERENCE_THRESHOLD_P_VALUE, detect_reference_watermark  # noqa: E402
+from bench.watermark import TRANSFORMS, photograph
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
+from provenance.watermark.detect import THRESHOLD_P_VALUE
+from provenance.watermark.reference import REFERENCE_THRESHOLD_P_VALUE, detect_reference_watermark
 
 GRAY_PHOTOS = ("camera", "grass", "gravel", "brick", "moon", "coins", "page", "text", "checkerboard")
 COLOUR_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle", "colorwheel")
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     stills: list[Evidence] = []
     frames = 0
     with ProcessPoolExecutor(args.workers, mp_context=_SPAWN) as pool:
-        for index, (chunk_clips, chunk_stills, chunk_frames) in enumerate(pool.map(_run_chunk, chunks)):
+        for _index, (chunk_clips, chunk_stills, chunk_frames) in enumerate(pool.map(_run_chunk, chunks)):
             clips += chunk_clips
             stills += chunk_stills
             frames += chunk_frames

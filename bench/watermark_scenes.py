@@ -69,7 +69,7 @@ def _trajectory(rng: np.random.Generator, size: tuple[int, int], frames: int):
 
 
 def _subjects(rng: np.random.Generator, size: tuple[int, int], frames: int, faces: bool = False) -> np.ndarray:
-    width, height = size
+    _width, height = size
     background = photograph(BACKGROUNDS[rng.integers(len(BACKGROUNDS))])
     clip = _camera(background, rng, size, frames)
     count = int(rng.integers(2, 5))
@@ -167,7 +167,7 @@ def _flat(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np.nd
 def _text(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np.ndarray:
     """Scrolling lines of text over a gradient (a lyric video, a news crawl, a slide)."""
     width, height = size
-    words = "originframe provenance watermark video clip news breaking update weather sport music the and of".split()
+    words = ["originframe", "provenance", "watermark", "video", "clip", "news", "breaking", "update", "weather", "sport", "music", "the", "and", "of"]
     lines = [" ".join(rng.choice(words, 6)) for _ in range(24)]
     ink = tuple(float(v) for v in rng.uniform(0, 80, 3)) if rng.random() < 0.5 else (250.0, 250.0, 250.0)
     paper = rng.uniform(80, 230, 3)

@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from provenance.media import decode_video, encode_mp4_bytes  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed  # noqa: E402
-from service.backends import tiny  # noqa: E402
-from service.backends.contract import GenerationInput  # noqa: E402
-from service.settings import load_settings  # noqa: E402
+from provenance.media import decode_video, encode_mp4_bytes
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed
+from service.backends import tiny
+from service.backends.contract import GenerationInput
+from service.settings import load_settings
 
 SIZE = 256
 FPS = 8

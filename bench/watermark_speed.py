@@ -19,12 +19,11 @@ import time
 from pathlib import Path
 
 import cv2
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.watermark_scenes import scene  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
+from bench.watermark_scenes import scene
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
 
 
 def _timed(function, repeats: int) -> tuple[float, float]:

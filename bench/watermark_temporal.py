@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import transforms as attacks  # noqa: E402
-from bench.transforms import roundtrip  # noqa: E402
-from bench.watermark_scenes import scene, scene_names  # noqa: E402
-from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark  # noqa: E402
-from provenance.watermark import detect as detection  # noqa: E402
+from bench import transforms as attacks
+from bench.transforms import roundtrip
+from bench.watermark_scenes import scene, scene_names
+from provenance.watermark import Keyring, WatermarkKey, detect_watermark, embed_watermark
+from provenance.watermark import detect as detection
 
 FPS, SIZE, CLIP_S, TOTAL_S = 8.0, (640, 360), 3.0, 20.0
 

@@ -9,4 +9,4 @@ from pathlib import Path
 POLICY_DIR = Path(__file__).resolve().parent
 DEFAULT_POLICY_PATH = POLICY_DIR / "default.yaml"
 
-__all__ = ["POLICY_DIR", "DEFAULT_POLICY_PATH"]
+__all__ = ["DEFAULT_POLICY_PATH", "POLICY_DIR"]

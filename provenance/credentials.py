@@ -269,6 +269,7 @@ class SigningCredentials:
         algorithm = getattr(c2pa.C2paSigningAlg, self.algorithm.upper())
         if self.sign_callback is not None:
             return c2pa.Signer.from_callback(self.sign_callback, algorithm, self.certificate_chain_pem, self.tsa_url)
+        assert self.private_key_pem is not None  # exactly one of the key and the callback is set
         info = c2pa.C2paSignerInfo(
             algorithm,
             self.certificate_chain_pem.encode(),
@@ -321,7 +322,7 @@ def _is_self_signed(certificate: x509.Certificate) -> bool:
         return False
     try:
         certificate.verify_directly_issued_by(certificate)
-    except Exception:  # noqa: BLE001 - a bad signature, a foreign algorithm: either way not self-signed
+    except Exception:  # a bad signature, a foreign algorithm: either way not self-signed
         return False
     return True
 
@@ -437,7 +438,7 @@ def _issue(
     days: int,
     ca_path_length: int | None,
 ) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     is_ca = ca_path_length is not None
     builder = (
         x509.CertificateBuilder()
@@ -518,7 +519,7 @@ def _issue_development_signer(
 def _renew_development_signer_if_expiring(directory: Path, organisation: str) -> None:
     chain = _parse_certificates(_read_text(directory / SIGNER_CHAIN_FILE, "development signer chain"), "chain")
     expires = chain[0].not_valid_after_utc
-    if expires - dt.datetime.now(dt.timezone.utc) > _RENEW_BEFORE:
+    if expires - dt.datetime.now(dt.UTC) > _RENEW_BEFORE:
         return
     intermediate_key_path = directory / INTERMEDIATE_KEY_FILE
     intermediate_path = directory / INTERMEDIATE_CERT_FILE

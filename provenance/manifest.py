@@ -363,7 +363,7 @@ def _service_version(info: ManifestInfo) -> str:
 def _manifest_definition(info: ManifestInfo, mime: str) -> dict[str, Any]:
     service_version = _service_version(info)
     agent = {"name": info.service_name, "version": service_version}
-    when = (info.created_at or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).isoformat()
+    when = (info.created_at or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).isoformat()
     source = "an input image" if info.input_image is not None else "a text prompt"
     created: dict[str, Any] = {
         "action": "c2pa.created",
@@ -511,7 +511,7 @@ def _read_store(data: bytes, media_type: str, settings: dict[str, Any]) -> dict[
 def _report(store: dict[str, Any], media_type: str, trust_anchors_configured: bool) -> ManifestReport:
     manifests: dict[str, Any] = store.get("manifests") or {}
     label = store.get("active_manifest")
-    active: dict[str, Any] = manifests.get(label) or {}
+    active: dict[str, Any] = (manifests.get(label) if label is not None else None) or {}
     results = (store.get("validation_results") or {}).get("activeManifest") or {}
     failures = [_entry(item) for item in results.get("failure", [])]
     if not results:  # older c2pa: only the flat list of failures

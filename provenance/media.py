@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import av
 import cv2
@@ -140,6 +141,7 @@ def encode_mp4(
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(destination, "w", format="mp4", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.VideoStream)  # codec names a video encoder
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"crf": str(crf), "preset": preset}
         context = stream.codec_context

@@ -18,8 +18,9 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import av
 import cv2
@@ -215,8 +216,8 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
         image = load_image(data, max_pixels=max_pixels)
         height, width = image.shape[:2]
         _check_size(width, height)
-        reference = image[: REFERENCE_MAX_SIZE[1], : REFERENCE_MAX_SIZE[0]]
-        return _Decoded(_fit(image, None, ANALYSIS_MAX_HEIGHT)[None], reference[None], MediaSummary(
+        reference_image = image[: REFERENCE_MAX_SIZE[1], : REFERENCE_MAX_SIZE[0]]
+        return _Decoded(_fit(image, None, ANALYSIS_MAX_HEIGHT)[None], reference_image[None], MediaSummary(
             kind="image", mime=mime, container=mime.split("/")[1], codec=None, width=width, height=height, fps=None,
             frames=1, frames_analysed=1, duration_s=None, bytes=len(data), sha256=digest))
     stopped_by = None
@@ -237,7 +238,9 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
             if width * height > max_pixels:
                 raise UnreadableMedia(f"the video is {width}x{height}, more than the {max_pixels} pixels allowed")
             rate = stream.average_rate or stream.guessed_rate
-            estimated = stream.frames or (int(float(stream.duration * stream.time_base) * float(rate))
+            time_base = stream.time_base
+            assert time_base is not None  # FFmpeg sets it on every demuxed stream
+            estimated = stream.frames or (int(float(stream.duration * time_base) * float(rate))
                                           if stream.duration and rate else 0)
             estimated = min(estimated, budget.max_frames_decoded)
             if estimated and width * height and estimated * width * height > budget.max_decoded_pixels:
@@ -250,7 +253,9 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
             # convert only a sample to RGB: that conversion, not decoding, dominates on long clips
             stride = max(1, -(-estimated // max_frames)) if estimated else 1
             reference_stride = max(1, -(-estimated // REFERENCE_FRAMES)) if estimated else 1
-            frames, reference, decoded, decoded_pixels = [], [], 0, 0
+            frames: list[np.ndarray] = []
+            reference: list[np.ndarray] = []
+            decoded, decoded_pixels = 0, 0
             shape = reference_shape = None
             try:
                 for frame in container.decode(stream):
@@ -283,7 +288,7 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
                 # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = context.name
-            duration = float(stream.duration * stream.time_base) if stream.duration else (decoded / float(rate) if rate else None)
+            duration = float(stream.duration * time_base) if stream.duration else (decoded / float(rate) if rate else None)
             total_frames = stream.frames or decoded
     except av.FFmpegError as error:
         reason = getattr(error, "strerror", None) or str(error)
@@ -303,7 +308,7 @@ def _check_size(width: int, height: int, analysed_width: int | None = None, anal
     """Every check needs MIN_SIDE pixels each way; a narrower picture is refused, not half-checked."""
     if min(width, height) < MIN_SIDE:
         raise UnreadableMedia(f"the picture is {width}x{height}; verification needs at least {MIN_SIDE} pixels on each side")
-    if analysed_width is not None and min(analysed_width, analysed_height) < MIN_SIDE:
+    if analysed_width is not None and analysed_height is not None and min(analysed_width, analysed_height) < MIN_SIDE:
         raise UnreadableMedia(f"the picture is {width}x{height}: too narrow for its height to analyse "
                               f"(at most {ANALYSIS_MAX_HEIGHT} lines are analysed, which leaves {analysed_width} pixels across)")
 

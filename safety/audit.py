@@ -19,15 +19,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "GENESIS_HASH",
+    "ChainReport",
     "canonical_json",
     "chain_hash",
     "seal_record",
-    "ChainReport",
     "verify_chain",
 ]
 

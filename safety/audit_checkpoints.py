@@ -18,9 +18,9 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -56,7 +56,7 @@ class Checkpoint:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
-    def from_mapping(cls, value: Mapping) -> "Checkpoint":
+    def from_mapping(cls, value: Mapping) -> Checkpoint:
         return cls(sequence=int(value["sequence"]), record_hash=str(value["record_hash"]), created_at=str(value["created_at"]),
                    key_id=str(value["key_id"]), signature=str(value["signature"]))
 
@@ -152,7 +152,8 @@ def check_against_checkpoints(record_hashes: Mapping[int, str], checkpoints: Ite
     Check the chain itself first (safety.audit.verify_chain): with an intact chain, a matching
     hash at a checkpoint's sequence vouches for every record up to it.
     """
-    valid, forged = [], []
+    valid: list[Checkpoint] = []
+    forged: list[Checkpoint] = []
     for checkpoint in checkpoints:
         (valid if verify_signature(checkpoint, public_key) else forged).append(checkpoint)
     last = max(record_hashes) if record_hashes else None

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 if TYPE_CHECKING:
     from .policy import Policy
 
-__all__ = ["ClipConfig", "ClipClassifier"]
+__all__ = ["ClipClassifier", "ClipConfig"]
 
 _FINGERPRINT_CHUNK = 8 << 20
 
@@ -97,9 +98,10 @@ class ClipClassifier:
     def __init__(self, config: ClipConfig | None = None):
         self.config = config or ClipConfig()
         self._lock = threading.Lock()
-        self._model = None
-        self._preprocess = None
-        self._tokenizer = None
+        # open_clip's model, image transform and tokenizer (untyped)
+        self._model: Any = None
+        self._preprocess: Any = None
+        self._tokenizer: Any = None
         self._heads: _Heads | None = None
         self._banks: dict[str, _PromptBank] = {}
         self._error = ""
@@ -151,6 +153,7 @@ class ClipClassifier:
             if not ok:
                 return False
             cfg = self.config
+            assert cfg.weights_path is not None  # status() checked it
             try:
                 import open_clip
                 import torch
@@ -166,7 +169,7 @@ class ClipClassifier:
                         embed_dim = int(model.encode_text(tokenizer(["x"]).to(cfg.device)).shape[-1])
                     heads = _load_heads(Path(cfg.heads_path), embed_dim)
                 scale = float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
-            except Exception as exc:  # noqa: BLE001 - a broken model is an inactive signal, not a crash
+            except Exception as exc:  # a broken model is an inactive signal, not a crash
                 self._error = f"CLIP model failed to load: {type(exc).__name__}: {exc}"
                 return False
             version = f"{cfg.model_name}@{_fingerprint(Path(cfg.weights_path))}"
@@ -198,7 +201,7 @@ class ClipClassifier:
             emb = emb / emb.norm(dim=-1, keepdim=True).clamp_min(1e-8)
         return emb.cpu().numpy()
 
-    def _bank(self, policy: "Policy") -> _PromptBank:
+    def _bank(self, policy: Policy) -> _PromptBank:
         bank = self._banks.get(policy.digest)
         if bank is not None:
             return bank
@@ -220,7 +223,7 @@ class ClipClassifier:
     def _zero_shot(self, emb: np.ndarray, bank: _PromptBank) -> np.ndarray:
         """[N, C] category probabilities against the benign descriptions."""
         out = np.zeros((emb.shape[0], len(bank.categories)), dtype=np.float64)
-        for j, (desc, benign) in enumerate(zip(bank.descriptions, bank.benign)):
+        for j, (desc, benign) in enumerate(zip(bank.descriptions, bank.benign, strict=True)):
             pos = (emb @ desc.T).max(axis=1, keepdims=True)
             logits = self._scale * np.concatenate([pos, emb @ benign.T], axis=1)
             logits -= logits.max(axis=1, keepdims=True)
@@ -228,24 +231,24 @@ class ClipClassifier:
             out[:, j] = p[:, 0] / p.sum(axis=1)
         return out
 
-    def score_texts(self, policy: "Policy", texts: Sequence[str]) -> list[dict[str, float]] | None:
+    def score_texts(self, policy: Policy, texts: Sequence[str]) -> list[dict[str, float]] | None:
         if not self.load():
             return None
         bank = self._bank(policy)
         probs = self._zero_shot(self._embed_texts(texts), bank)
-        return [{c: float(p) for c, p in zip(bank.categories, row)} for row in probs]
+        return [{c: float(p) for c, p in zip(bank.categories, row, strict=True)} for row in probs]
 
-    def score_images(self, policy: "Policy", images: Sequence[np.ndarray]) -> list[dict[str, float]] | None:
+    def score_images(self, policy: Policy, images: Sequence[np.ndarray]) -> list[dict[str, float]] | None:
         if not self.load():
             return None
         bank = self._bank(policy)
         emb = self._embed_images(images)
         probs = self._zero_shot(emb, bank)
-        rows = [{c: float(p) for c, p in zip(bank.categories, row)} for row in probs]
+        rows = [{c: float(p) for c, p in zip(bank.categories, row, strict=True)} for row in probs]
         if self._heads is not None:
             head = 1.0 / (1.0 + np.exp(-(emb @ self._heads.weight.T + self._heads.bias)))
-            for row, values in zip(rows, head):
-                for c, v in zip(self._heads.categories, values):
+            for row, values in zip(rows, head, strict=True):
+                for c, v in zip(self._heads.categories, values, strict=True):
                     if c in row:
                         row[c] = float(v)
         return rows
@@ -257,7 +260,7 @@ class ClipClassifier:
         return SignalOutput(SignalReport(name=name, active=False, stage=stage,
                                          reason_if_inactive=reason or "CLIP model unavailable"))
 
-    def run_text(self, policy: "Policy", text: str) -> SignalOutput:
+    def run_text(self, policy: Policy, text: str) -> SignalOutput:
         started = time.perf_counter()
         if not self.status()[0]:
             return self._inactive("clip_text", "prompt")
@@ -266,7 +269,7 @@ class ClipClassifier:
             return self._inactive("clip_text", "prompt")
         return self._output("clip_text", "prompt", rows, None, started)
 
-    def run_images(self, policy: "Policy", images: Sequence[np.ndarray], *, stage: str,
+    def run_images(self, policy: Policy, images: Sequence[np.ndarray], *, stage: str,
                    frames: Sequence[int] | None = None) -> SignalOutput:
         started = time.perf_counter()
         if not self.status()[0]:

@@ -18,7 +18,7 @@ import threading
 
 from .normalize import fold_word
 
-__all__ = ["CommonWords", "common_words", "MIN_ZIPF", "WORDFREQ_LANGUAGES"]
+__all__ = ["MIN_ZIPF", "WORDFREQ_LANGUAGES", "CommonWords", "common_words"]
 
 MIN_ZIPF = 2.5  # about 0.3 per million words: "store", "meloni", "tusk"
 # Chinese, Japanese and Korean need wordfreq's tokenizer extras; surnames that collide with
@@ -55,7 +55,7 @@ class CommonWords:
                 self._faker = frozenset(words)
             return self._faker
 
-    @functools.lru_cache(maxsize=65536)
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - bounded, and the one instance lives for the process
     def zipf(self, word: str) -> float:
         """Highest Zipf frequency of the word over the languages (0 without wordfreq)."""
         if self._zipf is None:
@@ -75,7 +75,7 @@ class CommonWords:
         z = self.zipf(word)
         return z >= 4.5 or (z >= 3.0 and fold_word(word) not in names)
 
-    @functools.lru_cache(maxsize=65536)
+    @functools.lru_cache(maxsize=65536)  # noqa: B019 - bounded, and the one instance lives for the process
     def __call__(self, word: str) -> bool:
         w = fold_word(word)
         if self._zipf is not None:

@@ -8,7 +8,8 @@ full record is for the audit log.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -17,15 +18,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIONS",
-    "severity",
-    "Evidence",
-    "SignalReport",
     "CategoryResult",
+    "Evidence",
     "Screening",
     "SignalHit",
     "SignalOutput",
+    "SignalReport",
     "decide",
     "effective_action",
+    "severity",
 ]
 
 # Ordered from least to most severe; a decision is the most severe action any category asks for.
@@ -136,7 +137,7 @@ class Screening(msgspec.Struct, omit_defaults=True):
         return msgspec.json.encode(self)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "Screening":
+    def from_record(cls, record: dict[str, Any]) -> Screening:
         return msgspec.convert(record, cls)
 
 
@@ -168,7 +169,7 @@ def effective_action(score: float, trigger: float, review: float | None, action:
 
 
 def decide(
-    policy: "Policy",
+    policy: Policy,
     outputs: Iterable[SignalOutput],
     *,
     stage: str,
@@ -182,8 +183,8 @@ def decide(
     for out in outputs:
         if not out.report.active:
             continue
-        for category, hit in out.hits.items():
-            merged.setdefault(category, {}).setdefault(out.report.name, []).append(hit)
+        for category_name, hit in out.hits.items():
+            merged.setdefault(category_name, {}).setdefault(out.report.name, []).append(hit)
 
     results: list[CategoryResult] = []
     for name, category in policy.categories.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SafetyError", "PolicyError", "ScreeningInputError"]
+__all__ = ["PolicyError", "SafetyError", "ScreeningInputError"]
 
 
 class SafetyError(Exception):

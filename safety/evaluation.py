@@ -24,16 +24,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .decision import severity
 
 if TYPE_CHECKING:
     from .screener import Screener
 
-__all__ = ["CATEGORY_ALIASES", "EvalRow", "CategoryScore", "GroupScore", "EvalReport", "group_scores", "load_eval_rows", "evaluate"]
+__all__ = ["CATEGORY_ALIASES", "CategoryScore", "EvalReport", "EvalRow", "GroupScore", "evaluate", "group_scores", "load_eval_rows"]
 
 EXPECTATIONS = ("allow", "block", "review_or_allow", "review")
 CATEGORY_ALIASES = {
@@ -287,7 +288,7 @@ def load_eval_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return rows
 
 
-def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], screener: "Screener") -> EvalReport:
+def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], screener: Screener) -> EvalReport:
     """Screen every prompt of a labelled set and compute the metrics."""
     if isinstance(source, (str, os.PathLike)):
         rows_in = load_eval_rows(source)
@@ -301,8 +302,10 @@ def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], scree
     signals: dict[str, str] = {}
     for row in rows_in:
         s = screener.screen_prompt(row["prompt"])
-        for r in s.signals:
-            signals.setdefault(r.name, f"active ({r.version})" if r.active else f"inactive: {r.reason_if_inactive}")
+        for signal in s.signals:
+            signals.setdefault(
+                signal.name, f"active ({signal.version})" if signal.active else f"inactive: {signal.reason_if_inactive}"
+            )
         flagged = tuple(
             c.category for c in sorted(s.categories, key=lambda c: -severity(c.action))
             if severity(c.action) >= severity("review")
@@ -313,12 +316,12 @@ def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], scree
     scores = []
     for c in categories:
         labelled = [r for r in results if CATEGORY_ALIASES.get(r.cat) == c]
-        flagged = [r for r in results if c in r.flagged]
+        flagged_rows = [r for r in results if c in r.flagged]
         correct = [
-            r for r in flagged
+            r for r in flagged_rows
             if CATEGORY_ALIASES.get(r.cat) == c or c in IMPLIED.get(CATEGORY_ALIASES.get(r.cat, ""), ())
         ]
-        scores.append(CategoryScore(c, len(labelled), len(flagged), len(correct), sum(c in r.flagged for r in labelled)))
+        scores.append(CategoryScore(c, len(labelled), len(flagged_rows), len(correct), sum(c in r.flagged for r in labelled)))
 
     report = EvalReport(source=name, policy_version=policy.version, signals=signals, rows=results, categories=scores)
     for r in results:

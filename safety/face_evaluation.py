@@ -14,12 +14,13 @@ run; nothing is downloaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
-__all__ = ["FaceCase", "FaceSplit", "SPLITS", "face_cases", "FaceEvalRow", "evaluate_faces"]
+__all__ = ["SPLITS", "FaceCase", "FaceEvalRow", "FaceSplit", "evaluate_faces", "face_cases"]
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,10 @@ SPLITS = {
 def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    _ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    assert decoded is not None  # a JPEG OpenCV itself just encoded
+    return np.ascontiguousarray(decoded[..., ::-1])
 
 
 def _lfw_variants(crop: np.ndarray, scenes: list[np.ndarray], rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:

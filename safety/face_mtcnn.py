@@ -63,7 +63,7 @@ class MtcnnDetector:
 
                 self._model = MTCNN(keep_all=True, min_face_size=self.config.face_mtcnn_min_pixels,
                                     thresholds=list(self.config.face_mtcnn_stage_thresholds), device="cpu")
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive backup, never a crash
+            except Exception as exc:  # reported as an inactive backup, never a crash
                 self._error = f"MTCNN failed to load: {exc}"
                 return None
             return self._model
@@ -93,7 +93,7 @@ class MtcnnDetector:
             return []
         boxes = boxes / scale
         faces = []
-        for (x1, y1, x2, y2), p in zip(boxes, probs):
+        for (x1, y1, x2, y2), p in zip(boxes, probs, strict=True):
             if p is None or p < cfg.face_mtcnn_min_probability:
                 continue
             x1, y1 = max(0, int(x1)), max(0, int(y1))

@@ -10,26 +10,32 @@ import importlib.resources
 import io
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 from .errors import ScreeningInputError
 
+if TYPE_CHECKING:
+    import cv2
+
+    from .face_centerface import CenterFaceDetector
+
 __all__ = [
-    "ImageSignalConfig",
-    "Face",
-    "NsfwDetector",
-    "FaceDetector",
-    "to_rgb",
-    "letterbox",
-    "run_nsfw",
-    "run_faces",
-    "run_nudity_parts",
     "MAX_IMAGE_SIDE",
+    "Face",
+    "FaceDetector",
+    "ImageSignalConfig",
+    "NsfwDetector",
+    "letterbox",
+    "run_faces",
+    "run_nsfw",
+    "run_nudity_parts",
+    "to_rgb",
 ]
 
 MIN_IMAGE_SIDE = 16
@@ -181,13 +187,14 @@ class NsfwDetector:
                 import onnxruntime as ort
 
                 path = self._model_path()
+                assert path is not None  # status() found the file
                 opts = ort.SessionOptions()
                 opts.intra_op_num_threads = self.config.onnx_threads
                 opts.inter_op_num_threads = 1
                 opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
                 digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive signal, never a crash
+            except Exception as exc:  # reported as an inactive signal, never a crash
                 self._error = f"open_nsfw failed to load: {exc}"
                 return None
             self._input = session.get_inputs()[0].name
@@ -244,8 +251,8 @@ class FaceDetector:
 
     def __init__(self, config: ImageSignalConfig | None = None):
         self.config = config or ImageSignalConfig()
-        self._detector = None
-        self._verifier = None
+        self._detector: cv2.CascadeClassifier | None = None
+        self._verifier: cv2.CascadeClassifier | None = None
         self._error = ""
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()
@@ -257,7 +264,7 @@ class FaceDetector:
             import cv2
         except ImportError as exc:
             return False, f"OpenCV is not installed: {exc}"
-        base = Path(cv2.data.haarcascades)
+        base = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]  # opencv's stubs omit cv2.data
         for name in ("haarcascade_frontalface_default.xml", "haarcascade_frontalface_alt2.xml"):
             if not (base / name).is_file():
                 return False, f"Haar cascade {name} not found in {base}"
@@ -279,7 +286,7 @@ class FaceDetector:
                 return None
             import cv2
 
-            base = Path(cv2.data.haarcascades)
+            base = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]  # opencv's stubs omit cv2.data
             detector = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_default.xml"))
             verifier = cv2.CascadeClassifier(str(base / "haarcascade_frontalface_alt2.xml"))
             if detector.empty() or verifier.empty():
@@ -310,9 +317,10 @@ class FaceDetector:
                 pad = w // 4
                 crop = gray[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
                 side = int(w * 0.6)
+                assert self._verifier is not None  # loaded with the detector
                 confirmations.append(len(self._verifier.detectMultiScale(crop, 1.1, 3, minSize=(side, side))) > 0)
         faces = []
-        for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations):
+        for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations, strict=True):
             faces.append(Face(
                 x=int(round((x - x0) / scale)),
                 y=int(round((y - y0) / scale)),
@@ -332,19 +340,19 @@ def run_nsfw(detector: NsfwDetector, images: Sequence[np.ndarray], *, categories
                                          reason_if_inactive="no policy category uses the nsfw signal"))
     scores = detector.scores(images)
     if scores is None:
-        ok, reason = detector.status()
+        _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nsfw", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores))
     evidence = [Evidence(signal="nsfw", kind="model_score", value="nsfw", score=round(scores[best], 4),
                          frame=frames[best] if frames is not None else -1)]
     hit = SignalHit(score=round(scores[best], 4), evidence=evidence)
     report = SignalReport(name="nsfw", active=True, version=detector.version, stage=stage,
-                          scores={c: hit.score for c in categories},
+                          scores=dict.fromkeys(categories, hit.score),
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
-    return SignalOutput(report, {c: hit for c in categories})
+    return SignalOutput(report, dict.fromkeys(categories, hit))
 
 
-def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
+def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
                frames: Sequence[int] | None = None) -> SignalOutput:
     """Best face score over the images, given to every category that thresholds the face signal."""
     started = time.perf_counter()
@@ -356,7 +364,7 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
     for i, img in enumerate(images):
         faces = detector.detect(img)
         if faces is None:
-            ok, reason = detector.status()
+            _ok, reason = detector.status()
             return SignalOutput(SignalReport(name="face", active=False, stage=stage, reason_if_inactive=reason))
         for f in faces:
             best = max(best, f.score)
@@ -368,7 +376,7 @@ def run_faces(detector: FaceDetector, images: Sequence[np.ndarray], *, categorie
             ))
     hits = {c: SignalHit(score=best, evidence=evidence) for c in categories} if evidence else {}
     report = SignalReport(name="face", active=True, version=detector.version, stage=stage,
-                          scores={c: best for c in categories} if evidence else {},
+                          scores=dict.fromkeys(categories, best) if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
     return SignalOutput(report, hits)
 
@@ -382,7 +390,7 @@ def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories:
                                          reason_if_inactive="no policy category uses the nudity_parts signal"))
     scores = detector.scores(images)
     if scores is None:
-        ok, reason = detector.status()
+        _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores)) if scores else 0
     evidence = [Evidence(signal="nudity_parts", kind="body_part", value=part, score=round(score, 4),
@@ -390,7 +398,7 @@ def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories:
                 for i, parts in enumerate(detector.last_parts) for part, score in parts]
     top = round(scores[best], 4) if scores else 0.0
     report = SignalReport(name="nudity_parts", active=True, version=detector.version, stage=stage,
-                          scores={c: top for c in categories} if evidence else {},
+                          scores=dict.fromkeys(categories, top) if evidence else {},
                           elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
     hits = {c: SignalHit(score=top, evidence=evidence) for c in categories} if evidence else {}
     return SignalOutput(report, hits)

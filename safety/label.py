@@ -7,14 +7,15 @@ rendered once and alpha-blended into every frame, so it costs a few milliseconds
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import ScreeningInputError
 
-__all__ = ["burn_label", "DEFAULT_LABEL", "CORNERS"]
+__all__ = ["CORNERS", "DEFAULT_LABEL", "burn_label"]
 
 DEFAULT_LABEL = "AI-generated"
 CORNERS = ("bottom-right", "bottom-left", "top-right", "top-left")
@@ -33,7 +34,7 @@ def _render(text: str, frame_height: int) -> tuple[np.ndarray, np.ndarray]:
         font = ImageFont.load_default()
     left, top, right, bottom = font.getbbox(text)
     pad = max(4, size // 3)
-    w, h = right - left + 2 * pad, bottom - top + 2 * pad
+    w, h = int(right - left) + 2 * pad, int(bottom - top) + 2 * pad  # Pillow's boxes are whole pixels
     patch = Image.new("RGB", (w, h), (16, 16, 16))
     text_mask = Image.new("L", (w, h), 0)
     ImageDraw.Draw(patch).text((pad - left, pad - top), text, font=font, fill=(255, 255, 255))
@@ -82,7 +83,7 @@ def burn_label(frames: Any, text: str = DEFAULT_LABEL, *, corner: str = "bottom-
     if isinstance(frames, Sequence) or hasattr(frames, "__iter__"):
         from PIL import Image
 
-        out = []
+        out: list[Image.Image | np.ndarray] = []
         for f in frames:
             if isinstance(f, Image.Image):
                 out.append(Image.fromarray(_burn_one(np.asarray(f.convert("RGB")), text, corner)))

@@ -18,12 +18,13 @@ from __future__ import annotations
 import threading
 import time
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 
-__all__ = ["Script", "LanguageGuess", "LanguageIdentifier", "script_of", "scripts_in", "LANGUAGE_SCRIPTS", "run_language"]
+__all__ = ["LANGUAGE_SCRIPTS", "LanguageGuess", "LanguageIdentifier", "run_language", "script_of", "scripts_in"]
 
 LANGUAGE_ID_VERSION = "language-1"
 
@@ -236,6 +237,7 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
     top = guesses[0] if guesses else None
     # Function words outweigh a hesitant guess, not a sure one (Vietnamese "an", "co", "den").
     if top is not None and not unread and not (stopword_hits >= 2 and top.confidence < 0.9):
+        assert guesses is not None  # top came from it
         covered = sum(g.confidence for g in guesses if g.language in coverage.languages)
         confirmed = None
         if top.language not in coverage.languages and top.confidence >= coverage.min_confidence and covered <= coverage.max_covered:
@@ -251,7 +253,7 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
     report = SignalReport(
         name="language", active=True, stage="prompt",
         version=f"{LANGUAGE_ID_VERSION}+{'lingua' if ok else 'scripts-only'}+{'.'.join(sorted(coverage.languages))}",
-        scores={c: 1.0 for c in categories} if evidence else {},
+        scores=dict.fromkeys(categories, 1.0) if evidence else {},
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )
     hits = {c: SignalHit(score=1.0, evidence=list(evidence)) for c in categories} if evidence else {}

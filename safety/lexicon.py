@@ -24,14 +24,14 @@ and for those scripts a two-character part is long enough (one Han character car
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 import regex
 
 from .normalize import Token, fold_word
 
-__all__ = ["TermError", "WordSlot", "Term", "TermMatch", "Lexicon", "inflections", "parse_term"]
+__all__ = ["Lexicon", "Term", "TermError", "TermMatch", "WordSlot", "inflections", "parse_term"]
 
 MAX_GAP = 3
 _TERM_SPLIT = re.compile(r"[\s\-'’.·]+")
@@ -132,10 +132,7 @@ class WordSlot:
         for s in self.suffixes:
             if word.endswith(s):
                 return True
-        for s in self.infixes:
-            if s in word:
-                return True
-        return False
+        return any(s in word for s in self.infixes)
 
 
 @dataclass(frozen=True)
@@ -216,7 +213,7 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
         if word == "...":
             slots.append(WordSlot(gap=True))
             continue
-        alternatives = [a for a in word.split("|")]
+        alternatives = list(word.split("|"))
         if any(not a for a in alternatives):
             raise TermError(f"term {source!r}: empty alternative in {word!r}")
         slots.append(_merge([_parse_alternative(a, language, source) for a in alternatives]))
@@ -324,6 +321,7 @@ class Lexicon:
             for term in self._index.patterns:
                 if term.language_gated and languages is not None and term.language not in languages:
                     continue
+                assert term.pattern is not None  # only terms with a pattern are indexed here
                 for m in term.pattern.finditer(joined):
                     start = _token_at(starts, m.start())
                     end = _token_at(starts, max(m.end() - 1, m.start())) + 1

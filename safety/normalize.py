@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import regex
 
 __all__ = [
-    "Token",
     "NormalizedText",
+    "Token",
     "Vocabulary",
-    "normalize_text",
-    "fold_word",
     "fold_text",
+    "fold_word",
+    "normalize_text",
 ]
 
 
@@ -239,11 +240,10 @@ def _split_chunk(chunk: str, vocabulary: Vocabulary | None, tricks: set[str]) ->
     if len(surfaces) != len(parts):  # folding changed the joiners; keep surfaces coarse
         surfaces = parts
     out = []
-    for i, (part, surface) in enumerate(zip(parts, surfaces)):
+    for i, (part, surface) in enumerate(zip(parts, surfaces, strict=True)):
         part = part.strip(_STRIP_EDGES) or part
-        if not _has_letter(part) and not part.isdigit():
-            if not any(c in _LEET for c in part):
-                continue
+        if not _has_letter(part) and not part.isdigit() and not any(c in _LEET for c in part):
+            continue
         word, trick = _resolve_obfuscated(part, vocabulary)
         if trick:
             tricks.add(trick)

@@ -18,8 +18,9 @@ import importlib
 import pkgutil
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 from .common_words import common_words
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .text_signals import PreparedText
 
-__all__ = ["NameIndex", "NameMatch", "run_names", "NAMES_VERSION"]
+__all__ = ["NAMES_VERSION", "NameIndex", "NameMatch", "run_names"]
 
 NAMES_VERSION = "names-1"
 _MIN_LEN = 2
@@ -161,7 +162,7 @@ class NameIndex:
         return out
 
 
-def run_names(index: NameIndex, policy: "Policy", prompt: "PreparedText") -> SignalOutput:
+def run_names(index: NameIndex, policy: Policy, prompt: PreparedText) -> SignalOutput:
     started = time.perf_counter()
     unlisted = policy.unlisted
     hits: dict[str, SignalHit] = {}

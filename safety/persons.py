@@ -11,15 +11,16 @@ right after a title ("President Biden", "Kanzler Scholz", "le pape François").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import regex
 
-from .lexicon import Lexicon, Term, WordSlot, _TERM_SPLIT
+from .lexicon import _TERM_SPLIT, Lexicon, Term, WordSlot
 from .normalize import Token, fold_word
 
-__all__ = ["PublicFigure", "PersonMatch", "PublicFigures", "ROLES", "parse_public_figures"]
+__all__ = ["ROLES", "PersonMatch", "PublicFigure", "PublicFigures", "parse_public_figures"]
 
 ROLES = (
     "head_of_state",
@@ -145,8 +146,8 @@ class PublicFigures:
                         fig = self.figures[index]
                         found.setdefault((ti, ti + 1, fig.name), PersonMatch(fig.name, fig.role, fig.country, tok.surface, "alias", ti, ti + 1))
         for m in self._names.find(tokens):
-            index, kind = m.group.split("|")
-            fig = self.figures[int(index)]
+            figure_index, kind = m.group.split("|")
+            fig = self.figures[int(figure_index)]
             after_title = m.start in title_ends
             if kind in ("surname_capitalized", "alias_capitalized") and not (tokens[m.start].capitalized or after_title):
                 continue
@@ -184,7 +185,7 @@ class PublicFigures:
             found.setdefault(key, PersonMatch(fig.name, fig.role, fig.country, m.surface, how, m.start, m.end))
         # A surname inside a longer match of the same person ("Angela Merkel") is the same mention.
         result = []
-        for key, pm in found.items():
+        for _key, pm in found.items():
             covered = any(
                 other is not pm and other.name == pm.name and other.start <= pm.start and pm.end <= other.end
                 and (other.end - other.start) > (pm.end - pm.start)
@@ -234,7 +235,7 @@ def parse_public_figures(data: Any, where: str, common_word: Callable[[str], boo
         if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
             raise FigureError(f"{at}: 'aliases' must be a list of non-empty strings")
         alone = entry.get("alone", False)
-        if alone not in _ALONE or isinstance(alone, int) and not isinstance(alone, bool):
+        if alone not in _ALONE or (isinstance(alone, int) and not isinstance(alone, bool)):
             raise FigureError(f"{at}: 'alone' must be true, false or 'capitalized', got {alone!r}")
         surname = entry.get("surname", "")
         if not isinstance(surname, str):

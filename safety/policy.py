@@ -17,16 +17,17 @@ import math
 import os
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import yaml
 
 from .common_words import common_words
-from .fuzzy import FuzzyIndex
 from .decision import ACTIONS
 from .errors import PolicyError
+from .fuzzy import FuzzyIndex
 from .language_id import Coverage
 from .lexicon import Lexicon, Term, TermError, parse_term
 from .normalize import Token
@@ -34,12 +35,12 @@ from .persons import FigureError, PublicFigures, parse_public_figures
 
 __all__ = [
     "SIGNAL_NAMES",
-    "Threshold",
-    "Rule",
     "Category",
     "Policy",
     "PolicyStore",
     "PolicyVocabulary",
+    "Rule",
+    "Threshold",
     "load_policy",
 ]
 
@@ -164,7 +165,7 @@ class Policy:
 
     def guess_languages(self, tokens: Iterable[Token]) -> frozenset[str] | None:
         """Languages whose stopwords occur most often, or None when no stopword occurs."""
-        counts = {lang: 0 for lang in self.stopwords}
+        counts = dict.fromkeys(self.stopwords, 0)
         for t in tokens:
             for lang, words in self.stopwords.items():
                 if t.text in words:
@@ -176,7 +177,7 @@ class Policy:
 
     def stopword_hits(self, tokens: Iterable[Token]) -> int:
         """Function words of the covered language that has the most of them in the prompt."""
-        counts = {lang: 0 for lang in self.stopwords}
+        counts = dict.fromkeys(self.stopwords, 0)
         for t in tokens:
             for lang, words in self.stopwords.items():
                 counts[lang] += t.text in words
@@ -221,7 +222,7 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 def _read_yaml(path: Path, data: bytes) -> Any:
     try:
-        return yaml.load(data.decode("utf-8"), Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(data.decode("utf-8"), Loader=_StrictLoader)  # SafeLoader subclass
     except UnicodeDecodeError as exc:
         raise PolicyError(f"not UTF-8 text ({exc})", path=str(path)) from exc
     except yaml.YAMLError as exc:
@@ -373,7 +374,7 @@ def _parse_term_file(path: Path, data: Any, language: str) -> _TermFile:
     from .normalize import fold_word
 
     stopwords = frozenset(fold_word(s) for s in _strings(w, m.get("stopwords", []), "stopwords", allow_empty=True))
-    groups_raw = _mapping(w, m["groups"], "groups", [k for k in m["groups"]] if isinstance(m["groups"], dict) else ())
+    groups_raw = _mapping(w, m["groups"], "groups", list(m["groups"]) if isinstance(m["groups"], dict) else ())
     groups = {}
     for g, terms in groups_raw.items():
         if not isinstance(g, str) or not g.isidentifier():
@@ -570,6 +571,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         known = {g for tf in term_files for g in tf.groups}
         if act_groups - known:
             raise w.fail("persons.unlisted.act_groups", f"no term file defines group(s) {sorted(act_groups - known)}")
+        assert person_category is not None  # persons.unlisted sits inside persons, which set it above
         if "names" not in categories[person_category].signals:
             raise w.fail(f"categories.{person_category}.signals", "needs 'names' thresholds (persons.unlisted is set)")
         unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
@@ -630,7 +632,7 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
 
 def _stamp(paths: Iterable[Path]) -> tuple:
-    out = []
+    out: list[tuple[str, int | None, int | None]] = []
     for p in paths:
         try:
             st = p.stat()
@@ -723,7 +725,7 @@ class PolicyStore:
         # A broken main file may point at new term files; watch those too so fixing them reloads.
         try:
             doc = yaml.safe_load(self.path.read_bytes())
-        except Exception:  # noqa: BLE001 - unreadable: keep watching what we had
+        except Exception:  # unreadable: keep watching what we had
             doc = None
         self._watched = tuple(dict.fromkeys([*self._policy.files, *_referenced_files(self.path, doc)]))
 

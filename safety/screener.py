@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .clip_classifier import ClipClassifier, ClipConfig
 from .decision import Screening, SignalOutput, SignalReport, decide
 from .errors import ScreeningInputError
-from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, run_nudity_parts, to_rgb
-from .policy import Policy, PolicyStore
 from .face_centerface import CenterFaceDetector
-from .nudity_parts import NudityPartsDetector
+from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, run_nudity_parts, to_rgb
 from .language_id import LanguageIdentifier, run_language
-from .text_model import TextModel, TextModelConfig
+from .nudity_parts import NudityPartsDetector
 from .person_names import NameIndex, run_names
+from .policy import Policy, PolicyStore
+from .text_model import TextModel, TextModelConfig
 from .text_signals import prepare_text, run_lexical, run_persons
 
-__all__ = ["Screener", "MAX_PROMPT_CHARS", "MAX_FRAMES"]
+__all__ = ["MAX_FRAMES", "MAX_PROMPT_CHARS", "Screener"]
 
 MAX_PROMPT_CHARS = 10_000
 MAX_FRAMES = 100_000

@@ -12,13 +12,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
 
-__all__ = ["TextModelConfig", "TextModel", "parse_verdict", "Verdict"]
+__all__ = ["TextModel", "TextModelConfig", "Verdict", "parse_verdict"]
 
 _CODE = re.compile(r"\bS(\d{1,2})\b")
 
@@ -80,8 +81,12 @@ class TextModel:
             try:
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-                self._tokenizer = AutoTokenizer.from_pretrained(self.config.path)
-                self._model = AutoModelForCausalLM.from_pretrained(self.config.path).to(self.config.device).eval()
+                path = self.config.path
+                assert path is not None  # status() checked it
+                self._tokenizer = AutoTokenizer.from_pretrained(path)
+                # transformers types .to() through a decorator that mypy reads as taking the model itself
+                model: Any = AutoModelForCausalLM.from_pretrained(path)
+                self._model = model.to(self.config.device).eval()
             except Exception as exc:  # a broken directory is reported, not raised into a request
                 self._error = f"text moderation model failed to load: {type(exc).__name__}: {exc}"[:300]
                 return False

@@ -15,7 +15,7 @@ from .lexicon import TermMatch
 from .normalize import NormalizedText, normalize_text
 from .policy import Policy, Rule
 
-__all__ = ["PreparedText", "prepare_text", "run_lexical", "run_persons", "LEXICAL_VERSION", "PERSONS_VERSION"]
+__all__ = ["LEXICAL_VERSION", "PERSONS_VERSION", "PreparedText", "prepare_text", "run_lexical", "run_persons"]
 
 # Bumped when matching semantics change, so audit records say which matcher decided.
 LEXICAL_VERSION = "lexical-1"
@@ -100,6 +100,7 @@ def run_lexical(policy: Policy, prompt: PreparedText, negative: PreparedText | N
         rule = best[2]
         field = rule.field
         text = prompt if field == "prompt" else negative
+        assert text is not None  # a negative_prompt rule fires only when by_field has the negative prompt
         hits[name] = SignalHit(
             score=rule.score,
             action=rule.action,

@@ -35,7 +35,7 @@ class ForeignSigner:
         whole seconds)."""
         import time
 
-        left = (self.not_valid_after - dt.datetime.now(dt.timezone.utc)).total_seconds() + margin_s
+        left = (self.not_valid_after - dt.datetime.now(dt.UTC)).total_seconds() + margin_s
         if left > 0:
             time.sleep(left)
 
@@ -52,7 +52,7 @@ def _pem(certificate: x509.Certificate) -> str:
 def foreign_signer(organisation: str = "Elsewhere Labs", *, valid_for: dt.timedelta = dt.timedelta(days=365)) -> ForeignSigner:
     """A root CA and an ES256 claim signer it issued, valid from yesterday for ``valid_for`` from now
     (c2pa refuses to sign with an expired certificate: give a few seconds, sign, and wait)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = _name(f"{organisation} Test Root", organisation)
     root = (

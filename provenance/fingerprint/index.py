@@ -31,8 +31,8 @@ from provenance.fingerprint.matching import (
     STILL_MATCH_THRESHOLD,
     align,
     false_match_probability,
-    order_verified,
     frame_distances,
+    order_verified,
     pair_distances,
     threshold_for,
 )

@@ -110,7 +110,7 @@ ASSUMED_FPS = 25.0
 class Alignment:
     """The best order-preserving line through a (query frames x registered frames) distance matrix."""
 
-    __slots__ = ("distance", "variant", "overlap", "matched", "query_range", "registered_range")
+    __slots__ = ("distance", "matched", "overlap", "query_range", "registered_range", "variant")
 
     def __init__(self, distance: float, variant: int, overlap: np.ndarray | None,
                  query_range: tuple[float, float] | None, registered_range: tuple[float, float] | None) -> None:

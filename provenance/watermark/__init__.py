@@ -7,10 +7,10 @@ See docs/watermark.md for the payload, the embedding and the detection statistic
 """
 
 from provenance.watermark.detect import ALGORITHM, WatermarkDetection, detect_watermark
-from provenance.watermark.reference import ReferenceWatermarkDetection, detect_reference_watermark
 from provenance.watermark.embed import embed_watermark
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.payload import IDENTIFIER_BITS
+from provenance.watermark.reference import ReferenceWatermarkDetection, detect_reference_watermark
 
 __all__ = [
     "ALGORITHM",

@@ -49,11 +49,12 @@ def sample_grid(
         image = image[: height // factor * factor, : width // factor * factor]
         image = cv2.resize(image, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
     # a decimated pixel i averages frame pixels [i*factor, (i+1)*factor), centred on i*factor + (factor-1)/2
-    to_source = np.float32(
+    to_source = np.array(
         [
             [step / factor, 0, (offset[0] - (factor - 1) / 2) / factor],
             [0, step / factor, (offset[1] - (factor - 1) / 2) / factor],
-        ]
+        ],
+        np.float32,
     )
     return cv2.warpAffine(
         image.astype(np.float32, copy=False),

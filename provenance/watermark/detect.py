@@ -17,10 +17,10 @@ import msgspec
 import numpy as np
 
 from provenance.watermark import analysis, ecc, lattice, perspective, sync
-from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.keys import Keyring, WatermarkKey
 from provenance.watermark.layout import CODED_BITS, TileLayout, layout_for
 from provenance.watermark.payload import CHECK_BITS, MESSAGE_BITS, bits_to_int, decipher_message
+from provenance.watermark.region import Region, content_region, inset_regions
 from provenance.watermark.residuals import PROFILES, AffineAligned, AlignedResiduals, ClipResiduals
 from provenance.watermark.stats import binomial_tail
 
@@ -208,7 +208,7 @@ def _p_value(agreements: int, hypotheses: int) -> float:
     return min(1.0, hypotheses * 2.0**-CHECK_BITS * closeness)
 
 
-def _frame_scores(aligned: AlignedResiduals, mirrored: bool, template: np.ndarray) -> list[float]:
+def _frame_scores(aligned: AlignedResiduals | AffineAligned, mirrored: bool, template: np.ndarray) -> list[float]:
     scores = []
     norm = float(np.sqrt(np.sum(template * template))) or 1.0
     for index in range(len(aligned.residuals)):
@@ -372,17 +372,17 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
     region = content_region(clip.luma)
     regions = ([region] if region is not None else []) + inset_regions(clip.luma, INSET_REGIONS)
     for region in regions:
-        decoded, tried = _region_search(clip, region, keys, tried)
-        if decoded is not None:
-            found = finish(decoded, True)
+        in_region, tried = _region_search(clip, region, keys, tried)
+        if in_region is not None:
+            found = finish(in_region, True)
             found.content_region = (region.top, region.bottom, region.left, region.right)
             return found
-    decoded, tried, starts = _lattice_search(clip, keys, tried)
-    if decoded is not None:
-        return finish(decoded, True)
-    decoded, tried = _perspective_search(clip, keys, starts, tried)
-    if decoded is not None:
-        return finish(decoded, True)
+    on_lattice, tried, starts = _lattice_search(clip, keys, tried)
+    if on_lattice is not None:
+        return finish(on_lattice, True)
+    in_perspective, tried = _perspective_search(clip, keys, starts, tried)
+    if in_perspective is not None:
+        return finish(in_perspective, True)
     best = max(strongest.values(), key=lambda d: d.registration.pilot_z)
     assert isinstance(best.registration, sync.Registration)
     best.aligned = clip.interpolated(best.profile, best.registration)
@@ -472,23 +472,23 @@ def _perspective_search(
     identity = np.eye(3)
     nominal = clip.exact_projective(identity, LATTICE_FRAMES)
     nominal_blocks = [None] * len(keys) if nominal is None else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
-    for key, layout, blocks in zip(keys, layouts, nominal_blocks):
+    for key, layout, blocks in zip(keys, layouts, nominal_blocks, strict=True):
         starts: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = [(identity, blocks)]
         for registration, owner, _ in lattice_registrations:
             if owner is key and len(starts) < PERSPECTIVE_STARTS:
                 starts.append((perspective.as_projective(np.asarray(registration.matrix)), None))
         for start, first in starts:
-            registration = _refine_perspective(clip, start, layout, linear, first)
-            if registration is None or registration.pilot_z < PERSPECTIVE_PILOT_Z or registration.blocks < PERSPECTIVE_MIN_BLOCKS:
+            refined = _refine_perspective(clip, start, layout, linear, first)
+            if refined is None or refined.pilot_z < PERSPECTIVE_PILOT_Z or refined.blocks < PERSPECTIVE_MIN_BLOCKS:
                 continue
-            found = clip.exact_projective(np.asarray(registration.matrix))
+            found = clip.exact_projective(np.asarray(refined.matrix))
             if found is None:
                 continue
             tried += LIST_SIZE
             aligned = found[0].block_weighted(layout.pilot)
             identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
             if identifier is not None:
-                return _Decode("clip", registration, key, identifier, symbols, agreements, aligned), tried
+                return _Decode("clip", refined, key, identifier, symbols, agreements, aligned), tried
     return None, tried
 
 
@@ -525,7 +525,8 @@ def _refine_perspective(
             break
     if blocks == 0:
         return None
-    return perspective.ProjectiveRegistration(tuple(map(tuple, matrix.tolist())), z, blocks)
+    (a, b, c), (d, e, f), (g, h, i) = matrix.tolist()
+    return perspective.ProjectiveRegistration(((a, b, c), (d, e, f), (g, h, i)), z, blocks)
 
 
 def _result(
@@ -539,6 +540,7 @@ def _result(
 ) -> WatermarkDetection:
     layout = layout_for(decoded.key)
     registration = decoded.registration
+    assert decoded.aligned is not None  # finish() is only given decodes with their aligned residuals
     if detected:
         template = layout.tile_from_symbols(decoded.symbols)
         p_value = _p_value(decoded.agreements, len(keyring) * MAX_HYPOTHESES_PER_KEY)

@@ -93,7 +93,7 @@ def render_tile(tile: np.ndarray, height: int, width: int, pitch: float) -> np.n
     repeats_x = int(np.ceil((width / pitch + 2) / TILE))
     plane = np.tile(tile.astype(np.float32), (repeats_y, repeats_x))
     offset = 0.5 / pitch - 0.5
-    to_source = np.float32([[1 / pitch, 0, offset], [0, 1 / pitch, offset]])
+    to_source = np.array([[1 / pitch, 0, offset], [0, 1 / pitch, offset]], np.float32)
     return cv2.warpAffine(
         plane, to_source, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_WRAP
     )
@@ -158,8 +158,9 @@ def _add_luma(frame: np.ndarray, delta: np.ndarray) -> np.ndarray:
     # The same change on R, G and B is a pure luma change under any Y'CbCr matrix, so the
     # encoder's 4:2:0 chroma subsampling cannot touch it. Rounding the change (not the sum)
     # is exact because the frame is integer; OpenCV's saturating arithmetic rounds and clips.
-    up = cv2.cvtColor(cv2.add(delta, 0.0, dtype=cv2.CV_8U), cv2.COLOR_GRAY2RGB)
-    down = cv2.cvtColor(cv2.subtract(0.0, delta, dtype=cv2.CV_8U), cv2.COLOR_GRAY2RGB)
+    # OpenCV takes a scalar for either operand; its stubs only list arrays
+    up = cv2.cvtColor(cv2.add(delta, 0.0, dtype=cv2.CV_8U), cv2.COLOR_GRAY2RGB)  # type: ignore[call-overload]
+    down = cv2.cvtColor(cv2.subtract(0.0, delta, dtype=cv2.CV_8U), cv2.COLOR_GRAY2RGB)  # type: ignore[call-overload]
     return cv2.subtract(cv2.add(frame, up), down)
 
 

@@ -104,7 +104,7 @@ def _template_spectrum() -> tuple[np.ndarray, float, int]:
     template = np.zeros((ANGLE_BINS, 2 * RADIUS_BINS), np.float32)
     angle = np.mod(np.arctan2(ky, kx), np.pi) / np.pi * ANGLE_BINS
     rho = np.log(np.hypot(kx, ky) / MAX_PERIOD * SPECTRUM_SIZE / radii[0]) / step
-    for a, r in zip(angle, rho):
+    for a, r in zip(angle, rho, strict=True):
         a0, r0 = int(np.floor(a)), int(np.floor(r))
         fa, fr = a - a0, r - r0
         for da, wa in ((0, 1 - fa), (1, fa)):
@@ -134,10 +134,10 @@ def find_lattices(residual: np.ndarray, candidates: int = LATTICE_CANDIDATES) ->
     correlation over every rotation (modulo a quarter turn) and period, then a fine direct
     search around each peak."""
     spectrum = power_spectrum(residual)
-    template, step, count = _template_spectrum()
+    template, step, _count = _template_spectrum()
     polar = np.zeros((ANGLE_BINS, 2 * RADIUS_BINS), np.float32)
     polar[:, :RADIUS_BINS] = _log_polar(spectrum)
-    surface = np.fft.irfft2(np.fft.rfft2(polar) * template, s=polar.shape)
+    surface: np.ndarray = np.fft.irfft2(np.fft.rfft2(polar) * template, s=polar.shape)
     # shift s along log-radius means period MAX_PERIOD * exp(-s * step); a square lattice
     # repeats every quarter turn, so angles in [0, 90) degrees say everything
     shifts = int(np.floor(np.log(MAX_PERIOD / MIN_PERIOD) / step)) + 1

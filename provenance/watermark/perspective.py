@@ -154,7 +154,7 @@ def _peak_near_origin(folded: np.ndarray, layout: TileLayout) -> tuple[float, tu
     return z, (x - SEARCH_RADIUS + dx, y - SEARCH_RADIUS + dy)
 
 
-def _vertex(surface: np.ndarray, y: int, x: int) -> tuple[float, float]:
+def _vertex(surface: np.ndarray, y: int | np.integer, x: int | np.integer) -> tuple[float, float]:
     def offset(left: float, centre: float, right: float) -> float:
         curvature = left - 2 * centre + right
         return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
@@ -224,7 +224,7 @@ def block_search(
                 patches[index] = cv2.warpAffine(masked, to_source, (PERIOD, PERIOD), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
             patches = np.roll(patches, (top % PERIOD, left % PERIOD), axis=(1, 2))
             transformed = scipy.fft.rfft2(patches, workers=1)
-            for (centres, shifts), pilot in zip(found, spectra):
+            for (centres, shifts), pilot in zip(found, spectra, strict=True):
                 surfaces = scipy.fft.irfft2(transformed * pilot.astype(np.complex64), s=(PERIOD, PERIOD), workers=1)
                 near = np.roll(surfaces, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(1, 2))[:, : 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1]
                 spread = surfaces.reshape(len(linear), -1).std(axis=1)

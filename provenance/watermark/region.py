@@ -153,7 +153,7 @@ def inset_regions(lumas: list[np.ndarray], count: int = 2) -> list[Region]:
         columns_profile = mean[top:bottom].mean(axis=0)
         region = Region(_snap(rows_profile, top), _snap(rows_profile, bottom), _snap(columns_profile, left), _snap(columns_profile, right))
         # rectangles that share three sides are one inset measured twice
-        if all(sum(abs(a - b) > 2 * SNAP for a, b in zip(region.__dict__.values(), other.__dict__.values())) > 1 for other in found):
+        if all(sum(abs(a - b) > 2 * SNAP for a, b in zip(region.__dict__.values(), other.__dict__.values(), strict=True)) > 1 for other in found):
             found.append(region)
         if len(found) == count:
             break

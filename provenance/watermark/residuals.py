@@ -116,9 +116,10 @@ class ClipResiduals:
     def picture_residuals(self, profile: str) -> list[np.ndarray]:
         if profile not in self._picture:
             grid = PROFILES[profile]
+            lumas: list[np.ndarray]
             if profile == "still" and len(self.luma) > 1:
                 # a clip carrying a still's mark is a slideshow of it: its mean frame will do
-                lumas = [np.mean(self.luma, axis=0, dtype=np.float32)]
+                lumas = [np.asarray(np.mean(self.luma, axis=0, dtype=np.float32))]
             else:
                 lumas = self.luma
             self._picture[profile] = [analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas]
@@ -157,6 +158,7 @@ class ClipResiduals:
                 y = cv2.resize(y[:h, :w], (w // factor, h // factor), interpolation=cv2.INTER_AREA)
             warped, inside = sync.warp_to_tile(y, matrix)
             out.append(analysis.whiten(warped) * inside)
+        assert inside is not None  # a clip has at least one frame
         return AffineAligned(out, sync.erode_mask(inside))
 
     def _decimated(self, factor: int, frames: int | None) -> list[np.ndarray]:
@@ -196,13 +198,14 @@ class ClipResiduals:
                 return None
             sampled, inside, low = warped
             out.append(analysis.whiten(sampled) * inside)
+        assert inside is not None and low is not None  # a clip has at least one frame
         return AffineAligned(out, sync.erode_mask(inside)), low
 
     def exact(self, profile: str, registration: sync.Registration) -> AlignedResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than
         interpolated from the picture grid: what a crop needs."""
         whole = (round(registration.shift[1]), round(registration.shift[0]))
-        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole)):
+        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole, strict=True)):
             return AlignedResiduals(self.picture_residuals(profile), whole)  # on the picture grid already
         roll, (fx, fy) = _split(registration.shift)
         base = analysis.picture_step(self.height, self.width, PROFILES[profile])

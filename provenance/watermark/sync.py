@@ -42,7 +42,7 @@ def resample(residual: np.ndarray, scale: float, shift: tuple[float, float] = (0
         return residual
     height, width = residual.shape
     size = (max(int((width - shift[0]) / scale), 1), max(int((height - shift[1]) / scale), 1))
-    to_source = np.float32([[scale, 0, shift[0]], [0, scale, shift[1]]])
+    to_source = np.array([[scale, 0, shift[0]], [0, scale, shift[1]]], np.float32)
     return cv2.warpAffine(
         residual, to_source, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT
     )
@@ -137,7 +137,7 @@ def register(residual: np.ndarray, scale: float, layout: TileLayout, candidates:
 
 def _peaks(surfaces: np.ndarray, scale: float, candidates: int) -> list[Registration]:
     found = []
-    for mirrored, surface in zip((False, True), surfaces):
+    for mirrored, surface in zip((False, True), surfaces, strict=True):
         spread = float(surface.std()) or 1.0
         for flat in np.argsort(surface, axis=None)[::-1][: candidates * 4]:
             y, x = divmod(int(flat), PERIOD)
@@ -158,7 +158,7 @@ def _peaks(surfaces: np.ndarray, scale: float, candidates: int) -> list[Registra
 def same_peak(a: Registration, b: Registration) -> bool:
     if a.mirrored != b.mirrored:
         return False
-    distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift)]
+    distance = [abs((p - q + PERIOD / 2) % PERIOD - PERIOD / 2) for p, q in zip(a.shift, b.shift, strict=True)]
     return max(distance) < 2.0
 
 
@@ -238,19 +238,25 @@ def erode_mask(mask: np.ndarray) -> np.ndarray:
     return cv2.erode(mask, np.ones((2 * MASK_MARGIN + 1, 2 * MASK_MARGIN + 1), np.uint8))
 
 
+def affine_rows(matrix: np.ndarray) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """A 2x3 matrix as the nested tuples a registration stores."""
+    (a, b, c), (d, e, f) = matrix.tolist()
+    return (a, b, c), (d, e, f)
+
+
 def lattice_registration(lattice) -> AffineRegistration:
     """The lattice's tile grid, unturned, unmirrored, unshifted: where the clip is sampled
     before the pilot decides orientation and shift."""
     rotation = np.array([[np.cos(lattice.angle), -np.sin(lattice.angle)], [np.sin(lattice.angle), np.cos(lattice.angle)]])
     matrix = np.hstack([lattice.scale * rotation, np.zeros((2, 1))])
-    return AffineRegistration(tuple(map(tuple, matrix.tolist())), 0.0, lattice.score)
+    return AffineRegistration(affine_rows(matrix), 0.0, lattice.score)
 
 
 def compose(outer: AffineRegistration, inner: np.ndarray, pilot_z: float) -> AffineRegistration:
     """`inner` (tile coordinates -> `outer`'s tile grid) followed by `outer`."""
     first = np.asarray(outer.matrix)
     matrix = np.hstack([first[:, :2] @ inner[:, :2], (first[:, :2] @ inner[:, 2] + first[:, 2])[:, None]])
-    return AffineRegistration(tuple(map(tuple, matrix.tolist())), pilot_z, outer.lattice_score)
+    return AffineRegistration(affine_rows(matrix), pilot_z, outer.lattice_score)
 
 
 def register_orientations(

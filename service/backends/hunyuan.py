@@ -15,8 +15,9 @@ the requested aspect and the frames are resized to the requested size at the end
 
 from __future__ import annotations
 
+import functools
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ class HunyuanBackend:
                 "diffusers' block registry); use taylorseer or pyramid-attention"
             )
         self._lock = threading.Lock()
-        self._pipelines: dict[str, object] = {}
+        self._pipelines: dict[str, Any] = {}  # diffusers pipelines (untyped)
         self._base_configs: dict[str, tuple] = {}
 
     def info(self) -> BackendInfo:
@@ -155,14 +156,14 @@ class HunyuanBackend:
             if self._pipelines:
                 return
             settings = self.settings
-            pipelines = {}
+            pipelines: dict[str, Any] = {}
             for mode, pipeline_class, source in (
                 (TEXT_TO_VIDEO, HunyuanVideo15Pipeline, self.text_source),
                 (IMAGE_TO_VIDEO, HunyuanVideo15ImageToVideoPipeline, self.image_source),
             ):
                 if not source:
                     continue
-                pipeline = pipeline_class.from_pretrained(
+                pipeline: Any = pipeline_class.from_pretrained(
                     source,
                     dtype=getattr(torch, settings.dtype),
                     revision=settings.model_revision or None,
@@ -173,8 +174,9 @@ class HunyuanBackend:
                         f"{source} is not a HunyuanVideo 1.5 layout (VAE x{pipeline.vae_scale_factor_spatial}, "
                         f"patch {pipeline.transformer.config.patch_size}); sides must come out in multiples of {SIZE_MULTIPLE}"
                     )
+                # read at each step: diffusers sets current_timestep while the pipeline denoises
                 apply_to_denoiser(
-                    pipeline.transformer, lambda pipeline=pipeline: pipeline.current_timestep, self.plan, settings
+                    pipeline.transformer, functools.partial(getattr, pipeline, "current_timestep"), self.plan, settings
                 )
                 if settings.cpu_offload:
                     pipeline.enable_model_cpu_offload(device=settings.device)
@@ -198,6 +200,9 @@ class HunyuanBackend:
                 f"this deployment's HunyuanVideo 1.5 has no {request.mode} model (setting hunyuan_i2v_model)"
             )
         scheduler_config, guider_config = self._base_configs[request.mode]
+        # resolved by the service before a job runs
+        assert request.width is not None and request.height is not None
+        assert request.num_inference_steps is not None and request.seed is not None
         arguments = dict(
             prompt=request.prompt or "",
             negative_prompt=request.negative_prompt,

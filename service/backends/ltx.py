@@ -8,7 +8,7 @@ LTX needs width and height that are multiples of 32 and 8k+1 frames.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -64,8 +64,9 @@ class LtxBackend:
         self.source = settings.ltx_model
         self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up
         self._lock = threading.Lock()
-        self._text_to_video = None
-        self._image_to_video = None
+        # diffusers pipelines (untyped)
+        self._text_to_video: Any = None
+        self._image_to_video: Any = None
 
     def info(self) -> BackendInfo:
         return info(self.settings)
@@ -107,7 +108,7 @@ class LtxBackend:
             if settings.vae_tiling:
                 pipeline.vae.enable_tiling()
             pipeline.set_progress_bar_config(disable=True)
-            image_pipeline = LTXImageToVideoPipeline(**pipeline.components)
+            image_pipeline: Any = LTXImageToVideoPipeline(**pipeline.components)  # its stub lacks the mixin's methods
             image_pipeline.set_progress_bar_config(disable=True)
             self._text_to_video, self._image_to_video = pipeline, image_pipeline
 
@@ -116,6 +117,7 @@ class LtxBackend:
         from PIL import Image
 
         self.load()
+        assert request.num_inference_steps is not None and request.seed is not None  # resolved by the service
         arguments = dict(
             prompt=request.prompt,
             negative_prompt=request.negative_prompt,
@@ -131,6 +133,7 @@ class LtxBackend:
         )
         with torch.inference_mode():
             if request.image is not None:
+                assert request.width is not None and request.height is not None
                 image = Image.fromarray(cover(request.image, request.width, request.height))
                 output = self._image_to_video(image=image, **arguments).frames
             else:

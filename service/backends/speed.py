@@ -218,6 +218,7 @@ def apply_to_denoiser(denoiser: Any, current_timestep: Callable[[], Any], plan: 
                 f"step cache {plan.step_cache.describe()} cannot run on {type(denoiser).__name__}: {error}"
             ) from None
     if plan.compile:
+        assert plan.compile_cache_dir is not None  # speed_plan sets it whenever compile is on
         use_compile_cache(plan.compile_cache_dir)
         # regional compilation: the identical blocks share one compiled graph (minutes -> seconds)
         denoiser.compile_repeated_blocks(

@@ -9,7 +9,7 @@ noise_aug_strength; it takes no text, so a prompt is refused rather than ignored
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from service.settings import Settings
 
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, Any]] = {
     "svd": {"setting": "svd_model", "num_frames": 14, "description": "Stable Video Diffusion (14 frames)"},
     "svd-xt": {"setting": "svd_xt_model", "num_frames": 25, "description": "Stable Video Diffusion XT (25 frames)"},
 }
@@ -83,7 +83,7 @@ class SvdBackend:
                 f"ORIGINFRAME_STEP_CACHE: {name} has a UNet, which diffusers' step caches do not support; remove {name} from it"
             )
         self._lock = threading.Lock()
-        self._pipeline = None
+        self._pipeline: Any = None  # a diffusers pipeline (untyped)
 
     def info(self) -> BackendInfo:
         return info(self.settings, self.name)
@@ -122,6 +122,7 @@ class SvdBackend:
             if settings.torch_compile:
                 # the UNet's blocks differ in width, so there is no repeated block to compile once; what cuts the
                 # per-start cost is the on-disk cache, which a restarted worker reads instead of compiling again
+                assert self.plan.compile_cache_dir is not None  # speed_plan sets it whenever torch_compile is on
                 use_compile_cache(self.plan.compile_cache_dir)
                 pipeline.unet.compile(mode=None if self.plan.compile_mode == "default" else self.plan.compile_mode)
             pipeline.set_progress_bar_config(disable=True)
@@ -132,6 +133,9 @@ class SvdBackend:
         from PIL import Image
 
         self.load()
+        # image-to-video only: the service resolves the image, the size, the steps and the seed before this
+        assert request.image is not None and request.width is not None and request.height is not None
+        assert request.num_inference_steps is not None and request.seed is not None
         image = Image.fromarray(cover(request.image, request.width, request.height))
         with torch.inference_mode():
             output = self._pipeline(

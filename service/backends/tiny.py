@@ -17,7 +17,7 @@ import string
 import tempfile
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -160,9 +160,9 @@ def build(directory: Path) -> None:
             decoder_start_token_id=0,
             pad_token_id=0,
             eos_token_id=1,
-        )
+        )  # type: ignore[call-arg]  # transformers' dataclass stub omits the generation ids PreTrainedConfig takes as kwargs
     )
-    pipeline = LTXPipeline(
+    pipeline: Any = LTXPipeline(  # diffusers' pipeline stubs lack DiffusionPipeline's methods
         transformer=transformer,
         vae=vae,
         scheduler=FlowMatchEulerDiscreteScheduler(),
@@ -190,8 +190,9 @@ class TinyBackend:
         self.settings = settings
         self.directory = model_directory(settings)
         self._lock = threading.Lock()
-        self._text_to_video = None
-        self._image_to_video = None
+        # diffusers pipelines (untyped)
+        self._text_to_video: Any = None
+        self._image_to_video: Any = None
 
     def info(self) -> BackendInfo:
         return info(self.settings)
@@ -219,7 +220,7 @@ class TinyBackend:
             )
             pipeline.to(self.settings.device)
             pipeline.set_progress_bar_config(disable=True)
-            image_pipeline = LTXImageToVideoPipeline(**pipeline.components)
+            image_pipeline: Any = LTXImageToVideoPipeline(**pipeline.components)  # its stub lacks the mixin's methods
             image_pipeline.set_progress_bar_config(disable=True)
             self._text_to_video, self._image_to_video = pipeline, image_pipeline
 
@@ -233,6 +234,9 @@ class TinyBackend:
 
         self.load()
         width, height, frames = request.width, request.height, request.num_frames
+        # resolved by the service before a job runs
+        assert width is not None and height is not None and frames is not None
+        assert request.num_inference_steps is not None and request.seed is not None
         model_width = min(
             _MAX_MODEL_SIDE, max(_MODEL_SIDE_MULTIPLE, width // 4 // _MODEL_SIDE_MULTIPLE * _MODEL_SIDE_MULTIPLE)
         )
@@ -256,7 +260,7 @@ class TinyBackend:
         )
         with torch.inference_mode():
             if request.image is not None:
-                image = Image.fromarray(request.image).resize((model_width, model_height), Image.BICUBIC)
+                image = Image.fromarray(request.image).resize((model_width, model_height), Image.Resampling.BICUBIC)
                 output = self._image_to_video(image=image, **arguments).frames
             else:
                 output = self._text_to_video(**arguments).frames

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -175,9 +175,10 @@ class WanBackend:
         self.text_source, self.image_source = sources(settings)
         self.plan = speed_plan(NAME, settings)  # a bad speed setting fails here, at start-up
         self._lock = threading.Lock()
-        self._text_to_video = None
-        self._image_to_video = None
-        self._scheduler_config = None
+        # diffusers pipelines (untyped)
+        self._text_to_video: Any = None
+        self._image_to_video: Any = None
+        self._scheduler_config: dict[int, Any] | None = None
 
     def info(self) -> BackendInfo:
         return info(self.settings)
@@ -245,7 +246,8 @@ class WanBackend:
         with self._lock:
             if self.loaded:
                 return
-            text_to_video = image_to_video = None
+            text_to_video: Any = None
+            image_to_video: Any = None
             if self.text_source:
                 text_to_video = self._from_pretrained(WanPipeline, self.text_source)
                 self._check_geometry(text_to_video, self.text_source)
@@ -277,6 +279,7 @@ class WanBackend:
         pipeline = self._image_to_video if request.image is not None else self._text_to_video
         if pipeline is None:
             raise ValueError(f"this deployment's Wan ({self.variant.key}) has no {request.mode} model")
+        assert self._scheduler_config is not None  # set by load() with the pipelines
         # a fresh scheduler each call: flow_shift is part of the schedule, and the last request's must not leak
         base = self._scheduler_config[id(pipeline)]
         changes = {"flow_shift": float(request.flow_shift)} if request.flow_shift is not None else {}
@@ -288,6 +291,7 @@ class WanBackend:
         from PIL import Image
 
         self.load()
+        assert request.num_inference_steps is not None and request.seed is not None  # resolved by the service
         arguments = dict(
             prompt=request.prompt or "",
             negative_prompt=request.negative_prompt,
@@ -303,6 +307,7 @@ class WanBackend:
         with self._lock, torch.inference_mode():
             pipeline = self._pipeline_for(request)
             if request.image is not None:
+                assert request.width is not None and request.height is not None
                 image = Image.fromarray(cover(request.image, request.width, request.height))
                 output = pipeline(image=image, **arguments).frames
             else:

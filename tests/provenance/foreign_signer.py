@@ -75,7 +75,7 @@ class ForeignSigner:
 def foreign_ca(organisation: str = "Foreign Generative Lab", *, signer_lifetime: dt.timedelta = dt.timedelta(days=365),
                signer_not_before: dt.datetime | None = None) -> ForeignSigner:
     """A root, an intermediate and a leaf of ``organisation``; the leaf lives ``signer_lifetime``."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     root_key, intermediate_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
     root_name = _name(f"{organisation} Root CA", organisation)
     root = _issue(root_name, root_key, root_name, root_key, ca=True,

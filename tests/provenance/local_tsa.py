@@ -46,7 +46,7 @@ ess_cert_id_alg = sha256
 
 
 def _certificate(subject: str, key, issuer: x509.Name | None, issuer_key, *, ca: bool, days: float) -> x509.Certificate:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Timestamp Authority"),
                       x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     builder = (
@@ -114,7 +114,7 @@ class LocalTsa:
         tsa = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+            def do_POST(self) -> None:  # the http.server API
                 length = int(self.headers.get("content-length") or 0)
                 try:
                     body = tsa.reply(self.rfile.read(length))

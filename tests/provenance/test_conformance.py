@@ -20,7 +20,14 @@ import pytest
 from PIL import Image
 
 from provenance.credentials import SigningCredentials
-from provenance.manifest import REGISTERED_SOFT_BINDING_ALGORITHMS, SPEC_VERSION, InputImage, ManifestInfo, sign_image, sign_mp4
+from provenance.manifest import (
+    REGISTERED_SOFT_BINDING_ALGORITHMS,
+    SPEC_VERSION,
+    InputImage,
+    ManifestInfo,
+    sign_image,
+    sign_mp4,
+)
 from provenance.media import encode_mp4_bytes
 
 # C2PA 2.2 §18.14: the standard actions, and those deprecated since (App. C.1)

@@ -187,7 +187,7 @@ def test_a_free_box_of_attacker_data_is_shown_where_the_signer_left_free_boxes_u
     report = _verify(video + _box(b"free", b"A" * 1024), keyring)
     manifest = report.manifest
     assert not manifest.tampered and "assertion.bmffHash.additionalExclusionsPresent" in manifest.informational_codes
-    assert "free box of 1032 bytes at offset %d" % len(video) in manifest.unhashed_boxes
+    assert f"free box of 1032 bytes at offset {len(video)}" in manifest.unhashed_boxes
 
 
 @pytest.mark.parametrize("kind", [b"free", b"skip"])

@@ -53,7 +53,7 @@ def test_an_untrusted_signer_is_named_as_the_only_problem_with_the_trust_lists(c
 
 def test_the_trust_list_sentence_names_the_configured_roots(clip, elsewhere):
     other = foreign_signer("Someone Else")
-    report, explanation = _explain(sign_foreign(clip, "video/mp4", elsewhere), other.root_pem)
+    _report, explanation = _explain(sign_foreign(clip, "video/mp4", elsewhere), other.root_pem)
     sentence = next(c.sentence for c in explanation.causes if c.cause is ManifestCause.SIGNER_UNTRUSTED)
     assert "“Someone Else Test Root”" in sentence and explanation.trust_lists == ["Someone Else Test Root"]
 

@@ -56,7 +56,7 @@ def test_a_timestamped_signature_reads_its_time_and_a_trusted_timestamp(tsa, cli
     report = read_manifest(signed, None, ours.trust_anchors_pem(), trust=trust)
     assert report.trusted and report.timestamped and report.timestamp_trusted
     stamped = dt.datetime.fromisoformat(report.signing_time)
-    assert abs((stamped - dt.datetime.now(dt.timezone.utc)).total_seconds()) < 120
+    assert abs((stamped - dt.datetime.now(dt.UTC)).total_seconds()) < 120
 
 
 def test_a_tsa_root_does_not_make_manifest_signers_trusted(tsa, clip, tmp_path):
@@ -75,14 +75,14 @@ def test_a_short_lived_certificate_stays_trusted_after_expiry_only_with_a_timest
     plain_signer = SigningCredentials.from_pem(issuer.chain_pem, issuer.key_pem)
     with_timestamp = sign_mp4(clip, INFO, stamped_signer)
     without_timestamp = sign_mp4(clip, INFO, plain_signer)
-    assert dt.datetime.now(dt.timezone.utc) < expires, "signing took longer than the certificate lived"
+    assert dt.datetime.now(dt.UTC) < expires, "signing took longer than the certificate lived"
     (tmp_path / "tsa.pem").write_text(tsa.root_pem)
     trust = TrustConfiguration.from_files(tsa_trust_list=tmp_path / "tsa.pem")
 
     before = read_manifest(without_timestamp, None, issuer.root_pem, trust=trust)
     assert before.trusted and before.validity_problem is None
 
-    time.sleep(max(0.0, (expires - dt.datetime.now(dt.timezone.utc)).total_seconds()) + 1.5)
+    time.sleep(max(0.0, (expires - dt.datetime.now(dt.UTC)).total_seconds()) + 1.5)
 
     kept = read_manifest(with_timestamp, None, issuer.root_pem, trust=trust)
     assert kept.validation_state == "Trusted" and kept.timestamp_trusted and kept.validity_problem is None

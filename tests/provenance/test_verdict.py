@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from provenance.manifest import GenerationAssertion, ManifestReport, SignerInfo, TRAINED_ALGORITHMIC_MEDIA
+from provenance.manifest import TRAINED_ALGORITHMIC_MEDIA, GenerationAssertion, ManifestReport, SignerInfo
 from provenance.manifest_explanation import TrustList, explain_manifest
 from provenance.verdict import EvidenceKind, ResemblanceFinding, Verdict, WatermarkFinding, decide
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import itertools
 
-from provenance.manifest import GenerationAssertion, ManifestReport, SignerInfo, TRAINED_ALGORITHMIC_MEDIA, ValidationEntry
+from provenance.manifest import (
+    TRAINED_ALGORITHMIC_MEDIA,
+    GenerationAssertion,
+    ManifestReport,
+    SignerInfo,
+    ValidationEntry,
+)
 from provenance.manifest_explanation import TrustList, explain_manifest
 from provenance.verdict import ResemblanceFinding, WatermarkFinding, decide
 

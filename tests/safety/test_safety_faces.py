@@ -70,8 +70,9 @@ def test_both_splits_hold_tight_and_compressed_faces_without_false_holds(detecto
 
 @pytest.mark.skipif(not MtcnnDetector().status()[0], reason="facenet-pytorch (MTCNN weights) not installed")
 def test_mtcnn_backup_finds_a_tight_compressed_face():
-    from safety.face_evaluation import _jpeg, _resize, _rgb
     from skimage import data
+
+    from safety.face_evaluation import _jpeg, _resize, _rgb
 
     crop = _resize(_rgb(data.lfw_subset()[0]), 70, 70)  # a tight 25 px grey crop, scaled up
     image = np.full((512, 512, 3), 120, np.uint8)

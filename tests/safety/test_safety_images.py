@@ -1,5 +1,6 @@
 """Input images, output frames and the visible label, with the real models that ship here."""
 
+import importlib.util as _importlib_util
 import io
 
 import numpy as np
@@ -173,7 +174,6 @@ def test_label_accepts_single_frames_and_pil_lists():
 
 # --- the second nudity signal (issue 10 item 6): NudeNet body parts, an optional AGPL extra ---
 
-import importlib.util as _importlib_util
 
 _HAS_NUDENET = _importlib_util.find_spec("nudenet") is not None
 

@@ -40,7 +40,7 @@ COMMON_WORD_SENTENCES = [
 ]
 
 
-@pytest.mark.parametrize("lang, prompt", COMMON_WORD_SENTENCES, ids=[f"{l}-{i}" for i, (l, _) in enumerate(COMMON_WORD_SENTENCES)])
+@pytest.mark.parametrize("lang, prompt", COMMON_WORD_SENTENCES, ids=[f"{language}-{i}" for i, (language, _) in enumerate(COMMON_WORD_SENTENCES)])
 def test_ordinary_words_equal_to_names_do_not_block(screener, lang, prompt):
     result = screener.screen_prompt(prompt)
     assert result.decision != "block", result.categories

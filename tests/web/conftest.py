@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -38,7 +38,7 @@ def chromium_available() -> None:
 
 
 @pytest.fixture(scope="session")
-def web_app(tmp_path_factory, models_dir) -> RunningApp:  # noqa: F811
+def web_app(tmp_path_factory, models_dir) -> RunningApp:
     with running_app(tmp_path_factory.mktemp("web-data"), models_dir) as app:
         yield app
 

@@ -92,7 +92,7 @@ def test_a_generated_clip_is_generated_here_with_the_watermark_chart(open_page, 
 
 
 def test_a_reencoded_clip_is_still_recognised(open_page, verify_key, verify_endpoint, generated_clip, tmp_path):
-    path, generation = generated_clip
+    path, _generation = generated_clip
     decoded = decode_video(path.read_bytes())
     reencoded = tmp_path / "reencoded.mp4"
     # CRF 23, x264's default: what an ordinary re-save does (the C2PA manifest does not survive it)
@@ -154,6 +154,7 @@ def test_an_unrelated_clip_has_no_evidence(open_page, verify_key, verify_endpoin
 def foreign_files(tmp_path_factory) -> dict[str, Path]:
     """Files another party signed: valid but untrusted here, expired, content changed, claim changed."""
     import datetime as dt
+
     from tests.foreign_ca import change_claim, change_content, foreign_signer, sign_foreign
 
     photo = np.asarray(Image.fromarray(photos.rocket()).resize((320, 192)))

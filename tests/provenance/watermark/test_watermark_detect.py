@@ -46,8 +46,8 @@ def test_round_trip_recovers_identifier_and_key(marked, photo_clip, keyring):
 def test_mark_is_invisible_by_the_numbers(marked, photo_clip):
     from skimage.metrics import structural_similarity
 
-    assert min(_psnr(a, b) for a, b in zip(marked, photo_clip)) >= 40.0
-    assert min(structural_similarity(a, b, channel_axis=-1, data_range=255) for a, b in zip(marked, photo_clip)) >= 0.98
+    assert min(_psnr(a, b) for a, b in zip(marked, photo_clip, strict=True)) >= 40.0
+    assert min(structural_similarity(a, b, channel_axis=-1, data_range=255) for a, b in zip(marked, photo_clip, strict=True)) >= 0.98
 
 
 def test_result_is_typed_json(marked, keyring):
@@ -123,7 +123,7 @@ def test_unmarked_content_is_never_detected(content, photo_clip, other_photo_cli
 def test_flat_content_is_marked_invisibly_and_detectably(key, keyring):
     clip = _flat((4, 288, 512, 3))
     marked = embed_watermark(clip, 9, key)
-    assert min(_psnr(a, b) for a, b in zip(marked, clip)) >= 40.0
+    assert min(_psnr(a, b) for a, b in zip(marked, clip, strict=True)) >= 40.0
     result = detect_watermark(marked, keyring)
     assert result.detected and result.identifier == 9
 

@@ -162,7 +162,7 @@ def test_hypothesis_budget_is_the_sum_of_the_stages():
         + detection.PERSPECTIVE_STARTS * detection.LIST_SIZE
         + detection.MAX_WINDOWS * detection.WINDOW_HYPOTHESES
     )
-    assert detection.MAX_HYPOTHESES_PER_KEY == expected
+    assert expected == detection.MAX_HYPOTHESES_PER_KEY
     # two keys stay well inside the operating threshold, and the bound grows with the keyring
     assert 2 * expected * 2.0**-32 <= 1e-6
 

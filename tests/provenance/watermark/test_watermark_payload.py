@@ -6,8 +6,7 @@ import stat
 import numpy as np
 import pytest
 
-from provenance.watermark import IDENTIFIER_BITS, Keyring, WatermarkKey
-from provenance.watermark import ecc
+from provenance.watermark import IDENTIFIER_BITS, Keyring, WatermarkKey, ecc
 from provenance.watermark.layout import CODED_BITS, layout_for
 from provenance.watermark.payload import MESSAGE_BITS, decipher_message, encipher_identifier
 
