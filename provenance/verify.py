@@ -28,7 +28,7 @@ import msgspec
 import numpy as np
 
 from provenance.errors import ManifestError, UnreadableMedia
-from provenance.fingerprint import FingerprintIndex, compute_fingerprint
+from provenance.fingerprint import FingerprintIndex, query_fingerprint
 from provenance.manifest import ManifestReport, detect_media_type, read_manifest
 from provenance.manifest_explanation import ManifestExplanation, explain_manifest, trust_list
 from provenance.media import frame_to_rgb, load_image
@@ -338,7 +338,7 @@ def _reference_evidence(frames: np.ndarray) -> ReferenceWatermarkEvidence:
 
 
 def _fingerprint_evidence(frames: np.ndarray, fps: float | None, index: FingerprintIndex) -> FingerprintEvidence:
-    fingerprint = compute_fingerprint(frames, fps=fps)
+    fingerprint = query_fingerprint(frames, fps=fps)  # bars, borders, flips and insets tried too
     matches = index.search(fingerprint, max_results=1, matches_only=False)
     best = matches[0] if matches else None
     return FingerprintEvidence(

@@ -65,7 +65,7 @@ class NudityPartsDetector:
                 from nudenet import NudeDetector
 
                 self._model = NudeDetector()
-            except Exception as exc:  # noqa: BLE001 - reported as an inactive signal, never a crash
+            except Exception as exc:
                 self._error = f"nudenet failed to load: {exc}"
                 return None
             return self._model

