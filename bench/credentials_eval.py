@@ -65,9 +65,9 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 def _c2pa_box(data: bytes) -> bytes:
     offset = 0
     while offset < len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        if kind == b"uuid" and data[offset + 8:offset + 24].hex() == "d8fec3d61b0e483c92975828877ec481":
-            return data[offset:offset + size]
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"uuid" and data[offset + 8 : offset + 24].hex() == "d8fec3d61b0e483c92975828877ec481":
+            return data[offset : offset + size]
         offset += size
     raise ValueError("no manifest store")
 
@@ -83,30 +83,66 @@ def cases() -> list[tuple[str, str, bytes]]:
     add("created trainedAlgorithmicMedia (PNG)", AI, fs.created(_image(1), png, lab))
     add("created trainedAlgorithmicMedia (JPEG)", AI, fs.created(_image(2, "JPEG"), jpeg, lab))
     add("created trainedAlgorithmicMedia (MP4)", AI, fs.created(_video(3), mp4, lab))
-    add("created compositeWithTrainedAlgorithmicMedia", AI, fs.created(_image(4), png, lab, "compositeWithTrainedAlgorithmicMedia"))
+    add(
+        "created compositeWithTrainedAlgorithmicMedia",
+        AI,
+        fs.created(_image(4), png, lab, "compositeWithTrainedAlgorithmicMedia"),
+    )
     add("created algorithmicMedia", AI, fs.created(_image(5), png, lab, "algorithmicMedia"))
-    for i, source in enumerate(["digitalCapture", "digitalArt", "minorHumanEdits", "compositeCapture", "compositeSynthetic"]):
+    for i, source in enumerate(
+        ["digitalCapture", "digitalArt", "minorHumanEdits", "compositeCapture", "compositeSynthetic"]
+    ):
         add(f"created {source}", NONE, fs.created(_image(10 + i), png, camera, source))
     ai_still = fs.created(_image(20), png, lab)
     add("opened, AI parentOf (ChatGPT style)", AI, fs.opened_with_parent(ai_still, png, editor))
-    add("opened, opened, AI grandparent", AI, fs.opened_with_parent(fs.opened_with_parent(ai_still, png, editor), png, editor))
+    add(
+        "opened, opened, AI grandparent",
+        AI,
+        fs.opened_with_parent(fs.opened_with_parent(ai_still, png, editor), png, editor),
+    )
     capture = fs.created(_image(21), png, camera, "digitalCapture")
     add("capture, opened + edited composite AI", AI, fs.opened_with_parent(capture, png, editor, edits=[fs.ai_edit()]))
-    add("capture, opened + edited trained AI", AI,
-        fs.opened_with_parent(capture, png, editor, edits=[fs.ai_edit("trainedAlgorithmicMedia")]))
-    add("capture, opened + edited algorithmicallyEnhanced", NONE,
-        fs.opened_with_parent(capture, png, editor, edits=[fs.ai_edit("algorithmicallyEnhanced")]))
+    add(
+        "capture, opened + edited trained AI",
+        AI,
+        fs.opened_with_parent(capture, png, editor, edits=[fs.ai_edit("trainedAlgorithmicMedia")]),
+    )
+    add(
+        "capture, opened + edited algorithmicallyEnhanced",
+        NONE,
+        fs.opened_with_parent(capture, png, editor, edits=[fs.ai_edit("algorithmicallyEnhanced")]),
+    )
     add("capture, opened only", NONE, fs.opened_with_parent(capture, png, editor))
     placed = {"action": "c2pa.placed", "parameters": {"ingredientIds": ["sticker"]}}
-    composite = fs.sign(capture, png, fs._definition("Eval Compositor", [
-        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}, placed]), editor,
-        [({"title": "parent", "relationship": "parentOf", "label": "parent"}, png, capture),
-         ({"title": "sticker", "relationship": "componentOf", "label": "sticker"}, png, ai_still)])
+    composite = fs.sign(
+        capture,
+        png,
+        fs._definition(
+            "Eval Compositor", [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}}, placed]
+        ),
+        editor,
+        [
+            ({"title": "parent", "relationship": "parentOf", "label": "parent"}, png, capture),
+            ({"title": "sticker", "relationship": "componentOf", "label": "sticker"}, png, ai_still),
+        ],
+    )
     add("capture + AI componentOf placed", AI, composite)
-    conditioned = fs.sign(_image(22), png, fs._definition("Eval Art App", [
-        {"action": "c2pa.created", "digitalSourceType": fs.IPTC + "digitalArt",
-         "parameters": {"ingredientIds": ["reference"]}}]), editor,
-        [({"title": "reference", "relationship": "inputTo", "label": "reference"}, png, ai_still)])
+    conditioned = fs.sign(
+        _image(22),
+        png,
+        fs._definition(
+            "Eval Art App",
+            [
+                {
+                    "action": "c2pa.created",
+                    "digitalSourceType": fs.IPTC + "digitalArt",
+                    "parameters": {"ingredientIds": ["reference"]},
+                }
+            ],
+        ),
+        editor,
+        [({"title": "reference", "relationship": "inputTo", "label": "reference"}, png, ai_still)],
+    )
     add("digitalArt with an AI inputTo reference", NONE, conditioned)
     broken = bytearray(fs.created(_image(23), png, lab, generator="Eval Image Model"))
     broken[broken.find(b"Eval Image Model") + 3] ^= 0x01

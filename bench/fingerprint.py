@@ -44,12 +44,21 @@ from provenance.fingerprint import (
 
 WIDTH, HEIGHT, FRAMES, FPS = 1024, 576, 25, 8
 PANNED_PHOTOS = (
-    "astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle",
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
 )
 # zoom clips over other photographs: two registered clips of one photograph would overlap and
 # rightly match each other's frames
 ZOOMED_PHOTOS = ("camera", "coins")
-NULL_PHOTOS = PANNED_PHOTOS + ZOOMED_PHOTOS + ("moon", "clock", "brick", "grass", "gravel", "page", "colorwheel", "text")
+NULL_PHOTOS = (
+    PANNED_PHOTOS + ZOOMED_PHOTOS + ("moon", "clock", "brick", "grass", "gravel", "page", "colorwheel", "text")
+)
 
 
 # ---------------------------------------------------------------- clips
@@ -76,8 +85,13 @@ def camera_path(image: np.ndarray, rng: np.random.Generator, width: int, height:
         x, y, ww, hh = start + (end - start) * index / (FRAMES - 1)
         warp = np.array([[ww / width, 0, x], [0, hh / height, y]])
         frames.append(
-            cv2.warpAffine(image, warp, (width, height), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                           borderMode=cv2.BORDER_REFLECT)
+            cv2.warpAffine(
+                image,
+                warp,
+                (width, height),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REFLECT,
+            )
         )
     return np.stack(frames)
 
@@ -167,8 +181,9 @@ def null_clip(rng: np.random.Generator, photos: dict[str, np.ndarray]) -> tuple[
             bh = int(min(h, w * ch / cw) * rng.uniform(0.4, 1.0))
             bw = int(bh * cw / ch)
             y, x = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
-            canvas[y0 : y0 + ch, x0 : x0 + cw] = cv2.resize(image[y : y + bh, x : x + bw], (cw, ch),
-                                                            interpolation=cv2.INTER_AREA)
+            canvas[y0 : y0 + ch, x0 : x0 + cw] = cv2.resize(
+                image[y : y + bh, x : x + bw], (cw, ch), interpolation=cv2.INTER_AREA
+            )
     motion = "pan" if rng.random() < 0.7 else "zoom"
     # the fingerprint works on a 160x90 luma image, so 512x288 loses nothing and halves the time
     return frozenset(sources), camera_path(canvas, rng, WIDTH // 2, HEIGHT // 2, motion)
@@ -206,7 +221,8 @@ def null_distances(fingerprints: list[Fingerprint], sources: list[frozenset[str]
         if still:
             middle = fingerprint.frame_count // 2
             fingerprint = Fingerprint(
-                hashes=fingerprint.hashes[:, middle : middle + 1], strong=fingerprint.strong[:, middle : middle + 1],
+                hashes=fingerprint.hashes[:, middle : middle + 1],
+                strong=fingerprint.strong[:, middle : middle + 1],
                 frame_indices=fingerprint.frame_indices[middle : middle + 1],
             )
         for result in registry.search_brute_force(fingerprint, max_results=len(fingerprints), matches_only=False):
@@ -247,8 +263,10 @@ def synthetic_fingerprints(count: int, pool: list[Fingerprint], rng: np.random.G
         strong[start:stop] = pool_strong[rows]
     frames = np.arange(FRAMES)
     return [
-        (f"synthetic-{i}", Fingerprint(hashes=np.tile(hashes[i], (4, 1)), strong=np.tile(strong[i], (4, 1)),
-                                       frame_indices=frames))
+        (
+            f"synthetic-{i}",
+            Fingerprint(hashes=np.tile(hashes[i], (4, 1)), strong=np.tile(strong[i], (4, 1)), frame_indices=frames),
+        )
         for i in range(count)
     ]
 
@@ -287,8 +305,10 @@ def main() -> None:
         clips[f"{name}/zoom"] = camera_path(photograph(name), rng, WIDTH, HEIGHT, "zoom")
     clips["sky gradient"] = sky_gradient()
     registered = {key: compute_fingerprint(frames, fps=FPS) for key, frames in clips.items()}
-    print(f"{len(clips)} clips of {FRAMES} frames {WIDTH}x{HEIGHT} at {FPS} fps; "
-          f"informative frames: " + ", ".join(f"{k} {f.informative_frames}" for k, f in registered.items()))
+    print(
+        f"{len(clips)} clips of {FRAMES} frames {WIDTH}x{HEIGHT} at {FPS} fps; "
+        f"informative frames: " + ", ".join(f"{k} {f.informative_frames}" for k, f in registered.items())
+    )
 
     # 2. null -----------------------------------------------------------------------------------
     null_photos = {name: photograph(name) for name in NULL_PHOTOS}
@@ -324,14 +344,27 @@ def main() -> None:
             hits += found
             nearest = index.search(query, max_results=1, matches_only=False)
             distances.append(nearest[0].distance if nearest and nearest[0].generation_key == key else float("nan"))
-            if seed < 3 and transform in ("H.264 CRF 28", "scale 25%, CRF 40", "trim to middle 1 s",
-                                          "centre crop 80%", "GIF (256 colours, dithered)"):
+            if seed < 3 and transform in (
+                "H.264 CRF 28",
+                "scale 25%, CRF 40",
+                "trim to middle 1 s",
+                "centre crop 80%",
+                "GIF (256 colours, dithered)",
+            ):
                 query_times.append(median_ms(lambda query=query: index.search(query), 7))
                 brute_times.append(median_ms(lambda query=query: index.search_brute_force(query), 1))
                 agree += index.search(query) == index.search_brute_force(query)
                 queries_checked += 1
-        rows.append((transform, hits, photo_clips, float(np.nanmax(distances)) if distances else float("nan"),
-                     float(np.nanmedian(distances)) if distances else float("nan"), gradient))
+        rows.append(
+            (
+                transform,
+                hits,
+                photo_clips,
+                float(np.nanmax(distances)) if distances else float("nan"),
+                float(np.nanmedian(distances)) if distances else float("nan"),
+                gradient,
+            )
+        )
 
     # unrelated clips (not registered) looked up in the 100k registry: a claim is false unless it
     # names a registered clip of a photograph the query was made from
@@ -347,9 +380,11 @@ def main() -> None:
 
     # ---------------------------------------------------------------- report
     print()
-    print(f"Robustness: match = top result is the registered clip and within the threshold "
-          f"(clip distance <= {MATCH_THRESHOLD}, still <= {STILL_MATCH_THRESHOLD}), "
-          f"among {len(index):,} registered clips")
+    print(
+        f"Robustness: match = top result is the registered clip and within the threshold "
+        f"(clip distance <= {MATCH_THRESHOLD}, still <= {STILL_MATCH_THRESHOLD}), "
+        f"among {len(index):,} registered clips"
+    )
     print(f"{'transformation':32s} {'match rate':>11s} {'worst dist':>10s} {'median':>7s}  sky gradient")
     for transform, hits, total, worst, median, gradient in rows:
         print(f"{transform:32s} {hits:>5d}/{total:<5d} {worst:>10.2f} {median:>7.2f}  {gradient}")
@@ -357,32 +392,45 @@ def main() -> None:
     print()
     print("False matches (unrelated clips sharing no source photograph)")
     aligned = clip_null[clip_null < 64]
-    print(f"  clips, as the registry scores them (temporal alignment): {len(clip_null):,} pairs, "
-          f"{int((clip_null <= MATCH_THRESHOLD).sum())} within the threshold {MATCH_THRESHOLD}; only {len(aligned):,} "
-          f"had any alignment to score" + (f" (min {aligned.min():.2f})" if len(aligned) else ""))
-    for label, values, threshold in (("clips, per-frame part only (order-free)", order_free, MATCH_THRESHOLD),
-                                     ("stills", still_null, STILL_MATCH_THRESHOLD)):
+    print(
+        f"  clips, as the registry scores them (temporal alignment): {len(clip_null):,} pairs, "
+        f"{int((clip_null <= MATCH_THRESHOLD).sum())} within the threshold {MATCH_THRESHOLD}; only {len(aligned):,} "
+        f"had any alignment to score" + (f" (min {aligned.min():.2f})" if len(aligned) else "")
+    )
+    for label, values, threshold in (
+        ("clips, per-frame part only (order-free)", order_free, MATCH_THRESHOLD),
+        ("stills", still_null, STILL_MATCH_THRESHOLD),
+    ):
         intercept, slope = tail_fit(values)
         quantiles = ", ".join(f"q{q:g}={np.quantile(values, q):.1f}" for q in (1e-2, 1e-3, 1e-4))
         at_threshold = (values <= threshold).mean()
         print(f"  {label}: pairs={len(values):,}  min={values.min():.2f}  mean={values.mean():.1f}  {quantiles}")
-        print(f"         at threshold {threshold}: {int((values <= threshold).sum())} of {len(values):,} "
-              f"(empirical {at_threshold:.1e}); tail fit log10 P(D<=d) = {intercept:.2f} + {slope:.3f} d "
-              f"-> {10 ** (intercept + slope * threshold):.1e} per comparison, "
-              f"{min(1.0, 10 ** (intercept + slope * threshold) * len(index)):.1e} per search of {len(index):,}")
-    print(f"  200 unrelated clips searched in the registry: {false_claims} false claims "
-          f"({related_claims} claims of a registered clip made from one of the query's photographs)")
+        print(
+            f"         at threshold {threshold}: {int((values <= threshold).sum())} of {len(values):,} "
+            f"(empirical {at_threshold:.1e}); tail fit log10 P(D<=d) = {intercept:.2f} + {slope:.3f} d "
+            f"-> {10 ** (intercept + slope * threshold):.1e} per comparison, "
+            f"{min(1.0, 10 ** (intercept + slope * threshold) * len(index)):.1e} per search of {len(index):,}"
+        )
+    print(
+        f"  200 unrelated clips searched in the registry: {false_claims} false claims "
+        f"({related_claims} claims of a registered clip made from one of the query's photographs)"
+    )
 
     print()
     print(f"Lookup among {len(index):,} registered clips ({index._frames:,} frames; bulk load {build_seconds:.1f} s)")
     print(f"{'method':34s} {'median ms':>10s} {'p95 ms':>8s} {'ratio':>8s}")
     mih, brute = statistics.median(query_times), statistics.median(brute_times)
     print(f"{'brute force (every frame)':34s} {brute:>10.1f} {np.percentile(brute_times, 95):>8.1f} {1.0:>8.2f}")
-    print(f"{'multi-index hashing (search)':34s} {mih:>10.1f} {np.percentile(query_times, 95):>8.1f} {mih / brute:>8.4f}")
-    print(f"  same answer as brute force on {agree} of {queries_checked} transformed queries; "
-          f"speed-up {brute / mih:.0f}x")
-    print(f"  (2 shared CPU cores, other work running: timings are noisy; total bench time "
-          f"{time.perf_counter() - started:.0f} s)")
+    print(
+        f"{'multi-index hashing (search)':34s} {mih:>10.1f} {np.percentile(query_times, 95):>8.1f} {mih / brute:>8.4f}"
+    )
+    print(
+        f"  same answer as brute force on {agree} of {queries_checked} transformed queries; speed-up {brute / mih:.0f}x"
+    )
+    print(
+        f"  (2 shared CPU cores, other work running: timings are noisy; total bench time "
+        f"{time.perf_counter() - started:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

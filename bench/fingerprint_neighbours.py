@@ -51,8 +51,20 @@ from provenance.fingerprint import Fingerprint, FingerprintIndex, compute_finger
 
 WIDTH, HEIGHT, FPS, SEGMENT = 512, 288, 25, 25
 SEGMENTS = 6  # 6 s shots
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
-          "motorcycle", "camera", "coins", "moon", "page")
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
+    "camera",
+    "coins",
+    "moon",
+    "page",
+)
 SUBJECTS = ("chelsea", "astronaut", "coffee", "rocket")
 KINDS = ("pan", "subject", "push")
 
@@ -62,8 +74,15 @@ def _render(image: np.ndarray, windows: np.ndarray) -> np.ndarray:
     frames = []
     for x, y, w, h in windows:
         warp = np.array([[w / WIDTH, 0, x], [0, h / HEIGHT, y]])
-        frames.append(cv2.warpAffine(image, warp, (WIDTH, HEIGHT), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                     borderMode=cv2.BORDER_REFLECT))
+        frames.append(
+            cv2.warpAffine(
+                image,
+                warp,
+                (WIDTH, HEIGHT),
+                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_REFLECT,
+            )
+        )
     return np.stack(frames)
 
 
@@ -97,8 +116,9 @@ def shot(kind: str, image: np.ndarray, subject: np.ndarray, rng: np.random.Gener
     ww, hh = _full_window(image, 0.8)
     background = _render(image, np.array([[(w - ww) / 2, (h - hh) / 2, ww, hh]]))[0]
     side = HEIGHT // 3
-    patch = cv2.resize(subject[: min(subject.shape[:2]), : min(subject.shape[:2])], (side, side),
-                       interpolation=cv2.INTER_AREA)
+    patch = cv2.resize(
+        subject[: min(subject.shape[:2]), : min(subject.shape[:2])], (side, side), interpolation=cv2.INTER_AREA
+    )
     y0, y1 = rng.uniform(0, HEIGHT - side, 2)
     frames = []
     for index in range(count):
@@ -162,8 +182,13 @@ def verify_run(photos: tuple[str, ...], rng: np.random.Generator) -> None:
     exact = wrong = 0
     for key_name, is_marked, clip in pending:
         copy = encode_mp4_bytes(clip, fps=FPS, crf=23, preset="veryfast")  # what an uploader's re-save leaves
-        report = verify_clip(copy, keyring=keyring, trust_anchors_pem=None, fingerprints=index,
-                             watermark_lookup=lambda _key, identifier: identifiers.get(identifier))
+        report = verify_clip(
+            copy,
+            keyring=keyring,
+            trust_anchors_pem=None,
+            fingerprints=index,
+            watermark_lookup=lambda _key, identifier: identifiers.get(identifier),
+        )
         if is_marked:
             marked[str(report.verdict)] += 1
             exact += report.verdict == "generated_here" and report.generation_id == key_name
@@ -171,20 +196,36 @@ def verify_run(photos: tuple[str, ...], rng: np.random.Generator) -> None:
         else:
             unmarked[str(report.verdict)] += 1
     total_unmarked, total_marked = sum(unmarked.values()), sum(marked.values())
-    print(f"verify_clip on {total_unmarked} unmarked neighbours and {total_marked} marked copies "
-          f"({len(index)} registered, H.264 CRF 23; {time.perf_counter() - started:.0f} s)")
-    print(f"{'segments':22s} " + " ".join(f"{v:>26s}" for v in ("generated_here", "resembles_generated_here", "no_evidence")))
-    for label, counts, total in (("unmarked neighbours", unmarked, total_unmarked), ("marked copies", marked, total_marked)):
-        print(f"{label:22s} " + " ".join(f"{counts.get(v, 0):>10d}/{total:<4d} ({counts.get(v, 0) / total:>6.1%})"
-                                          for v in ("generated_here", "resembles_generated_here", "no_evidence")))
+    print(
+        f"verify_clip on {total_unmarked} unmarked neighbours and {total_marked} marked copies "
+        f"({len(index)} registered, H.264 CRF 23; {time.perf_counter() - started:.0f} s)"
+    )
+    print(
+        f"{'segments':22s} "
+        + " ".join(f"{v:>26s}" for v in ("generated_here", "resembles_generated_here", "no_evidence"))
+    )
+    for label, counts, total in (
+        ("unmarked neighbours", unmarked, total_unmarked),
+        ("marked copies", marked, total_marked),
+    ):
+        print(
+            f"{label:22s} "
+            + " ".join(
+                f"{counts.get(v, 0):>10d}/{total:<4d} ({counts.get(v, 0) / total:>6.1%})"
+                for v in ("generated_here", "resembles_generated_here", "no_evidence")
+            )
+        )
     print(f"marked copies naming their exact segment: {exact}/{total_marked}; naming another: {wrong}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--no-input-image", action="store_true",
-                        help="register image-to-video generations without their input image's hash (as before issue 18)")
+    parser.add_argument(
+        "--no-input-image",
+        action="store_true",
+        help="register image-to-video generations without their input image's hash (as before issue 18)",
+    )
     parser.add_argument("--verify", action="store_true", help="end to end through provenance.verify_clip")
     args = parser.parse_args()
     register_input = not args.no_input_image
@@ -213,8 +254,12 @@ def main() -> None:
             # registered, the real segment around its input frame is the query
             if kind == "pan":
                 still = frames[SEGMENT + SEGMENT // 2]
-                index.add(f"{key}#i2v", compute_fingerprint(image_to_video(still, rng), fps=FPS,
-                                                            input_image=still if register_input else None))
+                index.add(
+                    f"{key}#i2v",
+                    compute_fingerprint(
+                        image_to_video(still, rng), fps=FPS, input_image=still if register_input else None
+                    ),
+                )
                 i2v_queries.append((f"{key}#i2v", queries[-SEGMENTS + 1].fingerprint))
     build = time.perf_counter() - started
 
@@ -267,9 +312,11 @@ def main() -> None:
     def rate(hits: int, total: int) -> str:
         return f"{hits:>5d}/{total:<6d} {hits / total if total else 0:>7.1%}"
 
-    print(f"{len(photos)} photographs x {len(KINDS)} shot kinds ({', '.join(KINDS)}), {SEGMENTS} segments of "
-          f"{SEGMENT} frames at {FPS} fps, {WIDTH}x{HEIGHT}; {len(index)} registered clips; queries re-encoded "
-          f"H.264 CRF 23 (build {build:.0f} s)")
+    print(
+        f"{len(photos)} photographs x {len(KINDS)} shot kinds ({', '.join(KINDS)}), {SEGMENTS} segments of "
+        f"{SEGMENT} frames at {FPS} fps, {WIDTH}x{HEIGHT}; {len(index)} registered clips; queries re-encoded "
+        f"H.264 CRF 23 (build {build:.0f} s)"
+    )
     print(f"{'measure':58s} {'count':>12s} {'rate':>7s}")
     print(f"{'false match per comparison, neighbour of the same shot':58s} {rate(same_shot_false, same_shot_pairs)}")
     print(f"{'false match per comparison, other shot of the same photograph':58s} {rate(photo_false, photo_pairs)}")
@@ -281,12 +328,18 @@ def main() -> None:
     print(f"{'marked copies attributed to the exact segment':58s} {rate(attributed, marked)}")
     print(f"{'marked copies attributed to another segment':58s} {rate(neighbour_named, marked)}")
     print(f"{'marked copies not found':58s} {rate(missed, marked)}")
-    print(f"{'image-to-video: real source segment matched as the generation':58s} {rate(i2v_claimed, len(i2v_queries))}")
-    print(f"{'image-to-video: real source segment matched as its input image':58s} {rate(i2v_as_input, len(i2v_queries))}")
+    print(
+        f"{'image-to-video: real source segment matched as the generation':58s} {rate(i2v_claimed, len(i2v_queries))}"
+    )
+    print(
+        f"{'image-to-video: real source segment matched as its input image':58s} {rate(i2v_as_input, len(i2v_queries))}"
+    )
     if same_shot_distances:
         values = np.array(same_shot_distances)
-        print(f"same-shot neighbour distances: min {values.min():.2f}, q10 {np.quantile(values, 0.1):.2f}, "
-              f"median {np.median(values):.2f}")
+        print(
+            f"same-shot neighbour distances: min {values.min():.2f}, q10 {np.quantile(values, 0.1):.2f}, "
+            f"median {np.median(values):.2f}"
+        )
     print(f"(total {time.perf_counter() - started:.0f} s)")
 
 

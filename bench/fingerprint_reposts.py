@@ -33,14 +33,23 @@ from bench.transforms import photograph, roundtrip
 from provenance.fingerprint import FingerprintIndex, compute_fingerprint
 
 WIDTH, HEIGHT, FPS = 512, 288, 8
-REGISTERED = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
-              "motorcycle")
+REGISTERED = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
+)
 UNRELATED = ("camera", "coins", "moon", "clock", "brick", "page", "colorwheel", "text")
 OTHER_FOOTAGE = ("gravel", "grass", "cat", "logo")
 
 try:  # the verifier's query sampling, where this checkout has one
     from provenance.fingerprint import query_fingerprint as _query  # type: ignore[attr-defined]
 except ImportError:  # before issue 13: the verifier fingerprinted a query like a registration
+
     def _query(frames: np.ndarray, fps: float):  # type: ignore[no-untyped-def]
         return compute_fingerprint(frames, fps=fps)
 
@@ -129,7 +138,9 @@ def reposts(other: np.ndarray, decoration: np.ndarray) -> dict[str, Callable[[np
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--scenes", type=int, default=0, help="more never-registered clips: moving scenes (bench/watermark_scenes.py)")
+    parser.add_argument(
+        "--scenes", type=int, default=0, help="more never-registered clips: moving scenes (bench/watermark_scenes.py)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     rng = np.random.default_rng(13)
@@ -149,10 +160,14 @@ def main() -> None:
     others = [camera_path(photograph(name), rng, WIDTH, HEIGHT, "pan") for name in OTHER_FOOTAGE]
     decoration = photograph("brick")
 
-    print(f"{len(clips)} registered clips ({WIDTH}x{HEIGHT}, 25 frames at {FPS} fps), {len(unrelated)} unrelated "
-          "clips through the same reposts; every repost re-encoded H.264 CRF 23")
-    print(f"{'repost':46s} {'detected':>9s} {'median d':>9s} {'time range in suspect (s)':>26s} "
-          f"{'false/search':>12s} {'false/comparison':>17s} {'ms/query':>9s}")
+    print(
+        f"{len(clips)} registered clips ({WIDTH}x{HEIGHT}, 25 frames at {FPS} fps), {len(unrelated)} unrelated "
+        "clips through the same reposts; every repost re-encoded H.264 CRF 23"
+    )
+    print(
+        f"{'repost':46s} {'detected':>9s} {'median d':>9s} {'time range in suspect (s)':>26s} "
+        f"{'false/search':>12s} {'false/comparison':>17s} {'ms/query':>9s}"
+    )
     total_false = total_searches = 0
     for row, _ in reposts(others[0], decoration).items():
         detected, distances, ranges, query_ms = 0, [], [], []
@@ -182,9 +197,13 @@ def main() -> None:
         total_searches += len(unrelated)
         shown = ranges[0] if ranges else None
         span = f"{shown[0]:.1f}-{shown[1]:.1f}" if shown else "-"
-        print(f"{row:46s} {detected:>4d}/{len(clips):<4d} {np.median(distances):>9.2f} {span:>26s} "
-              f"{false_searches:>5d}/{len(unrelated):<6d} {false_pairs:>8d}/{pairs:<8d} {np.median(query_ms):>9.1f}")
-    print(f"unrelated searches with any claim: {total_false}/{total_searches}; (total {time.perf_counter() - started:.0f} s)")
+        print(
+            f"{row:46s} {detected:>4d}/{len(clips):<4d} {np.median(distances):>9.2f} {span:>26s} "
+            f"{false_searches:>5d}/{len(unrelated):<6d} {false_pairs:>8d}/{pairs:<8d} {np.median(query_ms):>9.1f}"
+        )
+    print(
+        f"unrelated searches with any claim: {total_false}/{total_searches}; (total {time.perf_counter() - started:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -30,20 +30,46 @@ def main() -> None:
         svd = {
             "UNet (spatio-temporal)": count(UNetSpatioTemporalConditionModel()),
             # the class's defaults are a toy; SVD's vae/config.json has these
-            "VAE (temporal decoder)": count(AutoencoderKLTemporalDecoder(
-                block_out_channels=(128, 256, 512, 512), layers_per_block=2, latent_channels=4,
-                down_block_types=("DownEncoderBlock2D",) * 4)),
+            "VAE (temporal decoder)": count(
+                AutoencoderKLTemporalDecoder(
+                    block_out_channels=(128, 256, 512, 512),
+                    layers_per_block=2,
+                    latent_channels=4,
+                    down_block_types=("DownEncoderBlock2D",) * 4,
+                )
+            ),
             # OpenCLIP ViT-H/14 image encoder, as SVD's image_encoder/config.json describes it
-            "CLIP ViT-H/14 image encoder": count(CLIPVisionModelWithProjection(CLIPVisionConfig(
-                hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=16, patch_size=14,
-                image_size=224, projection_dim=1024))),
+            "CLIP ViT-H/14 image encoder": count(
+                CLIPVisionModelWithProjection(
+                    CLIPVisionConfig(
+                        hidden_size=1280,
+                        intermediate_size=5120,
+                        num_hidden_layers=32,
+                        num_attention_heads=16,
+                        patch_size=14,
+                        image_size=224,
+                        projection_dim=1024,
+                    )
+                )
+            ),
         }
         ltx = {
             "transformer": count(LTXVideoTransformer3DModel()),
             "VAE": count(AutoencoderKLLTXVideo()),
             # google/t5-v1_1-xxl encoder, LTX-Video's text encoder
-            "T5-XXL text encoder": count(T5EncoderModel(T5Config(d_model=4096, d_ff=10240, num_layers=24, num_heads=64,
-                                                                 d_kv=64, vocab_size=32128, feed_forward_proj="gated-gelu"))),
+            "T5-XXL text encoder": count(
+                T5EncoderModel(
+                    T5Config(
+                        d_model=4096,
+                        d_ff=10240,
+                        num_layers=24,
+                        num_heads=64,
+                        d_kv=64,
+                        vocab_size=32128,
+                        feed_forward_proj="gated-gelu",
+                    )
+                )
+            ),
         }
     print("| model | component | parameters | fp32 GiB | bf16/fp16 GiB |")
     print("| --- | --- | ---: | ---: | ---: |")

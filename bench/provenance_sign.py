@@ -37,8 +37,12 @@ def clip() -> np.ndarray:
     import skimage.data
 
     image = cv2.resize(skimage.data.astronaut(), (1400, 1400), interpolation=cv2.INTER_CUBIC)
-    return np.stack([np.ascontiguousarray(image[200 + 6 * i : 200 + 6 * i + HEIGHT, 100 + 8 * i : 100 + 8 * i + WIDTH])
-                     for i in range(FRAMES)])
+    return np.stack(
+        [
+            np.ascontiguousarray(image[200 + 6 * i : 200 + 6 * i + HEIGHT, 100 + 8 * i : 100 + 8 * i + WIDTH])
+            for i in range(FRAMES)
+        ]
+    )
 
 
 def median_ms(function, repeats: int) -> tuple[float, object]:

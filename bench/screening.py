@@ -46,13 +46,19 @@ def _timed(fn, runs: int) -> list[float]:
 
 
 def _prompts() -> list[str]:
-    files = [ROOT / "tests/safety/data/prompts_heldout.jsonl", ROOT.parent / "shared/evals/prompts_dev.jsonl",
-             ROOT / "tests/safety/data/prompts_blind.jsonl", ROOT / "tests/safety/data/prompts_blind2.jsonl",
-             ROOT / "tests/safety/data/prompts_blind3.jsonl"]
+    files = [
+        ROOT / "tests/safety/data/prompts_heldout.jsonl",
+        ROOT.parent / "shared/evals/prompts_dev.jsonl",
+        ROOT / "tests/safety/data/prompts_blind.jsonl",
+        ROOT / "tests/safety/data/prompts_blind2.jsonl",
+        ROOT / "tests/safety/data/prompts_blind3.jsonl",
+    ]
     prompts = []
     for f in files:
         if f.exists():
-            prompts += [json.loads(line)["prompt"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+            prompts += [
+                json.loads(line)["prompt"] for line in f.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
     # Long prompts are the slow case: add some, built from the short ones.
     prompts += [", ".join(prompts[i : i + 6]) for i in range(0, min(len(prompts), 120), 6)]
     return prompts
@@ -80,15 +86,20 @@ def _previous_version(rev: str, rounds: int, prompts: Path) -> dict[str, float] 
 
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "safety", "policies"],
-                                     check=True, capture_output=True).stdout
+            archive = subprocess.run(
+                ["git", "-C", str(ROOT), "archive", rev, "safety", "policies"], check=True, capture_output=True
+            ).stdout
         except subprocess.CalledProcessError as exc:
             print(f"(no comparison: git archive {rev} failed: {exc.stderr.decode().strip()})")
             return None
         with tarfile.open(fileobj=__import__("io").BytesIO(archive)) as tar:
             tar.extractall(tmp, filter="data")
-        out = subprocess.run([sys.executable, __file__, "--worker", tmp, "--rounds", str(rounds), "--prompts", str(prompts)],
-                             capture_output=True, text=True, env={**__import__("os").environ, "PYTHONPATH": tmp})
+        out = subprocess.run(
+            [sys.executable, __file__, "--worker", tmp, "--rounds", str(rounds), "--prompts", str(prompts)],
+            capture_output=True,
+            text=True,
+            env={**__import__("os").environ, "PYTHONPATH": tmp},
+        )
         if out.returncode != 0:
             print(f"(no comparison: the {rev} run failed: {out.stderr.strip()[-400:]})")
             return None
@@ -125,7 +136,9 @@ def _faces() -> None:
 
     detectors = (("centerface", CenterFaceDetector(ImageSignalConfig())), ("haar", FaceDetector(ImageSignalConfig())))
     for split in SPLITS:
-        print(f"\n{'face set ' + split:<24} {'CenterFace held':>16} {'ms':>7}   {'Haar held':>10} {'ms':>7}", flush=True)
+        print(
+            f"\n{'face set ' + split:<24} {'CenterFace held':>16} {'ms':>7}   {'Haar held':>10} {'ms':>7}", flush=True
+        )
         results = {name: evaluate_faces(detector, face_cases(split)) for name, detector in detectors}
         groups = sorted({r.group for r in results["centerface"]}, key=lambda g: (g.startswith("no_face"), g))
         for g in groups:
@@ -137,10 +150,12 @@ def _faces() -> None:
         for name, _ in detectors:
             faces = [r for r in results[name] if r.has_face]
             empty = [r for r in results[name] if not r.has_face]
-            print(f"{split} {name}: faces held {sum(r.held for r in faces)}/{len(faces)} "
-                  f"({100 * sum(r.held for r in faces) / len(faces):.1f} %), "
-                  f"false holds {sum(r.held for r in empty)}/{len(empty)} ({100 * sum(r.held for r in empty) / len(empty):.1f} %)",
-                  flush=True)
+            print(
+                f"{split} {name}: faces held {sum(r.held for r in faces)}/{len(faces)} "
+                f"({100 * sum(r.held for r in faces) / len(faces):.1f} %), "
+                f"false holds {sum(r.held for r in empty)}/{len(empty)} ({100 * sum(r.held for r in empty) / len(empty):.1f} %)",
+                flush=True,
+            )
 
 
 def main() -> int:
@@ -212,7 +227,9 @@ def main() -> int:
 
     clip_frames = np.stack([np.asarray(images["photo with a face"])] * 25)
     frames = _timed(lambda: screener.screen_frames(clip_frames), max(3, args.rounds))
-    rows.append((f"output: screen_frames (25 frames, {screener.policy.output_sample_frames} sampled)", frames, None, onnx_only))
+    rows.append(
+        (f"output: screen_frames (25 frames, {screener.policy.output_sample_frames} sampled)", frames, None, onnx_only)
+    )
 
     # --- the same measurements with the previous version, in the same run -------------
     previous = None
@@ -231,8 +248,10 @@ def main() -> int:
 
     # --- report ----------------------------------------------------------------------
     active = ", ".join(k for k, v in loaded.items() if v) or "none"
-    print(f"Screening latency, policy {screener.policy.version}, models loaded: {active}; "
-          f"CLIP: {'active ' + screener.clip.version if screener.clip.loaded else 'inactive (no weights configured)'}")
+    print(
+        f"Screening latency, policy {screener.policy.version}, models loaded: {active}; "
+        f"CLIP: {'active ' + screener.clip.version if screener.clip.loaded else 'inactive (no weights configured)'}"
+    )
     print(f"{'measurement':<52} {'runs':>5} {'median ms':>10} {'p90 ms':>8} {'target':>8} {'x baseline':>10}")
     results = []
     for name, times, target, baseline in rows:
@@ -241,9 +260,19 @@ def main() -> int:
         ratio = med / statistics.median(baseline) if baseline else None
         ok = "" if target is None else ("ok" if med <= target else "MISSED")
         tgt = f"<={target:g}" if target else ""
-        print(f"{name:<52} {len(times):>5} {med:>10.2f} {p90:>8.2f} {tgt:>8} {f'{ratio:.1f}x' if ratio else '':>10} {ok}")
-        results.append({"name": name, "runs": len(times), "median_ms": med, "p90_ms": p90,
-                        "target_ms": target, "ratio_to_baseline": ratio})
+        print(
+            f"{name:<52} {len(times):>5} {med:>10.2f} {p90:>8.2f} {tgt:>8} {f'{ratio:.1f}x' if ratio else '':>10} {ok}"
+        )
+        results.append(
+            {
+                "name": name,
+                "runs": len(times),
+                "median_ms": med,
+                "p90_ms": p90,
+                "target_ms": target,
+                "ratio_to_baseline": ratio,
+            }
+        )
     if args.faces:
         _faces()
     if args.json:

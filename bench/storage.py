@@ -41,7 +41,6 @@ def median_ms(function, runs: int) -> float:
 def store_and_fetch(stores: dict, clip: bytes, runs: int) -> list[tuple[str, str, float]]:
     rows = []
     for name, storage in stores.items():
-
         keys = iter(f"videos/bench-{uuid.uuid4().hex}.mp4" for _ in range(runs + 1))
         last = {"key": ""}
 
@@ -54,8 +53,20 @@ def store_and_fetch(stores: dict, clip: bytes, runs: int) -> list[tuple[str, str
         key = last["key"]
         assert storage.get(key) == clip
         rows.append((name, "fetch (get)", median_ms(lambda storage=storage, key=key: storage.get(key), runs)))
-        rows.append((name, "first 1 MiB (ranged get)", median_ms(lambda storage=storage, key=key: storage.read_range(key, 0, 1024 * 1024 - 1), runs)))
-        rows.append((name, "download URL (pre-sign)", median_ms(lambda storage=storage, key=key: storage.download_url(key, 300), runs)))
+        rows.append(
+            (
+                name,
+                "first 1 MiB (ranged get)",
+                median_ms(lambda storage=storage, key=key: storage.read_range(key, 0, 1024 * 1024 - 1), runs),
+            )
+        )
+        rows.append(
+            (
+                name,
+                "download URL (pre-sign)",
+                median_ms(lambda storage=storage, key=key: storage.download_url(key, 300), runs),
+            )
+        )
     return rows
 
 
@@ -69,11 +80,17 @@ def verifier(stack, settings):
     client = stack.enter_context(TestClient(create_app(settings)))
     runtime = client.app.state.runtime
     headers = {"Authorization": f"Bearer {auth.create_key(runtime.db, ['generate', 'verify'], 'bench').secret}"}
-    created = client.post("/v1/generations", json={"prompt": "a harbour at dawn", "num_frames": 25, "width": 1024,
-                                                    "height": 576, "num_inference_steps": 2}, headers=headers).json()
+    created = client.post(
+        "/v1/generations",
+        json={"prompt": "a harbour at dawn", "num_frames": 25, "width": 1024, "height": 576, "num_inference_steps": 2},
+        headers=headers,
+    ).json()
     deadline = time.monotonic() + 600
     while (body := client.get(f"/v1/generations/{created['id']}", headers=headers).json())["status"] not in (
-            "succeeded", "failed", "blocked"):
+        "succeeded",
+        "failed",
+        "blocked",
+    ):
         assert time.monotonic() < deadline, body
         time.sleep(0.2)
     assert body["status"] == "succeeded", body
@@ -107,16 +124,23 @@ def main() -> None:
 
     clips = {
         "photo pan": encode_mp4_bytes(photo_clip(25, 1024, 576), fps=25, crf=18, preset="veryfast"),
-        "noise": encode_mp4_bytes(np.random.default_rng(0).integers(0, 256, (25, 576, 1024, 3), dtype=np.uint8), fps=25,
-                                  crf=18, preset="veryfast"),
+        "noise": encode_mp4_bytes(
+            np.random.default_rng(0).integers(0, 256, (25, 576, 1024, 3), dtype=np.uint8),
+            fps=25,
+            crf=18,
+            preset="veryfast",
+        ),
     }
-    with tempfile.TemporaryDirectory(prefix="originframe-bench-") as folder, \
-            running_seaweedfs(Path(folder) / "seaweedfs") as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="originframe-bench-") as folder,
+        running_seaweedfs(Path(folder) / "seaweedfs") as server,
+    ):
         os.environ.update(server.environment())
         stores = {
             "local directory": LocalStorage(Path(folder) / "media"),
-            "SeaweedFS (S3)": ObjectStorage(bucket=BUCKET, prefix="bench", endpoint=server.endpoint, region="us-east-1",
-                                            allow_http=True),
+            "SeaweedFS (S3)": ObjectStorage(
+                bucket=BUCKET, prefix="bench", endpoint=server.endpoint, region="us-east-1", allow_http=True
+            ),
         }
         print(f"\n25 x 1024x576 H.264 CRF 18 clips; median of {runs} runs\n")
         print("| clip | store | operation | median ms | x local |")
@@ -129,14 +153,26 @@ def main() -> None:
                 print(f"| {label}, {len(clip) / 1e6:.2f} MB | {store} | {operation} | {ms:.2f} | {ratio} |")
 
         models = Path(folder) / "models"
-        common = dict(models_dir=str(models), embedded_worker=True, encode_preset="veryfast", events_poll_s=0.05,
-                      max_output_pixels=1024 * 576)
+        common = dict(
+            models_dir=str(models),
+            embedded_worker=True,
+            encode_preset="veryfast",
+            events_poll_s=0.05,
+            max_output_pixels=1024 * 576,
+        )
         deployments = {
             "local directory": load_settings(environ={}, data_dir=Path(folder) / "local", **common),
-            "SeaweedFS (S3)": load_settings(environ={}, data_dir=Path(folder) / "s3", storage_backend="s3",
-                                            storage_endpoint=server.endpoint, storage_bucket=BUCKET,
-                                            storage_prefix="bench-verify", storage_region="us-east-1",
-                                            storage_allow_http=True, **common),
+            "SeaweedFS (S3)": load_settings(
+                environ={},
+                data_dir=Path(folder) / "s3",
+                storage_backend="s3",
+                storage_endpoint=server.endpoint,
+                storage_bucket=BUCKET,
+                storage_prefix="bench-verify",
+                storage_region="us-east-1",
+                storage_allow_http=True,
+                **common,
+            ),
         }
         from contextlib import ExitStack
 
@@ -149,7 +185,9 @@ def main() -> None:
                     samples[name].append(median_ms(verify, 1))
         results = {name: (statistics.median(samples[name]), verifiers[name][1]) for name in verifiers}
         base = results["local directory"][0]
-        print(f"\nverify (POST /v1/verify by the clip's owner, stored original read back); median of {runs} interleaved runs\n")
+        print(
+            f"\nverify (POST /v1/verify by the clip's owner, stored original read back); median of {runs} interleaved runs\n"
+        )
         print("| media in | clip MB | median ms per verify | verifies / s | x local |")
         print("| --- | ---: | ---: | ---: | ---: |")
         for name, (ms, size) in results.items():

@@ -55,7 +55,9 @@ def encode(frames: np.ndarray, fps: float, codec: str = "libx264", crf: int = 23
     return buffer.getvalue()
 
 
-def roundtrip(frames: np.ndarray, fps: float, codec: str = "libx264", crf: int = 23, preset: str = "medium") -> np.ndarray:
+def roundtrip(
+    frames: np.ndarray, fps: float, codec: str = "libx264", crf: int = 23, preset: str = "medium"
+) -> np.ndarray:
     return decode_video(encode(frames, fps, codec, crf, preset)).frames
 
 
@@ -145,7 +147,9 @@ def pad_square(frames: np.ndarray, colour: int = 0) -> np.ndarray:
     return canvas
 
 
-def picture_in_picture(frames: np.ndarray, background: np.ndarray, fraction: float = 0.5, corner: str = "bottom-right") -> np.ndarray:
+def picture_in_picture(
+    frames: np.ndarray, background: np.ndarray, fraction: float = 0.5, corner: str = "bottom-right"
+) -> np.ndarray:
     """The clip at `fraction` of the background's width, inset near a corner with a margin,
     over other footage (looped or cut to the clip's length)."""
     t = len(frames)
@@ -175,12 +179,25 @@ def decorated_border(frames: np.ndarray, fraction: float = 0.8, seed: int = 0) -
     stripes = (np.sin((x + 2 * y) / rng.uniform(6, 20)) > 0.6)[..., None]
     canvas = np.where(stripes, canvas * 0.7, canvas)
     for _ in range(40):
-        cv2.circle(canvas, (int(rng.uniform(0, width)), int(rng.uniform(0, height))), int(rng.uniform(3, 12)),
-                   tuple(float(v) for v in rng.uniform(0, 255, 3)), -1)
+        cv2.circle(
+            canvas,
+            (int(rng.uniform(0, width)), int(rng.uniform(0, height))),
+            int(rng.uniform(3, 12)),
+            tuple(float(v) for v in rng.uniform(0, 255, 3)),
+            -1,
+        )
     canvas = np.clip(canvas, 0, 255).astype(np.uint8)
     cv2.rectangle(canvas, (0, int(height * 0.9)), (width, height), (20, 20, 20), -1)
-    cv2.putText(canvas, "follow for more!", (int(width * 0.05), int(height * 0.975)), cv2.FONT_HERSHEY_SIMPLEX,
-                height / 600, (255, 255, 255), 2, cv2.LINE_AA)
+    cv2.putText(
+        canvas,
+        "follow for more!",
+        (int(width * 0.05), int(height * 0.975)),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        height / 600,
+        (255, 255, 255),
+        2,
+        cv2.LINE_AA,
+    )
     w, h = int(width * fraction) // 2 * 2, int(height * fraction) // 2 * 2
     inset = _fit(frames, w, h)
     top, left = int((height * 0.9 - h) / 2), (width - w) // 2
@@ -260,7 +277,9 @@ def filmed_off_screen(frames: np.ndarray, seed: int, width: int = 960, height: i
     return np.stack(out)
 
 
-def inside_longer(frames: np.ndarray, other: np.ndarray, fps: float, total_seconds: float, start_seconds: float) -> np.ndarray:
+def inside_longer(
+    frames: np.ndarray, other: np.ndarray, fps: float, total_seconds: float, start_seconds: float
+) -> np.ndarray:
     """The clip placed at `start_seconds` into `total_seconds` of other footage (looped),
     resized to the clip's size: a compilation, an intro, a stream recording."""
     total = int(round(total_seconds * fps))

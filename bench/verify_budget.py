@@ -80,8 +80,12 @@ def _measure_one(path: Path, runs: int) -> dict:
         wall.append(time.perf_counter() - started)
     sampling = False
     sampler.join()
-    return {"cpu_s": statistics.median(cpu), "wall_s": statistics.median(wall),
-            "peak_mb": (peak - idle) / 2**20, "outcome": outcome}
+    return {
+        "cpu_s": statistics.median(cpu),
+        "wall_s": statistics.median(wall),
+        "peak_mb": (peak - idle) / 2**20,
+        "outcome": outcome,
+    }
 
 
 def main() -> None:
@@ -97,8 +101,10 @@ def main() -> None:
 
     from tests.service import hostile
 
-    files = {"normal: 640x360, 48 frames": hostile.normal_clip,
-             "normal: 1280x720, 120 frames": lambda: hostile.h264_clip(1280, 720, 120, moving=True)}
+    files = {
+        "normal: 640x360, 48 frames": hostile.normal_clip,
+        "normal: 1280x720, 120 frames": lambda: hostile.h264_clip(1280, 720, 120, moving=True),
+    }
     files.update(hostile.corpus(gif_frames=60_000 if args.quick else 600_000))
     folder = Path(tempfile.mkdtemp(prefix="originframe-corpus-"))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
@@ -106,15 +112,22 @@ def main() -> None:
     for index, (name, build) in enumerate(files.items()):
         path = folder / f"{index:02d}.bin"
         path.write_bytes(build())
-        child = subprocess.run([sys.executable, __file__, "--one", str(path), "--runs", str(runs)],
-                               capture_output=True, text=True, env=env, timeout=900)
+        child = subprocess.run(
+            [sys.executable, __file__, "--one", str(path), "--runs", str(runs)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=900,
+        )
         if child.returncode != 0:
             rows.append((name, path.stat().st_size, None, f"crashed: {child.stderr.strip().splitlines()[-1][:80]}"))
             continue
         rows.append((name, path.stat().st_size, json.loads(child.stdout.strip().splitlines()[-1]), None))
     baseline = rows[0][2]["cpu_s"] if rows[0][2] else float("nan")
-    print(f"Budget: <= {CPU_BUDGET_S} s CPU, <= {MEMORY_BUDGET_MB:.0f} MB above idle; median of {runs} run(s); "
-          f"ratio = CPU / CPU of the normal 640x360 clip ({baseline:.2f} s)\n")
+    print(
+        f"Budget: <= {CPU_BUDGET_S} s CPU, <= {MEMORY_BUDGET_MB:.0f} MB above idle; median of {runs} run(s); "
+        f"ratio = CPU / CPU of the normal 640x360 clip ({baseline:.2f} s)\n"
+    )
     print("| file | bytes | CPU s | wall s | ratio | peak MB above idle | within budget | outcome |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for name, size, measured, crash in rows:
@@ -122,9 +135,11 @@ def main() -> None:
             print(f"| {name} | {size:,} | – | – | – | – | **no** | {crash} |")
             continue
         within = measured["cpu_s"] <= CPU_BUDGET_S and measured["peak_mb"] <= MEMORY_BUDGET_MB
-        print(f"| {name} | {size:,} | {measured['cpu_s']:.2f} | {measured['wall_s']:.2f} | "
-              f"{measured['cpu_s'] / baseline:.1f} | {measured['peak_mb']:.0f} | {'yes' if within else '**no**'} | "
-              f"{measured['outcome']} |")
+        print(
+            f"| {name} | {size:,} | {measured['cpu_s']:.2f} | {measured['wall_s']:.2f} | "
+            f"{measured['cpu_s'] / baseline:.1f} | {measured['peak_mb']:.0f} | {'yes' if within else '**no**'} | "
+            f"{measured['outcome']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -64,7 +64,16 @@ WIDTH, HEIGHT, FPS = 1024, 576, 8
 # threads held at the fork, and wait on it for ever
 _SPAWN = multiprocessing.get_context("spawn")
 THRESHOLD = 1e-6
-PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle")
+PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
+)
 
 
 # ---------------------------------------------------------------- clips
@@ -84,7 +93,11 @@ def pan_zoom(image: np.ndarray, motion: str, frames: int) -> np.ndarray:
             view = base * 0.85
             along = t if motion == "pan" else 1.0 - t
             cx = (width - view) * (0.1 + 0.8 * along) + view / 2
-            cy = height / 2 + 0.05 * height * np.sin(3 * t) + (0.1 * (height - view / aspect) if motion == "pan-back" else 0.0)
+            cy = (
+                height / 2
+                + 0.05 * height * np.sin(3 * t)
+                + (0.1 * (height - view / aspect) if motion == "pan-back" else 0.0)
+            )
         elif motion == "zoom-out":
             view = base * (0.6 + 0.4 * t)
             cx, cy = width / 2 - 0.15 * (width - view), height / 2 - 0.15 * (height - view / aspect)
@@ -97,7 +110,9 @@ def pan_zoom(image: np.ndarray, motion: str, frames: int) -> np.ndarray:
             cx, cy = width / 2, height / 2
         scale = WIDTH / view
         to_frame = np.float32([[scale, 0, WIDTH / 2 - scale * cx], [0, scale, HEIGHT / 2 - scale * cy]])
-        out.append(cv2.warpAffine(image, to_frame, (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+        out.append(
+            cv2.warpAffine(image, to_frame, (WIDTH, HEIGHT), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        )
     return np.stack(out)
 
 
@@ -127,7 +142,9 @@ def build_clips(
 ) -> list[Clip]:
     clips = []
     for kind, seed in scene_names(scenes):
-        clips.append(Clip(f"{kind}#{seed}", scene(kind, seed, frames, (WIDTH, HEIGHT)), seed=len(clips), baseline=False))
+        clips.append(
+            Clip(f"{kind}#{seed}", scene(kind, seed, frames, (WIDTH, HEIGHT)), seed=len(clips), baseline=False)
+        )
     for source in sources:
         for motion in motions:
             content = sky_gradient(motion, frames) if source == "sky" else pan_zoom(photograph(source), motion, frames)
@@ -172,7 +189,9 @@ TRANSFORMS = {
     "VP9 CRF 32": lambda f, fps, s: roundtrip(f, fps, "libvpx-vp9", 32),
     "H.264 CRF 23 twice": lambda f, fps, s: roundtrip(roundtrip(f, fps, crf=23), fps, crf=23),
     "scale 50% (512x288)": lambda f, fps, s: roundtrip(resize_all(f, WIDTH // 2, HEIGHT // 2), fps),
-    "scale 50%, back to 1024x576": lambda f, fps, s: resize_all(roundtrip(resize_all(f, WIDTH // 2, HEIGHT // 2), fps), WIDTH, HEIGHT),
+    "scale 50%, back to 1024x576": lambda f, fps, s: resize_all(
+        roundtrip(resize_all(f, WIDTH // 2, HEIGHT // 2), fps), WIDTH, HEIGHT
+    ),
     "360p (640x360)": lambda f, fps, s: roundtrip(resize_all(f, 640, 360), fps),
     "360p, back to 1024x576": lambda f, fps, s: resize_all(roundtrip(resize_all(f, 640, 360), fps), WIDTH, HEIGHT),
     "centre crop 90%": lambda f, fps, s: roundtrip(centre_crop(f, 0.9), fps),
@@ -200,8 +219,12 @@ def _other_footage(frames: np.ndarray, seed: int, count: int | None = None) -> n
 REPOST_TRANSFORMS = {
     "portrait repost over blurred copy (720x1280)": lambda f, fps, s: roundtrip(attacks.portrait_repost(f), fps),
     "padded to a square, black bars": lambda f, fps, s: roundtrip(attacks.pad_square(f), fps),
-    "picture-in-picture 50 % over other footage": lambda f, fps, s: roundtrip(attacks.picture_in_picture(f, _other_footage(f, s), 0.5), fps),
-    "picture-in-picture 40 %, top-left": lambda f, fps, s: roundtrip(attacks.picture_in_picture(f, _other_footage(f, s), 0.4, "top-left"), fps),
+    "picture-in-picture 50 % over other footage": lambda f, fps, s: roundtrip(
+        attacks.picture_in_picture(f, _other_footage(f, s), 0.5), fps
+    ),
+    "picture-in-picture 40 %, top-left": lambda f, fps, s: roundtrip(
+        attacks.picture_in_picture(f, _other_footage(f, s), 0.4, "top-left"), fps
+    ),
     "shrunk to 80 % inside a decorated border": lambda f, fps, s: roundtrip(attacks.decorated_border(f, 0.8, s), fps),
     "vertical flip": lambda f, fps, s: roundtrip(attacks.vertical_flip(f), fps),
     "rotated 2 deg, zoomed to hide corners": lambda f, fps, s: roundtrip(attacks.rotate(f, 2.0, zoom=True), fps),
@@ -320,7 +343,9 @@ class InvisibleWatermark:
         message = _message(seed)
         encoder = WatermarkEncoder()
         encoder.set_watermark("bits", message.tolist())
-        marked = np.stack([encoder.encode(np.ascontiguousarray(f[:, :, ::-1]), self.method)[:, :, ::-1] for f in frames])
+        marked = np.stack(
+            [encoder.encode(np.ascontiguousarray(f[:, :, ::-1]), self.method)[:, :, ::-1] for f in frames]
+        )
         return marked, message
 
     def votes(self, frame: np.ndarray) -> np.ndarray:
@@ -408,7 +433,11 @@ def _sweep_clip(args) -> tuple[list[Record], list[Quality]]:
             )
         )
         quality = qualities[-1]
-        print(f"  quality\t{method.name}\t{clip.name}\t{quality.psnr:.3f}\t{quality.ssim:.5f}", file=sys.stderr, flush=True)
+        print(
+            f"  quality\t{method.name}\t{clip.name}\t{quality.psnr:.3f}\t{quality.ssim:.5f}",
+            file=sys.stderr,
+            flush=True,
+        )
         for name in transforms:
             if name in SOURCE_SIZES:
                 if not isinstance(method, Originframe):
@@ -420,7 +449,11 @@ def _sweep_clip(args) -> tuple[list[Record], list[Quality]]:
                 outcome = method.detect(attacked, truth)
             records.append(Record(method.name, clip.name, name, outcome.detected, outcome.bit_accuracy))
             # one line per result, so that a run stopped early still says what it measured
-            print(f"  record\t{method.name}\t{clip.name}\t{name}\t{int(outcome.detected)}\t{outcome.bit_accuracy:.4f}", file=sys.stderr, flush=True)
+            print(
+                f"  record\t{method.name}\t{clip.name}\t{name}\t{int(outcome.detected)}\t{outcome.bit_accuracy:.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
         print(f"  {clip.name:32s} {method.name}", file=sys.stderr, flush=True)
     return records, qualities
 
@@ -449,12 +482,20 @@ def time_methods(clip: Clip, include_baselines: bool, repeats: int) -> dict[str,
         ours = isinstance(method, Originframe)
         frames = clip.frames if ours else clip.frames[:3]  # the library is slow
         marked, _truth = method.embed(frames, clip.seed)
-        embed = _cpu_ms_per_frame(lambda method=method, frames=frames: method.embed(frames, clip.seed), len(frames), repeats if ours else 1)
+        embed = _cpu_ms_per_frame(
+            lambda method=method, frames=frames: method.embed(frames, clip.seed), len(frames), repeats if ours else 1
+        )
         if ours:
-            detect = _cpu_ms_per_frame(lambda method=method, marked=marked: detect_watermark(marked, method.keyring), len(frames), repeats)
-            unmarked = _cpu_ms_per_frame(lambda method=method, frames=frames: detect_watermark(frames, method.keyring), len(frames), repeats)
+            detect = _cpu_ms_per_frame(
+                lambda method=method, marked=marked: detect_watermark(marked, method.keyring), len(frames), repeats
+            )
+            unmarked = _cpu_ms_per_frame(
+                lambda method=method, frames=frames: detect_watermark(frames, method.keyring), len(frames), repeats
+            )
         else:
-            detect = unmarked = _cpu_ms_per_frame(lambda method=method, marked=marked: [method.votes(f) for f in marked], len(frames), repeats)
+            detect = unmarked = _cpu_ms_per_frame(
+                lambda method=method, marked=marked: [method.votes(f) for f in marked], len(frames), repeats
+            )
         timings[method.name] = (embed, detect, unmarked)
     return timings
 
@@ -479,11 +520,22 @@ def library_decode_ms(clip: Clip, repeats: int) -> dict[str, float]:
     frame = np.ascontiguousarray(clip.frames[0][:, :, ::-1])
     for method in ("dwtDct", "dwtDctSvd"):
         decoder = WatermarkDecoder("bits", 48)
-        out[f"invisible-watermark {method}"] = _cpu_ms_per_frame(lambda decoder=decoder, method=method: decoder.decode(frame, method), 1, repeats)
+        out[f"invisible-watermark {method}"] = _cpu_ms_per_frame(
+            lambda decoder=decoder, method=method: decoder.decode(frame, method), 1, repeats
+        )
     return out
 
 
-STILL_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "motorcycle", "retina")
+STILL_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "motorcycle",
+    "retina",
+)
 
 
 def _sweep_still(name: str) -> tuple[list[Record], Quality]:
@@ -500,7 +552,10 @@ def _sweep_still(name: str) -> tuple[list[Record], Quality]:
 
 
 def still_table(records: list[Record], qualities: list[Quality], timings: tuple[float, float, float]) -> str:
-    lines = ["| still image, transformation | detected | bit acc. (coded bits, before error correction) |", "| --- | --- | --- |"]
+    lines = [
+        "| still image, transformation | detected | bit acc. (coded bits, before error correction) |",
+        "| --- | --- | --- |",
+    ]
     for name in STILL_TRANSFORMS:
         rows = [r for r in records if r.transform == name]
         detected = sum(r.detected for r in rows)
@@ -554,11 +609,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="4 sources, one motion, 12 frames")
     parser.add_argument("--frames", type=int, default=None)
     parser.add_argument("--motions", default=None, help="comma-separated: pan,zoom,drift,pan-back,zoom-out")
-    parser.add_argument("--sources", default=None, help="comma-separated photo names and/or 'sky'; 'none' for scenes only")
-    parser.add_argument("--scenes", type=int, default=0, help="also this many synthetic moving scenes (bench/watermark_scenes.py)")
-    parser.add_argument("--reposts", action="store_true", help="only the repost rows (issue 13) and the small-clip rows")
+    parser.add_argument(
+        "--sources", default=None, help="comma-separated photo names and/or 'sky'; 'none' for scenes only"
+    )
+    parser.add_argument(
+        "--scenes", type=int, default=0, help="also this many synthetic moving scenes (bench/watermark_scenes.py)"
+    )
+    parser.add_argument(
+        "--reposts", action="store_true", help="only the repost rows (issue 13) and the small-clip rows"
+    )
     parser.add_argument("--videoseal", action="store_true", help="only VideoSeal's validation attacks")
-    parser.add_argument("--issue13", action="store_true", help="the repost rows, the small-clip rows and VideoSeal's attacks, in one sweep")
+    parser.add_argument(
+        "--issue13",
+        action="store_true",
+        help="the repost rows, the small-clip rows and VideoSeal's attacks, in one sweep",
+    )
     parser.add_argument("--transforms", default=None, help="comma-separated subset (exact names)")
     parser.add_argument("--no-baselines", action="store_true", help="only Originframe's mark")
     parser.add_argument("--baseline-motions", default="pan", help="clips the invisible-watermark baselines run on")
@@ -570,7 +635,9 @@ def main(argv: list[str] | None = None) -> int:
 
     frames = args.frames or (12 if args.quick else 25)
     motions = (args.motions or ("pan" if args.quick else "pan,zoom,drift")).split(",")
-    sources = (args.sources or ("astronaut,coffee,hubble_deep_field,sky" if args.quick else ",".join(PHOTOS) + ",sky")).split(",")
+    sources = (
+        args.sources or ("astronaut,coffee,hubble_deep_field,sky" if args.quick else ",".join(PHOTOS) + ",sky")
+    ).split(",")
     if args.sources == "none":
         sources = []
     transforms = args.transforms.split(",") if args.transforms else list(TRANSFORMS) + list(SOURCE_SIZES)
@@ -582,7 +649,10 @@ def main(argv: list[str] | None = None) -> int:
         transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES, *VIDEOSEAL_TRANSFORMS]
     include_baselines = not args.no_baselines
     clips = build_clips(sources, motions, frames, args.baseline_motions.split(","), args.scenes)
-    print(f"{len(clips)} clips of {frames} frames at {WIDTH}x{HEIGHT}, {FPS} fps; {len(transforms)} transformations", file=sys.stderr)
+    print(
+        f"{len(clips)} clips of {frames} frames at {WIDTH}x{HEIGHT}, {FPS} fps; {len(transforms)} transformations",
+        file=sys.stderr,
+    )
 
     started = time.time()
     records: list[Record] = []

@@ -55,10 +55,15 @@ def main() -> None:
                 detected += result.detected
                 scores.extend(float(s) for s in result.frame_scores)
     values = np.array(scores)
-    print(f"{clips} unmarked clips ({len(values)} frames), 512x288, 25 frames each, H.264 CRF 23; "
-          f"clip-level detections: {detected} ({time.perf_counter() - started:.0f} s)")
-    print("per-frame score quantiles: " + ", ".join(
-        f"q{q:g}={np.quantile(values, q):.2f}" for q in (0.5, 0.9, 0.99, 0.999)) + f", max={values.max():.2f}")
+    print(
+        f"{clips} unmarked clips ({len(values)} frames), 512x288, 25 frames each, H.264 CRF 23; "
+        f"clip-level detections: {detected} ({time.perf_counter() - started:.0f} s)"
+    )
+    print(
+        "per-frame score quantiles: "
+        + ", ".join(f"q{q:g}={np.quantile(values, q):.2f}" for q in (0.5, 0.9, 0.99, 0.999))
+        + f", max={values.max():.2f}"
+    )
     print(f"{'line':>6s} {'frames above':>14s} {'share':>9s}")
     for line in LINES:
         above = int((values >= line).sum())

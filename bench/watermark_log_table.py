@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
         elif fields[0] == "quality" and fields[1] == args.method:
             psnrs.append(float(fields[3]))
             ssims.append(float(fields[4]))
-    print("| transformation (then H.264 CRF 23 unless a codec row) | detected | 95 % lower bound | bit acc. (mean) | missed on |")
+    print(
+        "| transformation (then H.264 CRF 23 unless a codec row) | detected | 95 % lower bound | bit acc. (mean) | missed on |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for name, results in rows.items():
         detected = sum(hit for hit, _, _ in results)

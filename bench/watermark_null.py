@@ -37,7 +37,17 @@ from provenance.watermark.detect import THRESHOLD_P_VALUE
 from provenance.watermark.reference import REFERENCE_THRESHOLD_P_VALUE, detect_reference_watermark
 
 GRAY_PHOTOS = ("camera", "grass", "gravel", "brick", "moon", "coins", "page", "text", "checkerboard")
-COLOUR_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle", "colorwheel")
+COLOUR_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
+    "colorwheel",
+)
 SIZES = ((320, 180), (320, 240), (256, 256), (480, 270))
 # transformations cheap enough at these sizes, and meaningful for them
 NULL_TRANSFORMS = [name for name in TRANSFORMS if not name.startswith(("scale", "360p"))]
@@ -70,7 +80,9 @@ def _camera(image: np.ndarray, rng: np.random.Generator, size: tuple[int, int], 
         cy = view * height / width / 2 + (h - view * height / width) * (start[1] + (end[1] - start[1]) * t)
         scale = width / view
         matrix = np.float32([[scale, 0, width / 2 - scale * cx], [0, scale, height / 2 - scale * cy]])
-        out.append(cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+        out.append(
+            cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        )
     return np.stack(out)
 
 
@@ -201,7 +213,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=10)
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--seed", type=int, default=20_000)
-    parser.add_argument("--no-stills", action="store_true", help="clips only (each frame alone as a still is 10x the work)")
+    parser.add_argument(
+        "--no-stills", action="store_true", help="clips only (each frame alone as a still is 10x the work)"
+    )
     args = parser.parse_args(argv)
     count = args.clips or (120 if args.quick else 1200)
     seeds = list(range(args.seed, args.seed + count))

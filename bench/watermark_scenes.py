@@ -16,7 +16,16 @@ import numpy as np
 
 from bench.transforms import photograph
 
-BACKGROUNDS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "motorcycle")
+BACKGROUNDS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "motorcycle",
+)
 SPRITES = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
 KINDS = ("subjects", "faces", "cartoon", "dark", "flat", "text")
 
@@ -35,7 +44,9 @@ def _camera(image: np.ndarray, rng: np.random.Generator, size: tuple[int, int], 
         cy = view * height / width / 2 + (h - view * height / width) * (start[1] + (end[1] - start[1]) * t)
         scale = width / view
         matrix = np.float32([[scale, 0, width / 2 - scale * cx], [0, scale, height / 2 - scale * cy]])
-        out.append(cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT))
+        out.append(
+            cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        )
     return np.stack(out)
 
 
@@ -93,7 +104,9 @@ def _subjects(rng: np.random.Generator, size: tuple[int, int], frames: int, face
 def _face(rng: np.random.Generator, size: int) -> np.ndarray:
     """A drawn face: skin-tone oval with shading, eyes, brows, nose and mouth."""
     w, h = int(size * 0.78), size
-    skin = np.float32(rng.choice([[224, 180, 150], [190, 140, 110], [141, 95, 70], [90, 60, 45]])) * rng.uniform(0.9, 1.1)
+    skin = np.float32(rng.choice([[224, 180, 150], [190, 140, 110], [141, 95, 70], [90, 60, 45]])) * rng.uniform(
+        0.9, 1.1
+    )
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     shade = 1.0 - 0.25 * ((x - w * 0.4) / w) ** 2 - 0.2 * ((y - h * 0.4) / h) ** 2
     face = np.clip(skin * shade[..., None], 0, 255).astype(np.uint8)
@@ -105,7 +118,9 @@ def _face(rng: np.random.Generator, size: int) -> np.ndarray:
         cv2.circle(face, (cx, int(h * 0.42)), int(h * 0.03), (40, 30, 20), -1)
         cv2.line(face, (cx - int(w * 0.1), int(h * 0.34)), (cx + int(w * 0.1), int(h * 0.33)), hair, max(size // 40, 1))
     cv2.line(face, (w // 2, int(h * 0.45)), (w // 2 - int(w * 0.05), int(h * 0.6)), (120, 80, 60), max(size // 60, 1))
-    cv2.ellipse(face, (w // 2, int(h * 0.72)), (int(w * 0.16), int(h * 0.05)), 0, 0, 180, (150, 60, 60), max(size // 40, 1))
+    cv2.ellipse(
+        face, (w // 2, int(h * 0.72)), (int(w * 0.16), int(h * 0.05)), 0, 0, 180, (150, 60, 60), max(size // 40, 1)
+    )
     return cv2.GaussianBlur(face, (0, 0), 0.8)
 
 
@@ -114,8 +129,15 @@ def _cartoon(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np
     width, height = size
     sky, ground = rng.uniform(120, 250, 3), rng.uniform(40, 160, 3)
     horizon = int(height * rng.uniform(0.55, 0.75))
-    shapes = [(rng.integers(3), tuple(float(v) for v in rng.uniform(0, 255, 3)), int(height * rng.uniform(0.06, 0.18)),
-               list(_trajectory(rng, size, frames))) for _ in range(int(rng.integers(3, 7)))]
+    shapes = [
+        (
+            rng.integers(3),
+            tuple(float(v) for v in rng.uniform(0, 255, 3)),
+            int(height * rng.uniform(0.06, 0.18)),
+            list(_trajectory(rng, size, frames)),
+        )
+        for _ in range(int(rng.integers(3, 7)))
+    ]
     out = []
     for index in range(frames):
         canvas = np.empty((height, width, 3), np.uint8)
@@ -130,7 +152,9 @@ def _cartoon(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np
                 cv2.circle(canvas, (cx, cy), radius, (0, 0, 0), max(radius // 8, 2), cv2.LINE_AA)
             elif kind == 1:
                 cv2.rectangle(canvas, (cx - radius, cy - radius), (cx + radius, cy + radius), colour, -1)
-                cv2.rectangle(canvas, (cx - radius, cy - radius), (cx + radius, cy + radius), (0, 0, 0), max(radius // 8, 2))
+                cv2.rectangle(
+                    canvas, (cx - radius, cy - radius), (cx + radius, cy + radius), (0, 0, 0), max(radius // 8, 2)
+                )
             else:
                 points = np.int32([[cx, cy - radius], [cx + radius, cy + radius], [cx - radius, cy + radius]])
                 cv2.fillPoly(canvas, [points], colour)
@@ -167,7 +191,22 @@ def _flat(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np.nd
 def _text(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np.ndarray:
     """Scrolling lines of text over a gradient (a lyric video, a news crawl, a slide)."""
     width, height = size
-    words = ["originframe", "provenance", "watermark", "video", "clip", "news", "breaking", "update", "weather", "sport", "music", "the", "and", "of"]
+    words = [
+        "originframe",
+        "provenance",
+        "watermark",
+        "video",
+        "clip",
+        "news",
+        "breaking",
+        "update",
+        "weather",
+        "sport",
+        "music",
+        "the",
+        "and",
+        "of",
+    ]
     lines = [" ".join(rng.choice(words, 6)) for _ in range(24)]
     ink = tuple(float(v) for v in rng.uniform(0, 80, 3)) if rng.random() < 0.5 else (250.0, 250.0, 250.0)
     paper = rng.uniform(80, 230, 3)
@@ -181,7 +220,16 @@ def _text(rng: np.random.Generator, size: tuple[int, int], frames: int) -> np.nd
         for row, line in enumerate(lines):
             y = spacing * (row + 1) - offset
             if -spacing < y < height + spacing:
-                cv2.putText(canvas, line, (int(width * 0.05), y), cv2.FONT_HERSHEY_SIMPLEX, scale, ink, max(int(2 * scale), 1), cv2.LINE_AA)
+                cv2.putText(
+                    canvas,
+                    line,
+                    (int(width * 0.05), y),
+                    cv2.FONT_HERSHEY_SIMPLEX,
+                    scale,
+                    ink,
+                    max(int(2 * scale), 1),
+                    cv2.LINE_AA,
+                )
         out.append(canvas)
     return np.stack(out)
 

@@ -69,8 +69,16 @@ def main() -> int:
         for length in (int(value) for value in args.lengths.split(",")):
             outcomes: dict[bool, list[tuple[bool, float]]] = {True: [], False: []}
             for seed in range(args.clips):
-                request = GenerationInput(prompt=f"clip {seed}", num_frames=length, fps=FPS, width=SIZE, height=SIZE,
-                                          num_inference_steps=4, seed=seed, guidance=1.0)
+                request = GenerationInput(
+                    prompt=f"clip {seed}",
+                    num_frames=length,
+                    fps=FPS,
+                    width=SIZE,
+                    height=SIZE,
+                    num_inference_steps=4,
+                    seed=seed,
+                    guidance=1.0,
+                )
                 clip = backend.generate(request, lambda done, total: None)
                 for adaptive in (True, False):
                     outcomes[adaptive].append(_trial(clip, np.random.default_rng([seed, length]), adaptive))
@@ -82,8 +90,10 @@ def main() -> int:
             found = sum(ok for ok, _ in outcomes[adaptive])
             psnr = [value for _, value in outcomes[adaptive]]
             print(f"| {length} | {label} | {found}/{len(psnr)} | {np.median(psnr):.2f}; {min(psnr):.2f} |")
-    print(f"\n{args.clips} tiny-model clips per length, {SIZE}x{SIZE}, a fresh key and identifier per clip "
-          f"(the same for both budgets); {(time.perf_counter() - started) / 60:.1f} min")
+    print(
+        f"\n{args.clips} tiny-model clips per length, {SIZE}x{SIZE}, a fresh key and identifier per clip "
+        f"(the same for both budgets); {(time.perf_counter() - started) / 60:.1f} min"
+    )
     return 0
 
 

@@ -51,9 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     embed_wall, embed_cpu = _timed(lambda: embed_watermark(small, 42, key), args.repeats)
     print("| case | wall s (median) | CPU s (median) | ratio to marked (wall) |")
     print("| --- | --- | --- | --- |")
-    print(f"| unmarked 10 s 1080p (80 frames, 64 analysed): every stage | {unmarked_wall:.2f} | {unmarked_cpu:.2f} | {unmarked_wall / marked_wall:.1f} |")
+    print(
+        f"| unmarked 10 s 1080p (80 frames, 64 analysed): every stage | {unmarked_wall:.2f} | {unmarked_cpu:.2f} | {unmarked_wall / marked_wall:.1f} |"
+    )
     print(f"| marked 10 s 1080p (baseline: first hypothesis verifies) | {marked_wall:.2f} | {marked_cpu:.2f} | 1.0 |")
-    print(f"| embed, 1024x576, per frame (25-frame clip) | {1e3 * embed_wall / 25:.1f} ms | {1e3 * embed_cpu / 25:.1f} ms | |")
+    print(
+        f"| embed, 1024x576, per frame (25-frame clip) | {1e3 * embed_wall / 25:.1f} ms | {1e3 * embed_cpu / 25:.1f} ms | |"
+    )
     print(f"\n{args.repeats} repeats, one thread (cv2.setNumThreads(1), OMP_NUM_THREADS as set by the caller).")
     return 0
 

@@ -60,14 +60,20 @@ def main(argv: list[str] | None = None) -> int:
             detection.MAX_WINDOWS = saved
         unmarked = roundtrip(attacks.inside_longer(clip, other, FPS, TOTAL_S, start), FPS)
         clear += not detect_watermark(unmarked, keyring, fps=FPS).detected
-        print(f"  {kind}#{seed}: start {start:.2f} s -> {[(s.start_s, s.end_s) for s in result.segments]}", file=sys.stderr, flush=True)
+        print(
+            f"  {kind}#{seed}: start {start:.2f} s -> {[(s.start_s, s.end_s) for s in result.segments]}",
+            file=sys.stderr,
+            flush=True,
+        )
     n = args.sources
     print("| 3 s clip inside 20 s of other footage, H.264 CRF 23 | result |")
     print("| --- | --- |")
     print(f"| found, with its identifier and a time range (windows) | {found}/{n} |")
     print(f"| found by the whole-video search alone (baseline, same run) | {whole_found}/{n} |")
     if errors:
-        print(f"| time-range error at either end: median; max | {statistics.median(errors):.2f} s; {max(errors):.2f} s |")
+        print(
+            f"| time-range error at either end: median; max | {statistics.median(errors):.2f} s; {max(errors):.2f} s |"
+        )
     print(f"| the same footage without the clip: clear | {clear}/{n} |")
     print(f"\n{n} sources ({SIZE[0]}x{SIZE[1]}, {FPS:g} fps), {(time.time() - started) / 60:.1f} min.")
     return 0

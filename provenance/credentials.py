@@ -112,7 +112,9 @@ class SigningCredentials:
             raise CredentialsError(f"timestamp authority URL must be http(s), got {self.tsa_url!r}")
         chain = _parse_certificates(self.certificate_chain_pem, "certificate chain")
         if _is_self_signed(chain[0]):
-            raise CredentialsError("the first certificate of the chain is self-signed; C2PA needs a signer issued by a CA")
+            raise CredentialsError(
+                "the first certificate of the chain is self-signed; C2PA needs a signer issued by a CA"
+            )
         _check_signer_profile(chain[0])
         if self.own_roots_pem:
             _parse_certificates(self.own_roots_pem, "own trust anchors")
@@ -342,7 +344,9 @@ def _check_signer_profile(certificate: x509.Certificate) -> None:
     try:
         usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        raise CredentialsError("the signer certificate has no key usage extension; C2PA needs digitalSignature") from None
+        raise CredentialsError(
+            "the signer certificate has no key usage extension; C2PA needs digitalSignature"
+        ) from None
     if not usage.digital_signature:
         raise CredentialsError("the signer certificate's key usage lacks digitalSignature, which C2PA requires")
     try:
@@ -416,7 +420,9 @@ def _write_private(path: Path, data: bytes, mode: int) -> None:
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _name(organisation: str, common_name: str) -> x509.Name:

@@ -82,9 +82,13 @@ def _base_label(assertion: dict[str, Any]) -> str:
 
 
 def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [item for assertion in manifest.get("assertions") or []
-            if _base_label(assertion) in ("c2pa.actions", "c2pa.actions.v2")
-            for item in (assertion.get("data") or {}).get("actions", []) if isinstance(item, dict)]
+    return [
+        item
+        for assertion in manifest.get("assertions") or []
+        if _base_label(assertion) in ("c2pa.actions", "c2pa.actions.v2")
+        for item in (assertion.get("data") or {}).get("actions", [])
+        if isinstance(item, dict)
+    ]
 
 
 def _signer(manifest: dict[str, Any]) -> str | None:
@@ -104,8 +108,11 @@ def _generator(manifest: dict[str, Any]) -> str | None:
 def _ingredient_codes(ingredient: dict[str, Any]) -> list[str]:
     results = (ingredient.get("validation_results") or {}).get("activeManifest") or {}
     codes = [str(item.get("code", "")) for item in results.get("failure", [])]
-    codes += [str(item.get("code", "")) for item in ingredient.get("validation_status") or []
-              if str(item.get("code", "")) not in codes and is_tamper_code(str(item.get("code", "")))]
+    codes += [
+        str(item.get("code", ""))
+        for item in ingredient.get("validation_status") or []
+        if str(item.get("code", "")) not in codes and is_tamper_code(str(item.get("code", "")))
+    ]
     return codes
 
 
@@ -123,10 +130,18 @@ def ai_evidence(store: dict[str, Any], active_is_valid: bool) -> list[AiEvidence
         for action in _actions(manifest):
             kind = ai_source_kind(action.get("digitalSourceType"))
             if kind is not None:
-                found.append(AiEvidence(manifest=label, relationship=path, signer=_signer(manifest),
-                                        claim_generator=_generator(manifest), action=str(action.get("action", "")),
-                                        digital_source_type=str(action["digitalSourceType"]), kind=kind,
-                                        wording=kind.wording))
+                found.append(
+                    AiEvidence(
+                        manifest=label,
+                        relationship=path,
+                        signer=_signer(manifest),
+                        claim_generator=_generator(manifest),
+                        action=str(action.get("action", "")),
+                        digital_source_type=str(action["digitalSourceType"]),
+                        kind=kind,
+                        wording=kind.wording,
+                    )
+                )
         for ingredient in manifest.get("ingredients") or []:
             relationship = ingredient.get("relationship")
             if relationship not in CONTENT_RELATIONSHIPS:
@@ -136,11 +151,20 @@ def ai_evidence(store: dict[str, Any], active_is_valid: bool) -> list[AiEvidence
             step = relationship if path == ACTIVE else f"{path}/{relationship}"
             kind = ai_source_kind(ingredient.get("digitalSourceType") or ingredient.get("digital_source_type"))
             if kind is not None:
-                found.append(AiEvidence(manifest=ingredient.get("active_manifest"), relationship=step,
-                                        signer=None, claim_generator=None, action=None,
-                                        digital_source_type=str(ingredient.get("digitalSourceType")
-                                                                or ingredient.get("digital_source_type")),
-                                        kind=kind, wording=kind.wording))
+                found.append(
+                    AiEvidence(
+                        manifest=ingredient.get("active_manifest"),
+                        relationship=step,
+                        signer=None,
+                        claim_generator=None,
+                        action=None,
+                        digital_source_type=str(
+                            ingredient.get("digitalSourceType") or ingredient.get("digital_source_type")
+                        ),
+                        kind=kind,
+                        wording=kind.wording,
+                    )
+                )
             visit(ingredient.get("active_manifest"), step)
 
     if active_is_valid:
@@ -166,15 +190,27 @@ def history_failures(store: dict[str, Any]) -> list[HistoryFailure]:
         for ingredient in manifests[label].get("ingredients") or []:
             codes = _ingredient_codes(ingredient)
             if ingredient.get("active_manifest") and codes:
-                failures.append(HistoryFailure(
-                    ingredient=ingredient.get("title"), manifest=ingredient.get("active_manifest"),
-                    relationship=ingredient.get("relationship"), codes=codes,
-                    tampered=any(is_tamper_code(code) for code in codes)))
+                failures.append(
+                    HistoryFailure(
+                        ingredient=ingredient.get("title"),
+                        manifest=ingredient.get("active_manifest"),
+                        relationship=ingredient.get("relationship"),
+                        codes=codes,
+                        tampered=any(is_tamper_code(code) for code in codes),
+                    )
+                )
             visit(ingredient.get("active_manifest"))
 
     visit(store.get("active_manifest"))
     # what changed since signing (c2pa's ingredient deltas), named by the ingredient's URI
     for uri, codes in deltas.items():
-        failures.append(HistoryFailure(ingredient=uri, manifest=None, relationship=None, codes=codes,
-                                       tampered=any(is_tamper_code(code) for code in codes)))
+        failures.append(
+            HistoryFailure(
+                ingredient=uri,
+                manifest=None,
+                relationship=None,
+                codes=codes,
+                tampered=any(is_tamper_code(code) for code in codes),
+            )
+        )
     return failures

@@ -97,11 +97,14 @@ def rgb_to_yuv420p(rgb: np.ndarray, standard: str = "bt709") -> np.ndarray:
     luma = np.clip(np.rint(ycc[..., 0]), 16, 235).astype(np.uint8)
     chroma = cv2.resize(ycc[..., 1:], (width // 2, height // 2), interpolation=cv2.INTER_AREA)
     chroma = np.clip(np.rint(chroma), 16, 240).astype(np.uint8)
-    return np.concatenate([luma.ravel(), chroma[..., 0].ravel(), chroma[..., 1].ravel()]).reshape(height * 3 // 2, width)
+    return np.concatenate([luma.ravel(), chroma[..., 0].ravel(), chroma[..., 1].ravel()]).reshape(
+        height * 3 // 2, width
+    )
 
 
-def yuv420p_to_rgb(packed: np.ndarray, width: int, height: int, standard: str = "bt709", *,
-                   half_size: bool = False) -> np.ndarray:
+def yuv420p_to_rgb(
+    packed: np.ndarray, width: int, height: int, standard: str = "bt709", *, half_size: bool = False
+) -> np.ndarray:
     """Packed yuv420p -> RGB uint8, rounded. `half_size` converts at the chroma resolution
     (luma averaged 2x2): four times less work, for analysis of large frames."""
     luma = packed[:height]
@@ -186,8 +189,9 @@ def _frame_standard(frame: av.VideoFrame) -> str:
     return standard_for(frame.height)
 
 
-def frame_to_rgb(frame: av.VideoFrame, *, max_height: int | None = None,
-                 crop: tuple[int, int] | None = None) -> np.ndarray:
+def frame_to_rgb(
+    frame: av.VideoFrame, *, max_height: int | None = None, crop: tuple[int, int] | None = None
+) -> np.ndarray:
     """A decoded frame as RGB uint8, undoing its tagged matrix exactly (limited-range 4:2:0), else via FFmpeg.
 
     With `max_height`, a taller 4:2:0 frame is converted at half size (for analysis, not output).
@@ -199,15 +203,18 @@ def frame_to_rgb(frame: av.VideoFrame, *, max_height: int | None = None,
         packed = frame.to_ndarray(format="yuv420p")
         width, height = frame.width, frame.height
         if crop is not None and (crop[0] < width or crop[1] < height):
-            packed, width, height = _crop_yuv420p(packed, width, height, min(crop[0], width) // 2 * 2,
-                                                  min(crop[1], height) // 2 * 2)
+            packed, width, height = _crop_yuv420p(
+                packed, width, height, min(crop[0], width) // 2 * 2, min(crop[1], height) // 2 * 2
+            )
         half = max_height is not None and height > max_height
         return yuv420p_to_rgb(packed, width, height, _frame_standard(frame), half_size=half)
     rgb = frame.to_ndarray(format="rgb24")
     return rgb[: crop[1], : crop[0]] if crop is not None else rgb
 
 
-def _crop_yuv420p(packed: np.ndarray, width: int, height: int, new_width: int, new_height: int) -> tuple[np.ndarray, int, int]:
+def _crop_yuv420p(
+    packed: np.ndarray, width: int, height: int, new_width: int, new_height: int
+) -> tuple[np.ndarray, int, int]:
     chroma = packed[height:].ravel()
     quarter = (height // 2) * (width // 2)
     cb = chroma[:quarter].reshape(height // 2, width // 2)[: new_height // 2, : new_width // 2]
@@ -280,7 +287,9 @@ def load_image(data: bytes, *, max_pixels: int | None = None, formats: tuple[str
     except UnreadableMedia:
         raise
     except UnidentifiedImageError as error:
-        raise UnreadableMedia("cannot decode image: not a PNG, JPEG, WebP or GIF image, or a damaged one "
-                              f"(images are accepted as {', '.join(formats)})") from error
+        raise UnreadableMedia(
+            "cannot decode image: not a PNG, JPEG, WebP or GIF image, or a damaged one "
+            f"(images are accepted as {', '.join(formats)})"
+        ) from error
     except (OSError, ValueError, Image.DecompressionBombError) as error:
         raise UnreadableMedia(f"cannot decode image: {error}") from error

@@ -36,8 +36,11 @@ TAMPER_CODES = CONTENT_HASH_MISMATCH_CODES | {
 # c2pa left parts of the file out of the hash beyond the manifest itself (free/skip boxes by
 # default): whatever sits there can change without a mismatch.
 ADDITIONAL_EXCLUSION_CODES = frozenset(
-    {"assertion.bmffHash.additionalExclusionsPresent", "assertion.dataHash.additionalExclusionsPresent",
-     "assertion.boxesHash.additionalExclusionsPresent"}
+    {
+        "assertion.bmffHash.additionalExclusionsPresent",
+        "assertion.dataHash.additionalExclusionsPresent",
+        "assertion.boxesHash.additionalExclusionsPresent",
+    }
 )
 # The signer's certificate was not valid when checked: with a trusted RFC 3161 timestamp c2pa
 # checks it at the stamped time instead of now.

@@ -65,7 +65,9 @@ def load_trust_list(path: str | Path) -> str:
         try:
             certificates = x509.load_pem_x509_certificates(raw)
         except ValueError as error:
-            raise CredentialsError(f"the trust list {source} is neither a PEM bundle nor a C2PA JSON list: {error}") from error
+            raise CredentialsError(
+                f"the trust list {source} is neither a PEM bundle nor a C2PA JSON list: {error}"
+            ) from error
     if not certificates:
         raise CredentialsError(f"the trust list {source} holds no trusted certificate")
     return merge_pem(*(c.public_bytes(serialization.Encoding.PEM).decode() for c in certificates))
@@ -105,20 +107,28 @@ class TrustConfiguration:
     tsa_anchors_pem: str = ""
 
     @classmethod
-    def from_files(cls, trust_list: str | Path | None = None, tsa_trust_list: str | Path | None = None,
-                   *, signer_anchors_pem: str = "") -> TrustConfiguration:
+    def from_files(
+        cls,
+        trust_list: str | Path | None = None,
+        tsa_trust_list: str | Path | None = None,
+        *,
+        signer_anchors_pem: str = "",
+    ) -> TrustConfiguration:
         """``trust_list`` (e.g. the C2PA trust list) adds to ``signer_anchors_pem``."""
         signers = load_trust_list(trust_list) if trust_list else ""
         tsa = load_trust_list(tsa_trust_list) if tsa_trust_list else ""
         return cls(signer_anchors_pem=merge_pem(signer_anchors_pem, signers), tsa_anchors_pem=tsa)
 
     def with_signer_anchors(self, pem: str) -> TrustConfiguration:
-        return TrustConfiguration(signer_anchors_pem=merge_pem(self.signer_anchors_pem, pem or ""),
-                                  tsa_anchors_pem=self.tsa_anchors_pem)
+        return TrustConfiguration(
+            signer_anchors_pem=merge_pem(self.signer_anchors_pem, pem or ""), tsa_anchors_pem=self.tsa_anchors_pem
+        )
 
     def summary(self) -> TrustSummary:
-        return TrustSummary(signer_anchors=count_certificates(self.signer_anchors_pem),
-                            tsa_anchors=count_certificates(self.tsa_anchors_pem))
+        return TrustSummary(
+            signer_anchors=count_certificates(self.signer_anchors_pem),
+            tsa_anchors=count_certificates(self.tsa_anchors_pem),
+        )
 
     @property
     def configured(self) -> bool:
@@ -131,6 +141,11 @@ class TrustConfiguration:
             # user_anchors adds to c2pa's built-in list and keeps its signer-EKU configuration
             settings["user_anchors"] = self.signer_anchors_pem
         if self.tsa_anchors_pem.strip():
-            settings["anchors"] = [{"trust_anchors": self.tsa_anchors_pem, "trust_kind": "tsa",
-                                    "trust_uri": "urn:originframe:tsa-trust-list"}]
+            settings["anchors"] = [
+                {
+                    "trust_anchors": self.tsa_anchors_pem,
+                    "trust_kind": "tsa",
+                    "trust_uri": "urn:originframe:tsa-trust-list",
+                }
+            ]
         return settings

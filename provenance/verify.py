@@ -49,8 +49,9 @@ _STILLS = ("image/png", "image/jpeg", "image/webp")
 # rate is the rule-of-three bound 3/1,800. The clip-level decision does not use this line.
 FRAME_SCORE_THRESHOLD = 6.5
 FRAME_THRESHOLD_FALSE_POSITIVE_RATE = 1.7e-3
-FRAME_THRESHOLD_BASIS = ("measured: none of 1,800 frames of 72 unmarked, re-encoded clips reached it; "
-                         "bench/watermark_frame_null.py")
+FRAME_THRESHOLD_BASIS = (
+    "measured: none of 1,800 frames of 72 unmarked, re-encoded clips reached it; bench/watermark_frame_null.py"
+)
 
 
 class MediaSummary(msgspec.Struct, kw_only=True):
@@ -217,9 +218,24 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
         height, width = image.shape[:2]
         _check_size(width, height)
         reference_image = image[: REFERENCE_MAX_SIZE[1], : REFERENCE_MAX_SIZE[0]]
-        return _Decoded(_fit(image, None, ANALYSIS_MAX_HEIGHT)[None], reference_image[None], MediaSummary(
-            kind="image", mime=mime, container=mime.split("/")[1], codec=None, width=width, height=height, fps=None,
-            frames=1, frames_analysed=1, duration_s=None, bytes=len(data), sha256=digest))
+        return _Decoded(
+            _fit(image, None, ANALYSIS_MAX_HEIGHT)[None],
+            reference_image[None],
+            MediaSummary(
+                kind="image",
+                mime=mime,
+                container=mime.split("/")[1],
+                codec=None,
+                width=width,
+                height=height,
+                fps=None,
+                frames=1,
+                frames_analysed=1,
+                duration_s=None,
+                bytes=len(data),
+                sha256=digest,
+            ),
+        )
     stopped_by = None
     try:
         with av.open(io.BytesIO(data), "r") as container:
@@ -240,8 +256,9 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
             rate = stream.average_rate or stream.guessed_rate
             time_base = stream.time_base
             assert time_base is not None  # FFmpeg sets it on every demuxed stream
-            estimated = stream.frames or (int(float(stream.duration * time_base) * float(rate))
-                                          if stream.duration and rate else 0)
+            estimated = stream.frames or (
+                int(float(stream.duration * time_base) * float(rate)) if stream.duration and rate else 0
+            )
             estimated = min(estimated, budget.max_frames_decoded)
             if estimated and width * height and estimated * width * height > budget.max_decoded_pixels:
                 # too many pixels to decode them all: key frames only, a sample the encoder spread over the clip
@@ -261,8 +278,10 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
                 for frame in container.decode(stream):
                     # the size of *this* frame: a stream may change its picture size at any frame
                     if frame.width * frame.height > max_pixels:
-                        raise UnreadableMedia(f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
-                                              "pixels allowed (the picture size changed mid-stream)")
+                        raise UnreadableMedia(
+                            f"frame {decoded} is {frame.width}x{frame.height}, more than the {max_pixels} "
+                            "pixels allowed (the picture size changed mid-stream)"
+                        )
                     _check_size(frame.width, frame.height)
                     if decoded % stride == 0:
                         if len(frames) == max_frames:
@@ -276,9 +295,15 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
                         reference_shape = reference[0].shape[:2]
                     decoded += 1
                     decoded_pixels += frame.width * frame.height
-                    stopped_by = ("max_frames_decoded" if decoded >= budget.max_frames_decoded else
-                                  "max_decoded_pixels" if decoded_pixels >= budget.max_decoded_pixels else
-                                  "max_duration_s" if frame.time is not None and frame.time >= budget.max_duration_s else None)
+                    stopped_by = (
+                        "max_frames_decoded"
+                        if decoded >= budget.max_frames_decoded
+                        else "max_decoded_pixels"
+                        if decoded_pixels >= budget.max_decoded_pixels
+                        else "max_duration_s"
+                        if frame.time is not None and frame.time >= budget.max_duration_s
+                        else None
+                    )
                     if stopped_by:
                         break
             except av.FFmpegError:
@@ -288,7 +313,9 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
                 # manifest (whose hash then fails) — refusing the file would hide both
             container_name = container.format.name.split(",")[0]
             codec = context.name
-            duration = float(stream.duration * time_base) if stream.duration else (decoded / float(rate) if rate else None)
+            duration = (
+                float(stream.duration * time_base) if stream.duration else (decoded / float(rate) if rate else None)
+            )
             total_frames = stream.frames or decoded
     except av.FFmpegError as error:
         reason = getattr(error, "strerror", None) or str(error)
@@ -298,43 +325,80 @@ def _decode(data: bytes, *, max_frames: int, max_pixels: int, budget: DecodeBudg
     array = np.stack(frames)
     full = np.stack(reference)
     _check_size(full.shape[2], full.shape[1], array.shape[2], array.shape[1])
-    return _Decoded(array, full, MediaSummary(
-        kind="video", mime=mime, container=container_name, codec=codec, width=full.shape[2], height=full.shape[1],
-        fps=float(rate) if rate else None, frames=total_frames, frames_analysed=len(frames), duration_s=duration,
-        bytes=len(data), sha256=digest, frames_decoded=decoded, decoding_stopped_by=stopped_by))
+    return _Decoded(
+        array,
+        full,
+        MediaSummary(
+            kind="video",
+            mime=mime,
+            container=container_name,
+            codec=codec,
+            width=full.shape[2],
+            height=full.shape[1],
+            fps=float(rate) if rate else None,
+            frames=total_frames,
+            frames_analysed=len(frames),
+            duration_s=duration,
+            bytes=len(data),
+            sha256=digest,
+            frames_decoded=decoded,
+            decoding_stopped_by=stopped_by,
+        ),
+    )
 
 
 def _check_size(width: int, height: int, analysed_width: int | None = None, analysed_height: int | None = None) -> None:
     """Every check needs MIN_SIDE pixels each way; a narrower picture is refused, not half-checked."""
     if min(width, height) < MIN_SIDE:
-        raise UnreadableMedia(f"the picture is {width}x{height}; verification needs at least {MIN_SIDE} pixels on each side")
+        raise UnreadableMedia(
+            f"the picture is {width}x{height}; verification needs at least {MIN_SIDE} pixels on each side"
+        )
     if analysed_width is not None and analysed_height is not None and min(analysed_width, analysed_height) < MIN_SIDE:
-        raise UnreadableMedia(f"the picture is {width}x{height}: too narrow for its height to analyse "
-                              f"(at most {ANALYSIS_MAX_HEIGHT} lines are analysed, which leaves {analysed_width} pixels across)")
+        raise UnreadableMedia(
+            f"the picture is {width}x{height}: too narrow for its height to analyse "
+            f"(at most {ANALYSIS_MAX_HEIGHT} lines are analysed, which leaves {analysed_width} pixels across)"
+        )
 
 
 def _watermark_evidence(frames: np.ndarray, keyring: Keyring, summary: MediaSummary | None = None) -> WatermarkEvidence:
     # the analysed frames are a sample of the video: their own rate turns indices into seconds
     rate = len(frames) / summary.duration_s if summary and summary.duration_s else (summary.fps if summary else None)
     result = detect_watermark(frames, keyring, fps=rate)
-    segments = [WatermarkSegmentEvidence(start_s=s.start_s, end_s=s.end_s, identifier=f"{s.identifier:016x}", key_id=s.key_id,
-                                         p_value=s.p_value) for s in result.segments]
+    segments = [
+        WatermarkSegmentEvidence(
+            start_s=s.start_s, end_s=s.end_s, identifier=f"{s.identifier:016x}", key_id=s.key_id, p_value=s.p_value
+        )
+        for s in result.segments
+    ]
     return WatermarkEvidence(
-        detected=result.detected, p_value=result.p_value, threshold_p_value=result.threshold_p_value,
-        identifier=f"{result.identifier:016x}" if result.identifier is not None else None, key_id=result.key_id,
-        algorithm=result.algorithm, frame_scores=[round(float(s), 3) for s in result.frame_scores],
-        frame_indices=list(result.frame_indices), frame_threshold=FRAME_SCORE_THRESHOLD,
-        frame_threshold_false_positive_rate=FRAME_THRESHOLD_FALSE_POSITIVE_RATE, frame_threshold_basis=FRAME_THRESHOLD_BASIS,
-        frames_analysed=result.frames_analysed, bit_errors=result.bit_errors, coded_bits=result.coded_bits,
-        mirrored=result.mirrored, scale=result.scale, segments=segments,
+        detected=result.detected,
+        p_value=result.p_value,
+        threshold_p_value=result.threshold_p_value,
+        identifier=f"{result.identifier:016x}" if result.identifier is not None else None,
+        key_id=result.key_id,
+        algorithm=result.algorithm,
+        frame_scores=[round(float(s), 3) for s in result.frame_scores],
+        frame_indices=list(result.frame_indices),
+        frame_threshold=FRAME_SCORE_THRESHOLD,
+        frame_threshold_false_positive_rate=FRAME_THRESHOLD_FALSE_POSITIVE_RATE,
+        frame_threshold_basis=FRAME_THRESHOLD_BASIS,
+        frames_analysed=result.frames_analysed,
+        bit_errors=result.bit_errors,
+        coded_bits=result.coded_bits,
+        mirrored=result.mirrored,
+        scale=result.scale,
+        segments=segments,
     )
 
 
 def _reference_evidence(frames: np.ndarray) -> ReferenceWatermarkEvidence:
     result = detect_reference_watermark(frames)
-    return ReferenceWatermarkEvidence(detected=result.detected, p_value=result.p_value,
-                                      bit_accuracy=getattr(result, "bit_accuracy", None),
-                                      frame_scores=[round(float(s), 3) for s in result.frame_scores])
+    return ReferenceWatermarkEvidence(
+        detected=result.detected,
+        p_value=result.p_value,
+        bit_accuracy=getattr(result, "bit_accuracy", None),
+        frame_scores=[round(float(s), 3) for s in result.frame_scores],
+    )
 
 
 def _fingerprint_evidence(frames: np.ndarray, fps: float | None, index: FingerprintIndex) -> FingerprintEvidence:
@@ -411,18 +475,24 @@ def verify_clip(
     manifest, manifest_error = None, None
     gif_blocks = data.count(b"\x21\xf9\x04") if decoded.summary.mime == "image/gif" else 0  # graphic control blocks
     if gif_blocks > GIF_MANIFEST_MAX_BLOCKS:
-        manifest_error = (f"not read: the GIF has about {gif_blocks} frames, more than the {GIF_MANIFEST_MAX_BLOCKS} "
-                          "whose Content Credentials this service reads")
+        manifest_error = (
+            f"not read: the GIF has about {gif_blocks} frames, more than the {GIF_MANIFEST_MAX_BLOCKS} "
+            "whose Content Credentials this service reads"
+        )
     else:
         try:
-            manifest = timed("manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust))
+            manifest = timed(
+                "manifest", lambda: read_manifest(data, decoded.summary.mime, trust_anchors_pem, trust=trust)
+            )
         except ManifestError as error:
             manifest_error = str(error)
     watermark = timed("watermark", lambda: _watermark_evidence(decoded.frames, keyring, decoded.summary))
     reference = timed("reference_watermark", lambda: _reference_evidence(decoded.reference_frames))
     fingerprint = None
     if fingerprints is not None:
-        fingerprint = timed("fingerprint", lambda: _fingerprint_evidence(decoded.frames, decoded.summary.fps, fingerprints))
+        fingerprint = timed(
+            "fingerprint", lambda: _fingerprint_evidence(decoded.frames, decoded.summary.fps, fingerprints)
+        )
 
     ours = manifest is not None and _is_ours(data, manifest, trust_anchors_pem, own_roots_pem)
     explanation = explain_manifest(manifest, trust_list(trust_anchors_pem, own_roots_pem, trust))
@@ -432,18 +502,36 @@ def verify_clip(
         watermark_generation = watermark_lookup(watermark.key_id, watermark.identifier)
         identifier_known = watermark_generation is not None
     outcome = decide(
-        manifest, explanation, ours,
-        WatermarkFinding(detected=watermark.detected, p_value=watermark.p_value,
-                         threshold_p_value=watermark.threshold_p_value, identifier=watermark.identifier,
-                         generation_id=watermark_generation, identifier_checked=watermark_lookup is not None),
-        reference.detected, _resemblance(fingerprint),
+        manifest,
+        explanation,
+        ours,
+        WatermarkFinding(
+            detected=watermark.detected,
+            p_value=watermark.p_value,
+            threshold_p_value=watermark.threshold_p_value,
+            identifier=watermark.identifier,
+            generation_id=watermark_generation,
+            identifier_checked=watermark_lookup is not None,
+        ),
+        reference.detected,
+        _resemblance(fingerprint),
     )
     return VerificationReport(
-        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=outcome.summary,
-        media=decoded.summary, manifest=manifest, manifest_explanation=explanation, manifest_error=manifest_error,
-        manifest_is_ours=ours, watermark=watermark, reference_watermark=reference, fingerprint=fingerprint,
-        generation_id=outcome.generation_id, watermark_identifier_known=identifier_known,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
+        verdict=outcome.verdict,
+        strongest_evidence=outcome.strongest_evidence,
+        summary=outcome.summary,
+        media=decoded.summary,
+        manifest=manifest,
+        manifest_explanation=explanation,
+        manifest_error=manifest_error,
+        manifest_is_ours=ours,
+        watermark=watermark,
+        reference_watermark=reference,
+        fingerprint=fingerprint,
+        generation_id=outcome.generation_id,
+        watermark_identifier_known=identifier_known,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        timings_ms=timings,
     )
 
 
@@ -451,14 +539,19 @@ def _resemblance(fingerprint: FingerprintEvidence | None) -> ResemblanceFinding 
     if fingerprint is None or not fingerprint.matched or fingerprint.generation_id is None:
         return None
     return ResemblanceFinding(
-        generation_id=fingerprint.generation_id, distance=fingerprint.distance or 0.0,
-        threshold=fingerprint.threshold or 0.0, of_input_image=fingerprint.matched_input_image,
+        generation_id=fingerprint.generation_id,
+        distance=fingerprint.distance or 0.0,
+        threshold=fingerprint.threshold or 0.0,
+        of_input_image=fingerprint.matched_input_image,
         input_image_distance=fingerprint.input_image_distance,
-        query_range_s=fingerprint.query_range_s, generation_range_s=fingerprint.generation_range_s,
+        query_range_s=fingerprint.query_range_s,
+        generation_range_s=fingerprint.generation_range_s,
     )
 
 
-def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None) -> ManifestReport | None:
+def _altered_manifest(
+    data: bytes, trust_anchors_pem: str | None, trust: TrustConfiguration | None
+) -> ManifestReport | None:
     try:
         manifest = read_manifest(data, None, trust_anchors_pem, trust=trust)
     except ManifestError:
@@ -466,20 +559,48 @@ def _altered_manifest(data: bytes, trust_anchors_pem: str | None, trust: TrustCo
     return manifest if manifest.present and manifest.tampered else None
 
 
-def _undecodable_but_tampered(data: bytes, manifest: ManifestReport, explanation: ManifestExplanation,
-                              undecodable: UnreadableMedia, started: float, timings: dict[str, float]) -> VerificationReport:
+def _undecodable_but_tampered(
+    data: bytes,
+    manifest: ManifestReport,
+    explanation: ManifestExplanation,
+    undecodable: UnreadableMedia,
+    started: float,
+    timings: dict[str, float],
+) -> VerificationReport:
     """The report for pictures that cannot be decoded inside a file whose manifest reads tampered:
     no watermark, reference-mark or fingerprint check ran, and the report says so by leaving them out."""
     mime = detect_media_type(data)
-    media = MediaSummary(kind="image" if mime in _STILLS else "video", mime=mime, container=None, codec=None, width=0,
-                         height=0, fps=None, frames=0, frames_analysed=0, duration_s=None, bytes=len(data),
-                         sha256=hashlib.sha256(data).hexdigest())
+    media = MediaSummary(
+        kind="image" if mime in _STILLS else "video",
+        mime=mime,
+        container=None,
+        codec=None,
+        width=0,
+        height=0,
+        fps=None,
+        frames=0,
+        frames_analysed=0,
+        duration_s=None,
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
     outcome = decide(manifest, explanation, False, NO_WATERMARK, False, None)
-    summary = (f"{outcome.summary} Its pictures cannot be decoded ({undecodable}), so no watermark or fingerprint "
-               "check ran.")
+    summary = (
+        f"{outcome.summary} Its pictures cannot be decoded ({undecodable}), so no watermark or fingerprint check ran."
+    )
     return VerificationReport(
-        verdict=outcome.verdict, strongest_evidence=outcome.strongest_evidence, summary=summary, media=media,
-        manifest=manifest, manifest_explanation=explanation, manifest_error=None, manifest_is_ours=False,
-        watermark=None, reference_watermark=None, fingerprint=None, generation_id=None,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 1), timings_ms=timings,
+        verdict=outcome.verdict,
+        strongest_evidence=outcome.strongest_evidence,
+        summary=summary,
+        media=media,
+        manifest=manifest,
+        manifest_explanation=explanation,
+        manifest_error=None,
+        manifest_is_ours=False,
+        watermark=None,
+        reference_watermark=None,
+        fingerprint=None,
+        generation_id=None,
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+        timings_ms=timings,
     )

@@ -56,7 +56,9 @@ def canonical_json(record: Mapping[str, Any]) -> bytes:
     the same as the one written. Timestamps should be strings (ISO 8601) to stay exact.
     """
     _check_numbers(record)
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
+        "utf-8"
+    )
 
 
 def chain_hash(previous_hash: str, record: Mapping[str, Any]) -> str:
@@ -93,14 +95,19 @@ class ChainReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "ok": self.ok, "checked": self.checked, "first_bad_position": self.first_bad_position,
-            "first_bad_sequence": self.first_bad_sequence, "problem": self.problem, "detail": self.detail,
+            "ok": self.ok,
+            "checked": self.checked,
+            "first_bad_position": self.first_bad_position,
+            "first_bad_sequence": self.first_bad_sequence,
+            "problem": self.problem,
+            "detail": self.detail,
             "head_hash": self.head_hash,
         }
 
 
-def _bad(position: int, checked: int, record: Mapping[str, Any] | None, problem: str, detail: str,
-         head: str | None) -> ChainReport:
+def _bad(
+    position: int, checked: int, record: Mapping[str, Any] | None, problem: str, detail: str, head: str | None
+) -> ChainReport:
     seq = record.get("sequence") if isinstance(record, Mapping) else None
     return ChainReport(False, checked, position, seq if isinstance(seq, int) else None, problem, detail, head)
 
@@ -125,8 +132,14 @@ def verify_chain(
     for position, record in enumerate(records):
         checked += 1
         if not isinstance(record, Mapping) or any(k not in record for k in _CHAIN_FIELDS):
-            return _bad(position, checked, record if isinstance(record, Mapping) else None, "malformed",
-                        f"record lacks one of the chain fields {', '.join(_CHAIN_FIELDS)}", prev_hash)
+            return _bad(
+                position,
+                checked,
+                record if isinstance(record, Mapping) else None,
+                "malformed",
+                f"record lacks one of the chain fields {', '.join(_CHAIN_FIELDS)}",
+                prev_hash,
+            )
         seq = record["sequence"]
         if not isinstance(seq, int) or isinstance(seq, bool):
             return _bad(position, checked, record, "malformed", f"sequence {seq!r} is not an integer", prev_hash)
@@ -135,8 +148,9 @@ def verify_chain(
         except (ValueError, TypeError) as exc:
             return _bad(position, checked, record, "malformed", str(exc), prev_hash)
         if recomputed != record["record_hash"]:
-            return _bad(position, checked, record, "edited",
-                        f"record {seq}: content does not match its record_hash", prev_hash)
+            return _bad(
+                position, checked, record, "edited", f"record {seq}: content does not match its record_hash", prev_hash
+            )
         if seq != expected_seq or record["previous_hash"] != prev_hash:
             later = {r.get("sequence") for r in records[position + 1 :] if isinstance(r, Mapping)}
             return _classify_break(position, checked, record, prev_record, expected_seq, prev_hash, later)
@@ -144,29 +158,62 @@ def verify_chain(
         prev_record = record
         expected_seq = seq + 1
     if expected_head is not None and prev_hash != expected_head:
-        return ChainReport(False, checked, checked, expected_seq, "truncated",
-                           "the last record is not the expected head: records after it are missing", prev_hash)
+        return ChainReport(
+            False,
+            checked,
+            checked,
+            expected_seq,
+            "truncated",
+            "the last record is not the expected head: records after it are missing",
+            prev_hash,
+        )
     return ChainReport(True, checked, head_hash=prev_hash)
 
 
-def _classify_break(position: int, checked: int, record: Mapping[str, Any], prev_record: Mapping[str, Any] | None,
-                    expected_seq: int, prev_hash: str, later: set[Any]) -> ChainReport:
+def _classify_break(
+    position: int,
+    checked: int,
+    record: Mapping[str, Any],
+    prev_record: Mapping[str, Any] | None,
+    expected_seq: int,
+    prev_hash: str,
+    later: set[Any],
+) -> ChainReport:
     """Name a broken link: each record's own hash is intact, but it does not follow its predecessor."""
     seq = record["sequence"]
     if seq == expected_seq:
         # Right place, wrong link: the record before it was edited and re-hashed to hide it.
-        return _bad(position - 1 if position else position, checked, prev_record or record, "edited",
-                    f"record {seq - 1} was altered and re-hashed: record {seq} no longer links to it", prev_hash)
+        return _bad(
+            position - 1 if position else position,
+            checked,
+            prev_record or record,
+            "edited",
+            f"record {seq - 1} was altered and re-hashed: record {seq} no longer links to it",
+            prev_hash,
+        )
     if seq > expected_seq and expected_seq in later:
-        return _bad(position, checked, record, "reordered",
-                    f"record {seq} appears where record {expected_seq} should be (it comes later)", prev_hash)
+        return _bad(
+            position,
+            checked,
+            record,
+            "reordered",
+            f"record {seq} appears where record {expected_seq} should be (it comes later)",
+            prev_hash,
+        )
     if seq > expected_seq:
         missing = seq - expected_seq
-        return _bad(position, checked, record, "deleted",
-                    f"{missing} record(s) missing before record {seq} (expected {expected_seq})", prev_hash)
+        return _bad(
+            position,
+            checked,
+            record,
+            "deleted",
+            f"{missing} record(s) missing before record {seq} (expected {expected_seq})",
+            prev_hash,
+        )
     if prev_record is not None and seq == prev_record["sequence"]:
         return _bad(position, checked, record, "duplicated", f"record {seq} appears twice", prev_hash)
     if seq < expected_seq:
-        return _bad(position, checked, record, "reordered",
-                    f"record {seq} appears after record {expected_seq - 1}", prev_hash)
+        return _bad(
+            position, checked, record, "reordered", f"record {seq} appears after record {expected_seq - 1}", prev_hash
+        )
     return _bad(position, checked, record, "inserted", f"record {seq} does not belong here", prev_hash)

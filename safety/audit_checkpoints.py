@@ -50,15 +50,26 @@ class Checkpoint:
 
     def payload(self) -> bytes:
         return b"originframe-audit-checkpoint-v1\n" + canonical_json(
-            {"sequence": self.sequence, "record_hash": self.record_hash, "created_at": self.created_at, "key_id": self.key_id})
+            {
+                "sequence": self.sequence,
+                "record_hash": self.record_hash,
+                "created_at": self.created_at,
+                "key_id": self.key_id,
+            }
+        )
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
     @classmethod
     def from_mapping(cls, value: Mapping) -> Checkpoint:
-        return cls(sequence=int(value["sequence"]), record_hash=str(value["record_hash"]), created_at=str(value["created_at"]),
-                   key_id=str(value["key_id"]), signature=str(value["signature"]))
+        return cls(
+            sequence=int(value["sequence"]),
+            record_hash=str(value["record_hash"]),
+            created_at=str(value["created_at"]),
+            key_id=str(value["key_id"]),
+            signature=str(value["signature"]),
+        )
 
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
@@ -98,8 +109,9 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
         return load_or_create_signing_key(path)
     with os.fdopen(descriptor, "wb") as file:
         file.write(pem)
-    path.with_suffix(".pub").write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    path.with_suffix(".pub").write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
     return key
 
 
@@ -145,8 +157,9 @@ class CheckpointReport:
     detail: str = ""
 
 
-def check_against_checkpoints(record_hashes: Mapping[int, str], checkpoints: Iterable[Checkpoint],
-                              public_key: Ed25519PublicKey) -> CheckpointReport:
+def check_against_checkpoints(
+    record_hashes: Mapping[int, str], checkpoints: Iterable[Checkpoint], public_key: Ed25519PublicKey
+) -> CheckpointReport:
     """Is the log (sequence -> record_hash, as stored now) consistent with every signed checkpoint?
 
     Check the chain itself first (safety.audit.verify_chain): with an intact chain, a matching
@@ -158,21 +171,45 @@ def check_against_checkpoints(record_hashes: Mapping[int, str], checkpoints: Ite
         (valid if verify_signature(checkpoint, public_key) else forged).append(checkpoint)
     last = max(record_hashes) if record_hashes else None
     latest = max((c.sequence for c in valid), default=None)
-    unanchored = (last - latest if latest is not None and last is not None and last > latest
-                  else (last + 1 if latest is None and last is not None else 0))
+    unanchored = (
+        last - latest
+        if latest is not None and last is not None and last > latest
+        else (last + 1 if latest is None and last is not None else 0)
+    )
     if forged:
         bad = forged[0]
-        return CheckpointReport(False, len(valid), latest, unanchored, "forged_checkpoint", bad.sequence,
-                                f"{len(forged)} checkpoint(s) carry no valid signature of this key (e.g. sequence {bad.sequence})")
+        return CheckpointReport(
+            False,
+            len(valid),
+            latest,
+            unanchored,
+            "forged_checkpoint",
+            bad.sequence,
+            f"{len(forged)} checkpoint(s) carry no valid signature of this key (e.g. sequence {bad.sequence})",
+        )
     for checkpoint in sorted(valid, key=lambda c: c.sequence):
         stored = record_hashes.get(checkpoint.sequence)
         if stored is None:
             held = "none" if last is None else f"up to record {last}"
-            return CheckpointReport(False, len(valid), latest, 0, "truncated", checkpoint.sequence,
-                                    f"record {checkpoint.sequence} was checkpointed at {checkpoint.created_at} but the log "
-                                    f"holds {held}: records were deleted")
+            return CheckpointReport(
+                False,
+                len(valid),
+                latest,
+                0,
+                "truncated",
+                checkpoint.sequence,
+                f"record {checkpoint.sequence} was checkpointed at {checkpoint.created_at} but the log "
+                f"holds {held}: records were deleted",
+            )
         if stored != checkpoint.record_hash:
-            return CheckpointReport(False, len(valid), latest, unanchored, "resealed", checkpoint.sequence,
-                                    f"record {checkpoint.sequence} does not have the hash checkpointed at "
-                                    f"{checkpoint.created_at}: the chain was rewritten and re-sealed")
+            return CheckpointReport(
+                False,
+                len(valid),
+                latest,
+                unanchored,
+                "resealed",
+                checkpoint.sequence,
+                f"record {checkpoint.sequence} does not have the hash checkpointed at "
+                f"{checkpoint.created_at}: the chain was rewritten and re-sealed",
+            )
     return CheckpointReport(True, len(valid), latest, unanchored)

@@ -257,8 +257,9 @@ class ClipClassifier:
 
     def _inactive(self, name: str, stage: str) -> SignalOutput:
         _, reason = self.status()
-        return SignalOutput(SignalReport(name=name, active=False, stage=stage,
-                                         reason_if_inactive=reason or "CLIP model unavailable"))
+        return SignalOutput(
+            SignalReport(name=name, active=False, stage=stage, reason_if_inactive=reason or "CLIP model unavailable")
+        )
 
     def run_text(self, policy: Policy, text: str) -> SignalOutput:
         started = time.perf_counter()
@@ -269,8 +270,9 @@ class ClipClassifier:
             return self._inactive("clip_text", "prompt")
         return self._output("clip_text", "prompt", rows, None, started)
 
-    def run_images(self, policy: Policy, images: Sequence[np.ndarray], *, stage: str,
-                   frames: Sequence[int] | None = None) -> SignalOutput:
+    def run_images(
+        self, policy: Policy, images: Sequence[np.ndarray], *, stage: str, frames: Sequence[int] | None = None
+    ) -> SignalOutput:
         started = time.perf_counter()
         if not self.status()[0]:
             return self._inactive("clip_image", stage)
@@ -279,8 +281,9 @@ class ClipClassifier:
             return self._inactive("clip_image", stage)
         return self._output("clip_image", stage, rows, frames, started)
 
-    def _output(self, name: str, stage: str, rows: list[dict[str, float]], frames: Sequence[int] | None,
-                started: float) -> SignalOutput:
+    def _output(
+        self, name: str, stage: str, rows: list[dict[str, float]], frames: Sequence[int] | None, started: float
+    ) -> SignalOutput:
         hits: dict[str, SignalHit] = {}
         scores: dict[str, float] = {}
         for c in rows[0]:
@@ -288,10 +291,24 @@ class ClipClassifier:
             i = int(np.argmax(values))
             score = round(values[i], 4)
             scores[c] = score
-            hits[c] = SignalHit(score=score, evidence=[Evidence(
-                signal=name, kind="model_score", value=c, score=score,
-                frame=frames[i] if frames is not None else -1,
-            )])
-        report = SignalReport(name=name, active=True, version=self._version, stage=stage, scores=scores,
-                              elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+            hits[c] = SignalHit(
+                score=score,
+                evidence=[
+                    Evidence(
+                        signal=name,
+                        kind="model_score",
+                        value=c,
+                        score=score,
+                        frame=frames[i] if frames is not None else -1,
+                    )
+                ],
+            )
+        report = SignalReport(
+            name=name,
+            active=True,
+            version=self._version,
+            stage=stage,
+            scores=scores,
+            elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
         return SignalOutput(report, hits)

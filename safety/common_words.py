@@ -47,7 +47,9 @@ class CommonWords:
                 try:
                     lorem = importlib.import_module("faker.providers.lorem")
                     for mod in pkgutil.iter_modules(lorem.__path__):
-                        provider = getattr(importlib.import_module(f"faker.providers.lorem.{mod.name}"), "Provider", None)
+                        provider = getattr(
+                            importlib.import_module(f"faker.providers.lorem.{mod.name}"), "Provider", None
+                        )
                         for w in getattr(provider, "word_list", ()) or ():
                             words.add(fold_word(w))
                 except ImportError:

@@ -202,8 +202,9 @@ def decide(
             threshold = category.signals.get(signal)
             if threshold is None:
                 continue
-            action = effective_action(hit.score, threshold.trigger, threshold.review,
-                                      hit.action or threshold.action or category.action)
+            action = effective_action(
+                hit.score, threshold.trigger, threshold.review, hit.action or threshold.action or category.action
+            )
             if action == "allow" and hit.score < threshold.trigger:
                 continue
             triggered = triggered or hit.score >= threshold.trigger

@@ -34,7 +34,16 @@ from .decision import severity
 if TYPE_CHECKING:
     from .screener import Screener
 
-__all__ = ["CATEGORY_ALIASES", "CategoryScore", "EvalReport", "EvalRow", "GroupScore", "evaluate", "group_scores", "load_eval_rows"]
+__all__ = [
+    "CATEGORY_ALIASES",
+    "CategoryScore",
+    "EvalReport",
+    "EvalRow",
+    "GroupScore",
+    "evaluate",
+    "group_scores",
+    "load_eval_rows",
+]
 
 EXPECTATIONS = ("allow", "block", "review_or_allow", "review")
 CATEGORY_ALIASES = {
@@ -110,13 +119,19 @@ def group_scores(rows: Iterable[EvalRow], key: str) -> list[GroupScore]:
         unsafe = [r for r in rs if r.expect == "block"]
         benign = [r for r in rs if r.expect == "allow"]
         unreadable = [r for r in rs if r.expect == "review"]
-        out.append(GroupScore(
-            key=k, unsafe=len(unsafe), caught=sum(r.held for r in unsafe),
-            blocked=sum(r.decision == "block" for r in unsafe), benign=len(benign),
-            false_blocks=sum(r.decision == "block" for r in benign),
-            false_holds=sum(r.decision == "review" for r in benign),
-            unreadable=len(unreadable), unreadable_allowed=sum(not r.held for r in unreadable),
-        ))
+        out.append(
+            GroupScore(
+                key=k,
+                unsafe=len(unsafe),
+                caught=sum(r.held for r in unsafe),
+                blocked=sum(r.decision == "block" for r in unsafe),
+                benign=len(benign),
+                false_blocks=sum(r.decision == "block" for r in benign),
+                false_holds=sum(r.decision == "review" for r in benign),
+                unreadable=len(unreadable),
+                unreadable_allowed=sum(not r.held for r in unreadable),
+            )
+        )
     return sorted(out, key=lambda g: (-(g.unsafe + g.benign + g.unreadable), g.key))
 
 
@@ -219,7 +234,10 @@ class EvalReport:
             groups = self.groups(key)
             if len(groups) < 2:
                 continue
-            lines += ["", f"{'by ' + key:<24} {'caught':>11} {'blocked':>8} {'false block':>12} {'false hold':>11} {'unreadable allowed':>19}"]
+            lines += [
+                "",
+                f"{'by ' + key:<24} {'caught':>11} {'blocked':>8} {'false block':>12} {'false hold':>11} {'unreadable allowed':>19}",
+            ]
             for g in groups:
                 lines.append(
                     f"{g.key:<24} {g.caught:>3}/{g.unsafe:<3} {_pct(g.caught, g.unsafe)} {g.blocked:>4}/{g.unsafe:<3} "
@@ -254,13 +272,25 @@ class EvalReport:
             "languages": [g.__dict__ for g in self.groups("lang")],
             "techniques": [g.__dict__ for g in self.groups("technique")],
             "categories": [
-                {"category": c.category, "support": c.support, "flagged": c.flagged,
-                 "precision": c.precision, "recall": c.recall}
+                {
+                    "category": c.category,
+                    "support": c.support,
+                    "flagged": c.flagged,
+                    "precision": c.precision,
+                    "recall": c.recall,
+                }
                 for c in self.categories
             ],
             "misses": [
-                {"prompt": r.prompt, "expect": r.expect, "cat": r.cat, "lang": r.lang, "technique": r.technique,
-                 "decision": r.decision, "flagged": list(r.flagged)}
+                {
+                    "prompt": r.prompt,
+                    "expect": r.expect,
+                    "cat": r.cat,
+                    "lang": r.lang,
+                    "technique": r.technique,
+                    "decision": r.decision,
+                    "flagged": list(r.flagged),
+                }
                 for r in self.misses
             ],
         }
@@ -280,9 +310,18 @@ def load_eval_rows(path: str | os.PathLike[str]) -> list[dict[str, str]]:
             if not isinstance(row, dict) or not isinstance(row.get("prompt"), str):
                 raise ValueError(f"{path}:{n}: needs a string 'prompt'")
             if row.get("expect") not in EXPECTATIONS:
-                raise ValueError(f"{path}:{n}: 'expect' must be one of {', '.join(EXPECTATIONS)}, got {row.get('expect')!r}")
-            rows.append({"prompt": row["prompt"], "expect": row["expect"], "cat": str(row.get("cat", "")),
-                         "lang": str(row.get("lang", "")), "technique": str(row.get("technique", ""))})
+                raise ValueError(
+                    f"{path}:{n}: 'expect' must be one of {', '.join(EXPECTATIONS)}, got {row.get('expect')!r}"
+                )
+            rows.append(
+                {
+                    "prompt": row["prompt"],
+                    "expect": row["expect"],
+                    "cat": str(row.get("cat", "")),
+                    "lang": str(row.get("lang", "")),
+                    "technique": str(row.get("technique", "")),
+                }
+            )
     if not rows:
         raise ValueError(f"{path}: no rows")
     return rows
@@ -307,21 +346,34 @@ def evaluate(source: str | os.PathLike[str] | Iterable[Mapping[str, str]], scree
                 signal.name, f"active ({signal.version})" if signal.active else f"inactive: {signal.reason_if_inactive}"
             )
         flagged = tuple(
-            c.category for c in sorted(s.categories, key=lambda c: -severity(c.action))
+            c.category
+            for c in sorted(s.categories, key=lambda c: -severity(c.action))
             if severity(c.action) >= severity("review")
         )
-        results.append(EvalRow(row["prompt"], row["expect"], row.get("cat", ""), s.decision, flagged,
-                               lang=row.get("lang", ""), technique=row.get("technique", "")))
+        results.append(
+            EvalRow(
+                row["prompt"],
+                row["expect"],
+                row.get("cat", ""),
+                s.decision,
+                flagged,
+                lang=row.get("lang", ""),
+                technique=row.get("technique", ""),
+            )
+        )
 
     scores = []
     for c in categories:
         labelled = [r for r in results if CATEGORY_ALIASES.get(r.cat) == c]
         flagged_rows = [r for r in results if c in r.flagged]
         correct = [
-            r for r in flagged_rows
+            r
+            for r in flagged_rows
             if CATEGORY_ALIASES.get(r.cat) == c or c in IMPLIED.get(CATEGORY_ALIASES.get(r.cat, ""), ())
         ]
-        scores.append(CategoryScore(c, len(labelled), len(flagged_rows), len(correct), sum(c in r.flagged for r in labelled)))
+        scores.append(
+            CategoryScore(c, len(labelled), len(flagged_rows), len(correct), sum(c in r.flagged for r in labelled))
+        )
 
     report = EvalReport(source=name, policy_version=policy.version, signals=signals, rows=results, categories=scores)
     for r in results:

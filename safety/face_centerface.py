@@ -152,8 +152,11 @@ class CenterFaceDetector:
 
         if scale != 1.0:
             h, w = rgb.shape[:2]
-            rgb = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))),
-                             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+            rgb = cv2.resize(
+                rgb,
+                (max(1, round(w * scale)), max(1, round(h * scale))),
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
         boxes, scores = self._run(session, rgb)
         return boxes / scale, scores
 

@@ -100,7 +100,9 @@ def _jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return np.ascontiguousarray(decoded[..., ::-1])
 
 
-def _lfw_variants(crop: np.ndarray, scenes: list[np.ndarray], rng: np.random.Generator) -> Iterator[tuple[str, np.ndarray]]:
+def _lfw_variants(
+    crop: np.ndarray, scenes: list[np.ndarray], rng: np.random.Generator
+) -> Iterator[tuple[str, np.ndarray]]:
     """One LFW crop three ways: tilted in a 720p scene, small in a 1080p scene, tilted in a
     heavily compressed 512x512 image."""
 
@@ -145,7 +147,9 @@ def face_cases(split: str = "dev", lfw: int | None = None) -> Iterator[FaceCase]
     canvas = _canvas(scenes[0], 1920, 1080)
     yield FaceCase("portrait 512 in 1920x1080", "small", _place(canvas, astronaut, rng), True)
     tilt = spec.angles[-2]
-    yield FaceCase(f"portrait 512 tilted {tilt} in 1920x1080", "small", _place(canvas, _rotate(astronaut, tilt), rng), True)
+    yield FaceCase(
+        f"portrait 512 tilted {tilt} in 1920x1080", "small", _place(canvas, _rotate(astronaut, tilt), rng), True
+    )
 
     crops = data.lfw_subset()  # 100 faces then 100 non-faces, 25x25 grey
     indices = list(spec.lfw)[: lfw if lfw is not None else None]
@@ -155,9 +159,29 @@ def face_cases(split: str = "dev", lfw: int | None = None) -> Iterator[FaceCase]
                 group = ("lfw " if is_face else "no_face lfw ") + variant
                 yield FaceCase(f"lfw {'face' if is_face else 'non-face'} {i} {variant}", group, image, is_face)
 
-    for name in ("coffee", "chelsea", "rocket", "coins", "moon", "horse", "brick", "grass", "gravel", "page",
-                 "text", "retina", "hubble_deep_field", "immunohistochemistry", "colorwheel", "logo", "cell",
-                 "clock", "checkerboard", "shepp_logan_phantom", "binary_blobs"):
+    for name in (
+        "coffee",
+        "chelsea",
+        "rocket",
+        "coins",
+        "moon",
+        "horse",
+        "brick",
+        "grass",
+        "gravel",
+        "page",
+        "text",
+        "retina",
+        "hubble_deep_field",
+        "immunohistochemistry",
+        "colorwheel",
+        "logo",
+        "cell",
+        "clock",
+        "checkerboard",
+        "shepp_logan_phantom",
+        "binary_blobs",
+    ):
         img = _rgb(getattr(data, name)())
         yield FaceCase(name, "no_face", img, False)
         yield FaceCase(f"{name} 1920x1080", "no_face", _resize(img, 1920, 1080), False)

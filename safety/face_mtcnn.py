@@ -61,8 +61,12 @@ class MtcnnDetector:
             try:
                 from facenet_pytorch import MTCNN
 
-                self._model = MTCNN(keep_all=True, min_face_size=self.config.face_mtcnn_min_pixels,
-                                    thresholds=list(self.config.face_mtcnn_stage_thresholds), device="cpu")
+                self._model = MTCNN(
+                    keep_all=True,
+                    min_face_size=self.config.face_mtcnn_min_pixels,
+                    thresholds=list(self.config.face_mtcnn_stage_thresholds),
+                    device="cpu",
+                )
             except Exception as exc:  # reported as an inactive backup, never a crash
                 self._error = f"MTCNN failed to load: {exc}"
                 return None

@@ -67,8 +67,13 @@ def _deletions(word: str) -> set[str]:
 class FuzzyIndex:
     """Deletion-neighbourhood index over a vocabulary; built on first use (or `build()`)."""
 
-    def __init__(self, words: Iterable[str], common_word: Callable[[str], bool] | None = None,
-                 excluded: Iterable[str] = (), prefixes: Iterable[str] = ()):
+    def __init__(
+        self,
+        words: Iterable[str],
+        common_word: Callable[[str], bool] | None = None,
+        excluded: Iterable[str] = (),
+        prefixes: Iterable[str] = (),
+    ):
         excluded = frozenset(excluded)
 
         def usable(w: str, shortest: int) -> bool:

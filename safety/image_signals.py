@@ -310,10 +310,14 @@ class FaceDetector:
         min_side = max(16, int(size * self.config.face_min_fraction))
         # OpenCV cascades keep per-call scratch state; one detection at a time per detector.
         with self._run_lock:
-            boxes = detector.detectMultiScale(gray, scaleFactor=self.config.face_scale_step,
-                                              minNeighbors=self.config.face_min_neighbors, minSize=(min_side, min_side))
+            boxes = detector.detectMultiScale(
+                gray,
+                scaleFactor=self.config.face_scale_step,
+                minNeighbors=self.config.face_min_neighbors,
+                minSize=(min_side, min_side),
+            )
             confirmations = []
-            for x, y, w, h in (boxes if len(boxes) else []):
+            for x, y, w, h in boxes if len(boxes) else []:
                 pad = w // 4
                 crop = gray[max(0, y - pad) : y + h + pad, max(0, x - pad) : x + w + pad]
                 side = int(w * 0.6)
@@ -321,44 +325,76 @@ class FaceDetector:
                 confirmations.append(len(self._verifier.detectMultiScale(crop, 1.1, 3, minSize=(side, side))) > 0)
         faces = []
         for (x, y, w, h), confirmed in zip(boxes if len(boxes) else [], confirmations, strict=True):
-            faces.append(Face(
-                x=int(round((x - x0) / scale)),
-                y=int(round((y - y0) / scale)),
-                width=int(round(w / scale)),
-                height=int(round(h / scale)),
-                confirmed=confirmed,
-            ))
+            faces.append(
+                Face(
+                    x=int(round((x - x0) / scale)),
+                    y=int(round((y - y0) / scale)),
+                    width=int(round(w / scale)),
+                    height=int(round(h / scale)),
+                    confirmed=confirmed,
+                )
+            )
         return faces
 
 
-def run_nsfw(detector: NsfwDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
-             frames: Sequence[int] | None = None) -> SignalOutput:
+def run_nsfw(
+    detector: NsfwDetector,
+    images: Sequence[np.ndarray],
+    *,
+    categories: Sequence[str],
+    stage: str,
+    frames: Sequence[int] | None = None,
+) -> SignalOutput:
     """NSFW score of the worst image, given to every category that thresholds the nsfw signal."""
     started = time.perf_counter()
     if not categories:
-        return SignalOutput(SignalReport(name="nsfw", active=False, stage=stage,
-                                         reason_if_inactive="no policy category uses the nsfw signal"))
+        return SignalOutput(
+            SignalReport(
+                name="nsfw", active=False, stage=stage, reason_if_inactive="no policy category uses the nsfw signal"
+            )
+        )
     scores = detector.scores(images)
     if scores is None:
         _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nsfw", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores))
-    evidence = [Evidence(signal="nsfw", kind="model_score", value="nsfw", score=round(scores[best], 4),
-                         frame=frames[best] if frames is not None else -1)]
+    evidence = [
+        Evidence(
+            signal="nsfw",
+            kind="model_score",
+            value="nsfw",
+            score=round(scores[best], 4),
+            frame=frames[best] if frames is not None else -1,
+        )
+    ]
     hit = SignalHit(score=round(scores[best], 4), evidence=evidence)
-    report = SignalReport(name="nsfw", active=True, version=detector.version, stage=stage,
-                          scores=dict.fromkeys(categories, hit.score),
-                          elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    report = SignalReport(
+        name="nsfw",
+        active=True,
+        version=detector.version,
+        stage=stage,
+        scores=dict.fromkeys(categories, hit.score),
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
     return SignalOutput(report, dict.fromkeys(categories, hit))
 
 
-def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
-               frames: Sequence[int] | None = None) -> SignalOutput:
+def run_faces(
+    detector: FaceDetector | CenterFaceDetector,
+    images: Sequence[np.ndarray],
+    *,
+    categories: Sequence[str],
+    stage: str,
+    frames: Sequence[int] | None = None,
+) -> SignalOutput:
     """Best face score over the images, given to every category that thresholds the face signal."""
     started = time.perf_counter()
     if not categories:
-        return SignalOutput(SignalReport(name="face", active=False, stage=stage,
-                                         reason_if_inactive="no policy category uses the face signal"))
+        return SignalOutput(
+            SignalReport(
+                name="face", active=False, stage=stage, reason_if_inactive="no policy category uses the face signal"
+            )
+        )
     evidence: list[Evidence] = []
     best = 0.0
     for i, img in enumerate(images):
@@ -368,37 +404,77 @@ def run_faces(detector: FaceDetector | CenterFaceDetector, images: Sequence[np.n
             return SignalOutput(SignalReport(name="face", active=False, stage=stage, reason_if_inactive=reason))
         for f in faces:
             best = max(best, f.score)
-            evidence.append(Evidence(
-                signal="face", kind="face", value=f"{f.width}x{f.height} at ({f.x},{f.y})",
-                detail=(f"{'MTCNN' if f.model == 'mtcnn' else 'CenterFace'} confidence {f.model_score}" if f.model_score >= 0
-                        else "confirmed by two cascades" if f.confirmed else "one cascade only"),
-                frame=frames[i] if frames is not None else -1, score=f.score,
-            ))
+            evidence.append(
+                Evidence(
+                    signal="face",
+                    kind="face",
+                    value=f"{f.width}x{f.height} at ({f.x},{f.y})",
+                    detail=(
+                        f"{'MTCNN' if f.model == 'mtcnn' else 'CenterFace'} confidence {f.model_score}"
+                        if f.model_score >= 0
+                        else "confirmed by two cascades"
+                        if f.confirmed
+                        else "one cascade only"
+                    ),
+                    frame=frames[i] if frames is not None else -1,
+                    score=f.score,
+                )
+            )
     hits = {c: SignalHit(score=best, evidence=evidence) for c in categories} if evidence else {}
-    report = SignalReport(name="face", active=True, version=detector.version, stage=stage,
-                          scores=dict.fromkeys(categories, best) if evidence else {},
-                          elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    report = SignalReport(
+        name="face",
+        active=True,
+        version=detector.version,
+        stage=stage,
+        scores=dict.fromkeys(categories, best) if evidence else {},
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
     return SignalOutput(report, hits)
 
 
-def run_nudity_parts(detector: Any, images: Sequence[np.ndarray], *, categories: Sequence[str], stage: str,
-                     frames: Sequence[int] | None = None) -> SignalOutput:
+def run_nudity_parts(
+    detector: Any,
+    images: Sequence[np.ndarray],
+    *,
+    categories: Sequence[str],
+    stage: str,
+    frames: Sequence[int] | None = None,
+) -> SignalOutput:
     """The most confident exposed body part over the images, for every category that thresholds it."""
     started = time.perf_counter()
     if not categories:
-        return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage,
-                                         reason_if_inactive="no policy category uses the nudity_parts signal"))
+        return SignalOutput(
+            SignalReport(
+                name="nudity_parts",
+                active=False,
+                stage=stage,
+                reason_if_inactive="no policy category uses the nudity_parts signal",
+            )
+        )
     scores = detector.scores(images)
     if scores is None:
         _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
     best = int(np.argmax(scores)) if scores else 0
-    evidence = [Evidence(signal="nudity_parts", kind="body_part", value=part, score=round(score, 4),
-                         frame=frames[i] if frames is not None else -1)
-                for i, parts in enumerate(detector.last_parts) for part, score in parts]
+    evidence = [
+        Evidence(
+            signal="nudity_parts",
+            kind="body_part",
+            value=part,
+            score=round(score, 4),
+            frame=frames[i] if frames is not None else -1,
+        )
+        for i, parts in enumerate(detector.last_parts)
+        for part, score in parts
+    ]
     top = round(scores[best], 4) if scores else 0.0
-    report = SignalReport(name="nudity_parts", active=True, version=detector.version, stage=stage,
-                          scores=dict.fromkeys(categories, top) if evidence else {},
-                          elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
+    report = SignalReport(
+        name="nudity_parts",
+        active=True,
+        version=detector.version,
+        stage=stage,
+        scores=dict.fromkeys(categories, top) if evidence else {},
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+    )
     hits = {c: SignalHit(score=top, evidence=evidence) for c in categories} if evidence else {}
     return SignalOutput(report, hits)

@@ -58,13 +58,33 @@ LANGUAGE_LETTERS: dict[str, str] = {
 MIN_FOREIGN_LETTER_WORDS = 2
 
 _SCRIPT_PREFIXES = (
-    ("LATIN", "latin"), ("CYRILLIC", "cyrillic"), ("GREEK", "greek"), ("ARABIC", "arabic"),
-    ("HEBREW", "hebrew"), ("DEVANAGARI", "devanagari"), ("BENGALI", "bengali"), ("TAMIL", "tamil"),
-    ("TELUGU", "telugu"), ("GUJARATI", "gujarati"), ("GURMUKHI", "gurmukhi"), ("KANNADA", "kannada"),
-    ("MALAYALAM", "malayalam"), ("THAI", "thai"), ("LAO", "lao"), ("KHMER", "khmer"), ("MYANMAR", "myanmar"),
-    ("GEORGIAN", "georgian"), ("ARMENIAN", "armenian"), ("ETHIOPIC", "ethiopic"), ("SINHALA", "sinhala"),
-    ("TIBETAN", "tibetan"), ("HANGUL", "hangul"), ("HIRAGANA", "hiragana"), ("KATAKANA", "katakana"),
-    ("CJK", "han"), ("MONGOLIAN", "mongolian"),
+    ("LATIN", "latin"),
+    ("CYRILLIC", "cyrillic"),
+    ("GREEK", "greek"),
+    ("ARABIC", "arabic"),
+    ("HEBREW", "hebrew"),
+    ("DEVANAGARI", "devanagari"),
+    ("BENGALI", "bengali"),
+    ("TAMIL", "tamil"),
+    ("TELUGU", "telugu"),
+    ("GUJARATI", "gujarati"),
+    ("GURMUKHI", "gurmukhi"),
+    ("KANNADA", "kannada"),
+    ("MALAYALAM", "malayalam"),
+    ("THAI", "thai"),
+    ("LAO", "lao"),
+    ("KHMER", "khmer"),
+    ("MYANMAR", "myanmar"),
+    ("GEORGIAN", "georgian"),
+    ("ARMENIAN", "armenian"),
+    ("ETHIOPIC", "ethiopic"),
+    ("SINHALA", "sinhala"),
+    ("TIBETAN", "tibetan"),
+    ("HANGUL", "hangul"),
+    ("HIRAGANA", "hiragana"),
+    ("KATAKANA", "katakana"),
+    ("CJK", "han"),
+    ("MONGOLIAN", "mongolian"),
 )
 
 
@@ -126,8 +146,10 @@ class LanguageIdentifier:
                     self._error = "lingua-language-detector is not installed"
                     return None
                 self._detector = (
-                    LanguageDetectorBuilder.from_all_languages().with_low_accuracy_mode()
-                    .with_preloaded_language_models().build()
+                    LanguageDetectorBuilder.from_all_languages()
+                    .with_low_accuracy_mode()
+                    .with_preloaded_language_models()
+                    .build()
                 )
             return self._detector
 
@@ -206,8 +228,9 @@ def _foreign_letter_words(text: str, coverage: Coverage) -> list[str]:
     return words
 
 
-def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
-                 categories: Iterable[str], stopword_hits: int = 0) -> SignalOutput:
+def run_language(
+    identifier: LanguageIdentifier, text: str, coverage: Coverage, categories: Iterable[str], stopword_hits: int = 0
+) -> SignalOutput:
     """Flag `categories` when the prompt is in a script or language no covered language reads.
 
     `stopword_hits` is how many function words of the best-matching covered language the
@@ -222,13 +245,26 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
     letters = sum(counts.values())
     if unread:
         share = sum(counts[s] for s in unread) / max(letters, 1)
-        evidence.append(Evidence(signal="language", kind="script", value=",".join(unread),
-                                 detail=f"script(s) {', '.join(unread)} not read by any active text signal",
-                                 score=round(share, 3)))
+        evidence.append(
+            Evidence(
+                signal="language",
+                kind="script",
+                value=",".join(unread),
+                detail=f"script(s) {', '.join(unread)} not read by any active text signal",
+                score=round(share, 3),
+            )
+        )
     foreign = _foreign_letter_words(text, coverage)
     if not unread and len(foreign) >= MIN_FOREIGN_LETTER_WORDS:
-        evidence.append(Evidence(signal="language", kind="letters", value=" ".join(foreign[:5]),
-                                 detail="letters that no covered language writes", score=1.0))
+        evidence.append(
+            Evidence(
+                signal="language",
+                kind="letters",
+                value=" ".join(foreign[:5]),
+                detail="letters that no covered language writes",
+                score=1.0,
+            )
+        )
     # Plain ASCII with three or more function words of one covered language ("a ... in the
     # ...") is read; the identifier (the costly part) runs on everything else, on at most
     # the first 300 characters (a language does not change mid-prompt often enough to pay more).
@@ -240,18 +276,38 @@ def run_language(identifier: LanguageIdentifier, text: str, coverage: Coverage,
         assert guesses is not None  # top came from it
         covered = sum(g.confidence for g in guesses if g.language in coverage.languages)
         confirmed = None
-        if top.language not in coverage.languages and top.confidence >= coverage.min_confidence and covered <= coverage.max_covered:
+        if (
+            top.language not in coverage.languages
+            and top.confidence >= coverage.min_confidence
+            and covered <= coverage.max_covered
+        ):
             confirmed = identifier.confirm(text[:300], top.language, _same_script(coverage, counts))
         if confirmed is not None and confirmed >= coverage.min_confidence:
-            evidence.append(Evidence(signal="language", kind="language", value=top.language, language=top.language,
-                                     detail=f"language {top.language} has no term list and no multilingual classifier is active",
-                                     score=round(top.confidence, 3)))
+            evidence.append(
+                Evidence(
+                    signal="language",
+                    kind="language",
+                    value=top.language,
+                    language=top.language,
+                    detail=f"language {top.language} has no term list and no multilingual classifier is active",
+                    score=round(top.confidence, 3),
+                )
+            )
     if evidence and top is not None:
-        evidence.append(Evidence(signal="language", kind="language_guess", value=top.language,
-                                 language=top.language, score=round(top.confidence, 3)))
+        evidence.append(
+            Evidence(
+                signal="language",
+                kind="language_guess",
+                value=top.language,
+                language=top.language,
+                score=round(top.confidence, 3),
+            )
+        )
     ok, _ = identifier.status()
     report = SignalReport(
-        name="language", active=True, stage="prompt",
+        name="language",
+        active=True,
+        stage="prompt",
         version=f"{LANGUAGE_ID_VERSION}+{'lingua' if ok else 'scripts-only'}+{'.'.join(sorted(coverage.languages))}",
         scores=dict.fromkeys(categories, 1.0) if evidence else {},
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -228,7 +228,9 @@ def parse_term(source: str, group: str, language: str, scope: str = "") -> Term:
 class _Index:
     by_form: dict[str, list[Term]] = field(default_factory=dict)
     by_prefix: dict[str, list[Term]] = field(default_factory=dict)
-    scan: list[Term] = field(default_factory=list)  # first slot is a suffix/infix of ASCII letters: checked on every token
+    scan: list[Term] = field(
+        default_factory=list
+    )  # first slot is a suffix/infix of ASCII letters: checked on every token
     # ...of other letters (CJK, Arabic contains-terms): checked only on tokens that have such letters
     scan_other: list[Term] = field(default_factory=list)
     scan_other_chars: frozenset[str] = frozenset()

@@ -66,33 +66,134 @@ class NormalizedText:
 # listed separately because several only look Latin in one case (Cyrillic "Н" vs "н").
 _CONFUSABLES = {
     # Cyrillic
-    "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H", "О": "O", "Р": "P",
-    "С": "C", "Т": "T", "Х": "X", "У": "Y", "Ѕ": "S", "І": "I", "Ј": "J", "Ԁ": "D",
-    "Ү": "Y", "Ԛ": "Q", "Ԝ": "W", "Ӏ": "I", "Ё": "E", "Ї": "I",
-    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
-    "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j", "ԁ": "d",
-    "һ": "h", "ӏ": "l", "ԛ": "q", "ԝ": "w", "ү": "y", "ь": "b", "ѵ": "v", "ё": "e",
-    "ї": "i", "г": "r", "п": "n", "л": "n",
+    "А": "A",
+    "В": "B",
+    "Е": "E",
+    "К": "K",
+    "М": "M",
+    "Н": "H",
+    "О": "O",
+    "Р": "P",
+    "С": "C",
+    "Т": "T",
+    "Х": "X",
+    "У": "Y",
+    "Ѕ": "S",
+    "І": "I",
+    "Ј": "J",
+    "Ԁ": "D",
+    "Ү": "Y",
+    "Ԛ": "Q",
+    "Ԝ": "W",
+    "Ӏ": "I",
+    "Ё": "E",
+    "Ї": "I",
+    "а": "a",
+    "в": "b",
+    "е": "e",
+    "к": "k",
+    "м": "m",
+    "н": "h",
+    "о": "o",
+    "р": "p",
+    "с": "c",
+    "т": "t",
+    "у": "y",
+    "х": "x",
+    "ѕ": "s",
+    "і": "i",
+    "ј": "j",
+    "ԁ": "d",
+    "һ": "h",
+    "ӏ": "l",
+    "ԛ": "q",
+    "ԝ": "w",
+    "ү": "y",
+    "ь": "b",
+    "ѵ": "v",
+    "ё": "e",
+    "ї": "i",
+    "г": "r",
+    "п": "n",
+    "л": "n",
     # Greek
-    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M",
-    "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X",
-    "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v", "ο": "o",
-    "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ς": "s", "μ": "u", "ω": "w",
+    "Α": "A",
+    "Β": "B",
+    "Ε": "E",
+    "Ζ": "Z",
+    "Η": "H",
+    "Ι": "I",
+    "Κ": "K",
+    "Μ": "M",
+    "Ν": "N",
+    "Ο": "O",
+    "Ρ": "P",
+    "Τ": "T",
+    "Υ": "Y",
+    "Χ": "X",
+    "α": "a",
+    "β": "b",
+    "ε": "e",
+    "η": "n",
+    "ι": "i",
+    "κ": "k",
+    "ν": "v",
+    "ο": "o",
+    "ρ": "p",
+    "τ": "t",
+    "υ": "u",
+    "χ": "x",
+    "ς": "s",
+    "μ": "u",
+    "ω": "w",
     # Latin-script lookalikes outside ASCII that NFKC leaves alone
-    "ɑ": "a", "ɡ": "g", "ı": "i", "ȷ": "j", "ʟ": "l", "ɴ": "n", "ʀ": "r", "ꜱ": "s",
+    "ɑ": "a",
+    "ɡ": "g",
+    "ı": "i",
+    "ȷ": "j",
+    "ʟ": "l",
+    "ɴ": "n",
+    "ʀ": "r",
+    "ꜱ": "s",
 }
 
 # Letters that diacritic stripping (NFD + drop marks) does not decompose.
-_LIGATURES = str.maketrans({
-    "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "þ": "th",
-    "ħ": "h", "ŀ": "l", "ı": "i", "ĸ": "k",
-})
+_LIGATURES = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ł": "l",
+        "þ": "th",
+        "ħ": "h",
+        "ŀ": "l",
+        "ı": "i",
+        "ĸ": "k",
+    }
+)
 
 # Characters people put inside words in place of letters. Several are ambiguous
 # ("1" is "i" in "k1ll" and "l" in "b1ood"); every reading is tried against the vocabulary.
 _LEET = {
-    "0": "o", "1": "il", "!": "il", "|": "li", "3": "e", "4": "a", "@": "ao", "5": "s",
-    "$": "s", "7": "t", "+": "t", "8": "b", "9": "g", "6": "gb", "€": "e", "2": "z",
+    "0": "o",
+    "1": "il",
+    "!": "il",
+    "|": "li",
+    "3": "e",
+    "4": "a",
+    "@": "ao",
+    "5": "s",
+    "$": "s",
+    "7": "t",
+    "+": "t",
+    "8": "b",
+    "9": "g",
+    "6": "gb",
+    "€": "e",
+    "2": "z",
     "¡": "i",
 }
 # Characters that hide exactly one letter ("p*rn", "n#de").
@@ -107,9 +208,7 @@ _HARD_SPLIT = regex.compile(
 )
 _SOFT_SPLIT = regex.compile(r"[" + regex.escape(_JOINERS) + r"]+")
 # A chunk made only of single characters separated by punctuation: "N.U.D.E", "n-u-d-e".
-_SPELLED = regex.compile(
-    r"^[\p{L}\p{N}@$](?:[" + regex.escape(_JOINERS + "*|+/") + r"]+[\p{L}\p{N}@$])+$"
-)
+_SPELLED = regex.compile(r"^[\p{L}\p{N}@$](?:[" + regex.escape(_JOINERS + "*|+/") + r"]+[\p{L}\p{N}@$])+$")
 _STRIP_EDGES = "'’-_.·•~^!?*#%|+"
 
 _MAX_LEET_READINGS = 256
@@ -307,8 +406,10 @@ def _join_fragments(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str
             function_word = getattr(vocabulary, "is_function_word", None)
             if function_word is not None and all(function_word(t.text) for t in piece):
                 continue
-            if len(word) >= 4 and vocabulary.knows_exact(word) and not all(
-                vocabulary.knows_exact(t.text) for t in piece
+            if (
+                len(word) >= 4
+                and vocabulary.knows_exact(word)
+                and not all(vocabulary.knows_exact(t.text) for t in piece)
             ):
                 joined = (width, Token(word, " ".join(t.surface for t in piece), piece[0].capitalized, True))
                 break
@@ -323,7 +424,7 @@ def _join_fragments(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str
 
 
 def _correct_misspellings(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str]) -> list[Token]:
-    """"Zuckerburg" -> "zuckerberg": words as written (not already de-obfuscated) that the
+    """ "Zuckerburg" -> "zuckerberg": words as written (not already de-obfuscated) that the
     vocabulary does not know but lie one or two edits from exactly one word it does."""
     correct = getattr(vocabulary, "correct", None)
     if correct is None:

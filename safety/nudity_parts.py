@@ -22,10 +22,15 @@ from .image_signals import ImageSignalConfig
 __all__ = ["EXPOSED_PARTS", "NudityPartsDetector"]
 
 # NudeNet's classes that count as nudity; covered parts, faces and feet do not.
-EXPOSED_PARTS = frozenset({
-    "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED", "FEMALE_BREAST_EXPOSED", "ANUS_EXPOSED",
-    "BUTTOCKS_EXPOSED",
-})
+EXPOSED_PARTS = frozenset(
+    {
+        "FEMALE_GENITALIA_EXPOSED",
+        "MALE_GENITALIA_EXPOSED",
+        "FEMALE_BREAST_EXPOSED",
+        "ANUS_EXPOSED",
+        "BUTTOCKS_EXPOSED",
+    }
+)
 
 
 class NudityPartsDetector:

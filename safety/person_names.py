@@ -46,8 +46,8 @@ def _bare(word: str, names: frozenset[str]) -> str:
     if word in names or not word or not ("\u0600" <= word[0] <= "\u06ff"):
         return word
     for prefix in _ARABIC_PROCLITICS:
-        if word.startswith(prefix) and word[len(prefix):] in names:
-            return word[len(prefix):]
+        if word.startswith(prefix) and word[len(prefix) :] in names:
+            return word[len(prefix) :]
     return word
 
 
@@ -131,9 +131,14 @@ class NameIndex:
             a, b = tokens[i], tokens[i + 1]
             # A given name, "bin/ibn/بن", then another name: Arabic and other patronymics,
             # where the second part is usually a given name too (the father's).
-            if (b.text in _PATRONYMIC and not b.surface[:1].isupper() and i + 2 < len(tokens)
-                    and (a.surface[:1].isupper() or a.surface[:1].lower() == a.surface[:1].upper())
-                    and _bare(a.text, names) in given and _bare(tokens[i + 2].text, names) in names):
+            if (
+                b.text in _PATRONYMIC
+                and not b.surface[:1].isupper()
+                and i + 2 < len(tokens)
+                and (a.surface[:1].isupper() or a.surface[:1].lower() == a.surface[:1].upper())
+                and _bare(a.text, names) in given
+                and _bare(tokens[i + 2].text, names) in names
+            ):
                 # No common-word test: the connector says these are names ("Salman" is frequent).
                 out.append(NameMatch(f"{a.surface} {b.surface} {tokens[i + 2].surface}", i, i + 3, "given+patronymic"))
                 i += 3
@@ -169,22 +174,36 @@ def run_names(index: NameIndex, policy: Policy, prompt: PreparedText) -> SignalO
     if unlisted is not None:
         tokens = prompt.normalized.tokens
         listed = {(p.start, p.end) for p in policy.figures.find(tokens)} if len(policy.figures) else set()
-        found = [m for m in index.find(tokens)
-                 if not any(s < m.end and m.start < e for s, e in listed)]  # the list already speaks for them
+        found = [
+            m for m in index.find(tokens) if not any(s < m.end and m.start < e for s, e in listed)
+        ]  # the list already speaks for them
         groups = prompt.groups_for(unlisted.category) if found else {}
         if found:
             acts = [m for g in sorted(unlisted.act_groups) for m in groups.get(g, ())]
             if not acts:
                 found = [m for m in found if m.how != "uncommon+uncommon"]
             score = unlisted.with_act if acts else unlisted.alone
-            evidence = [Evidence(signal="names", kind="name", value=m.surface, detail=f"not on the list; {m.how}", score=score)
-                        for m in found]
-            evidence += [Evidence(signal="names", kind="term", value=a.surface, detail=f"depicted speech or act: {a.group} '{a.term}'",
-                                  language=a.language) for a in acts[:3]]
+            evidence = [
+                Evidence(signal="names", kind="name", value=m.surface, detail=f"not on the list; {m.how}", score=score)
+                for m in found
+            ]
+            evidence += [
+                Evidence(
+                    signal="names",
+                    kind="term",
+                    value=a.surface,
+                    detail=f"depicted speech or act: {a.group} '{a.term}'",
+                    language=a.language,
+                )
+                for a in acts[:3]
+            ]
             if found:
                 hits[unlisted.category] = SignalHit(score=score, evidence=evidence)
     report = SignalReport(
-        name="names", active=True, stage="prompt", version=index.version,
+        name="names",
+        active=True,
+        stage="prompt",
+        version=index.version,
         scores={k: v.score for k, v in hits.items()},
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )

@@ -95,8 +95,12 @@ def _surname_of(figure: PublicFigure) -> str:
 class PublicFigures:
     """Compiled index of public figures and titles."""
 
-    def __init__(self, figures: Sequence[PublicFigure], titles: Mapping[str, Sequence[str]],
-                 common_word: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        figures: Sequence[PublicFigure],
+        titles: Mapping[str, Sequence[str]],
+        common_word: Callable[[str], bool] | None = None,
+    ):
         self.figures = tuple(figures)
         # A surname that may match alone, but is an ordinary word of some language ("store",
         # "tusks", "meloni", "duda"), only counts when capitalised somewhere other than the
@@ -110,7 +114,9 @@ class PublicFigures:
                 if _DENSE.search(folded) and len(folded) >= 2:
                     self._dense.append((folded, i))
             # A one-word name that is also a common word ("Drake", "Bono") obeys `alone` too.
-            mononym_kind = "surname_capitalized" if len(_name_words(fig.name)) == 1 and fig.alone == "capitalized" else "full_name"
+            mononym_kind = (
+                "surname_capitalized" if len(_name_words(fig.name)) == 1 and fig.alone == "capitalized" else "full_name"
+            )
             terms.append(Term(fig.name, f"{i}|{mononym_kind}", "", slots=_name_slots(fig.name)))
             for alias in fig.aliases:
                 # "^Poutine": an alias that is also a common word counts only when capitalised.
@@ -125,9 +131,14 @@ class PublicFigures:
         title_terms = []
         for language, words in titles.items():
             for title in words:
-                title_terms.append(Term(title, "title", language, slots=tuple(
-                    WordSlot(forms=frozenset({fold_word(w)})) for w in _TERM_SPLIT.split(title) if w
-                )))
+                title_terms.append(
+                    Term(
+                        title,
+                        "title",
+                        language,
+                        slots=tuple(WordSlot(forms=frozenset({fold_word(w)})) for w in _TERM_SPLIT.split(title) if w),
+                    )
+                )
         self._titles = Lexicon(title_terms)
         self.forms = self._names.forms | self._titles.forms
 
@@ -144,12 +155,17 @@ class PublicFigures:
                 for alias, index in self._dense:
                     if alias in tok.text:
                         fig = self.figures[index]
-                        found.setdefault((ti, ti + 1, fig.name), PersonMatch(fig.name, fig.role, fig.country, tok.surface, "alias", ti, ti + 1))
+                        found.setdefault(
+                            (ti, ti + 1, fig.name),
+                            PersonMatch(fig.name, fig.role, fig.country, tok.surface, "alias", ti, ti + 1),
+                        )
         for m in self._names.find(tokens):
             figure_index, kind = m.group.split("|")
             fig = self.figures[int(figure_index)]
             after_title = m.start in title_ends
-            if kind in ("surname_capitalized", "alias_capitalized") and not (tokens[m.start].capitalized or after_title):
+            if kind in ("surname_capitalized", "alias_capitalized") and not (
+                tokens[m.start].capitalized or after_title
+            ):
                 continue
             if kind == "alias_capitalized":
                 kind = "alias"
@@ -159,9 +175,14 @@ class PublicFigures:
             how_override = ""
             # Only Latin-script words collide with ordinary words this way; a name in its own
             # script (Путин, मोदी) has no capital letters to tell it apart, and needs none.
-            if (kind in ("surname", "surname_capitalized", "alias") and m.end - m.start == 1 and not after_title
-                    and tokens[m.start].text.isascii()
-                    and self.common_word is not None and self.common_word(tokens[m.start].text)):
+            if (
+                kind in ("surname", "surname_capitalized", "alias")
+                and m.end - m.start == 1
+                and not after_title
+                and tokens[m.start].text.isascii()
+                and self.common_word is not None
+                and self.common_word(tokens[m.start].text)
+            ):
                 tok = tokens[m.start]
                 if not tok.capitalized and (fold_word(tok.surface) == tok.text or tok.corrected):
                     # "a grocery store", "long tusks": the ordinary word, unless the prompt
@@ -174,7 +195,11 @@ class PublicFigures:
                 else:
                     common_start = m.start == 0
             if kind in ("surname", "surname_capitalized", "title_surname"):
-                how = "title_surname" if after_title else ("surname" if _name_words(fig.name) != _name_words(m.term) else "full_name")
+                how = (
+                    "title_surname"
+                    if after_title
+                    else ("surname" if _name_words(fig.name) != _name_words(m.term) else "full_name")
+                )
             else:
                 how = kind
             if common_start:
@@ -187,7 +212,10 @@ class PublicFigures:
         result = []
         for _key, pm in found.items():
             covered = any(
-                other is not pm and other.name == pm.name and other.start <= pm.start and pm.end <= other.end
+                other is not pm
+                and other.name == pm.name
+                and other.start <= pm.start
+                and pm.end <= other.end
                 and (other.end - other.start) > (pm.end - pm.start)
                 for other in found.values()
             )
@@ -220,7 +248,9 @@ def parse_public_figures(data: Any, where: str, common_word: Callable[[str], boo
             raise FigureError(f"{at}: must be a mapping like {{name: ..., role: ..., country: ...}}")
         unknown = set(entry) - {"name", "role", "country", "aliases", "surname", "alone"}
         if unknown:
-            raise FigureError(f"{at}: unknown key(s) {sorted(unknown)}; allowed: name, role, country, aliases, surname, alone")
+            raise FigureError(
+                f"{at}: unknown key(s) {sorted(unknown)}; allowed: name, role, country, aliases, surname, alone"
+            )
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             raise FigureError(f"{at}: 'name' must be a non-empty string")
@@ -244,7 +274,9 @@ def parse_public_figures(data: Any, where: str, common_word: Callable[[str], boo
         if key in seen:
             raise FigureError(f"{at}: listed twice (also figures[{seen[key]}])")
         seen[key] = i
-        figures.append(PublicFigure(name.strip(), role, country, tuple(a.strip() for a in aliases), surname.strip(), alone))
+        figures.append(
+            PublicFigure(name.strip(), role, country, tuple(a.strip() for a in aliases), surname.strip(), alone)
+        )
     try:
         return PublicFigures(figures, titles, common_word)
     except FigureError as exc:

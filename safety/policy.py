@@ -47,8 +47,18 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-SIGNAL_NAMES = ("lexical", "persons", "names", "language", "text_model", "clip_text", "clip_image", "nsfw",
-                "nudity_parts", "face")
+SIGNAL_NAMES = (
+    "lexical",
+    "persons",
+    "names",
+    "language",
+    "text_model",
+    "clip_text",
+    "clip_image",
+    "nsfw",
+    "nudity_parts",
+    "face",
+)
 IMAGE_SIGNALS = ("nsfw", "nudity_parts", "face", "clip_image")
 FIELDS = ("prompt", "negative_prompt")
 PERSON_MATCH_KINDS = ("full_name", "alias", "surname", "title_surname")
@@ -101,8 +111,13 @@ class Category:
 class PolicyVocabulary:
     """The words the policy cares about; tells the normaliser which obfuscations to undo."""
 
-    def __init__(self, forms: Iterable[str], prefixes: Iterable[str], function_words: Iterable[str] = (),
-                 common_word: Callable[[str], bool] | None = None):
+    def __init__(
+        self,
+        forms: Iterable[str],
+        prefixes: Iterable[str],
+        function_words: Iterable[str] = (),
+        common_word: Callable[[str], bool] | None = None,
+    ):
         self._function_words = frozenset(function_words)
         self._forms = frozenset(f for f in forms if len(f) >= 3 and f.isalpha())
         self._prefixes = frozenset(p for p in prefixes if len(p) >= 3)
@@ -277,7 +292,12 @@ def _strings(w: _Where, value: Any, where: str, *, allow_empty: bool = False) ->
 
 
 def _score(w: _Where, value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or not 0 <= value <= 1:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
         raise w.fail(where, f"must be a number between 0 and 1, got {value!r}")
     return float(value)
 
@@ -316,20 +336,22 @@ def _parse_rule(w: _Where, value: Any, where: str) -> Rule:
     if field_ not in FIELDS:
         raise w.fail(f"{where}.field", f"must be one of {', '.join(FIELDS)}, got {field_!r}")
     action = _action(w, m["action"], f"{where}.action") if "action" in m else None
-    name = _string(w, m["name"], f"{where}.name") if "name" in m else " + ".join(
-        "|".join(sorted(s)) for s in when
-    )
+    name = _string(w, m["name"], f"{where}.name") if "name" in m else " + ".join("|".join(sorted(s)) for s in when)
     return Rule(name, tuple(when), unless, score, field_, action)
 
 
 def _parse_category(w: _Where, name: str, value: Any, benign: tuple[str, ...]) -> Category:
     where = f"categories.{name}"
     m = _mapping(
-        w, value, where,
+        w,
+        value,
+        where,
         ("description", "action", "enabled", "clip", "rules", "signals"),
         ("description", "action", "signals"),
     )
-    clip = _mapping(w, m.get("clip", {"descriptions": []}), f"{where}.clip", ("descriptions", "benign"), ("descriptions",))
+    clip = _mapping(
+        w, m.get("clip", {"descriptions": []}), f"{where}.clip", ("descriptions", "benign"), ("descriptions",)
+    )
     if not m.get("clip") and ({"clip_text", "clip_image"} & set(m["signals"] or {})):
         raise w.fail(f"{where}.clip", "needs descriptions: the category has CLIP thresholds")
     signals_raw = _mapping(w, m["signals"], f"{where}.signals", SIGNAL_NAMES)
@@ -414,7 +436,9 @@ def _compile_terms(term_files: list[_TermFile], categories: Mapping[str, Categor
     return Lexicon(terms), Lexicon(exceptions)
 
 
-def _check_groups(term_files: list[_TermFile], categories: Mapping[str, Category], required: tuple[str, ...], main: Path) -> None:
+def _check_groups(
+    term_files: list[_TermFile], categories: Mapping[str, Category], required: tuple[str, ...], main: Path
+) -> None:
     used: dict[str, str] = {}
     for c in categories.values():
         for r in c.rules:
@@ -471,9 +495,22 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     doc = _read_yaml(path, main_bytes)
     w = _Where(path)
     m = _mapping(
-        w, doc, "",
-        ("schema_version", "name", "description", "default_decision", "languages", "persons", "clip",
-         "output_screening", "label", "categories", "text_model"),
+        w,
+        doc,
+        "",
+        (
+            "schema_version",
+            "name",
+            "description",
+            "default_decision",
+            "languages",
+            "persons",
+            "clip",
+            "output_screening",
+            "label",
+            "categories",
+            "text_model",
+        ),
         ("schema_version", "name", "languages", "categories"),
     )
     if m["schema_version"] != SCHEMA_VERSION:
@@ -486,7 +523,9 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
 
     langs = _mapping(w, m["languages"], "languages", ("required", "files", "unread"), ("required", "files"))
     required = _strings(w, langs["required"], "languages.required")
-    files_raw = _mapping(w, langs["files"], "languages.files", list(langs["files"]) if isinstance(langs["files"], dict) else ())
+    files_raw = _mapping(
+        w, langs["files"], "languages.files", list(langs["files"]) if isinstance(langs["files"], dict) else ()
+    )
     missing = [lang for lang in required if lang not in files_raw]
     if missing:
         raise w.fail("languages.files", f"no term file for required language(s) {', '.join(missing)}")
@@ -526,12 +565,16 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
     person_category = None
     person_scores: dict[str, float] = {}
     if "persons" in m:
-        pm = _mapping(w, m["persons"], "persons", ("file", "category", "scores", "unlisted"), ("file", "category", "scores"))
+        pm = _mapping(
+            w, m["persons"], "persons", ("file", "category", "scores", "unlisted"), ("file", "category", "scores")
+        )
         person_category = _string(w, pm["category"], "persons.category")
         if person_category not in categories:
             raise w.fail("persons.category", f"{person_category!r} is not a category")
         if "persons" not in categories[person_category].signals:
-            raise w.fail(f"categories.{person_category}.signals", "needs 'persons' thresholds (persons.category points here)")
+            raise w.fail(
+                f"categories.{person_category}.signals", "needs 'persons' thresholds (persons.category points here)"
+            )
         scores = _mapping(w, pm["scores"], "persons.scores", (*PERSON_MATCH_KINDS, "common_word"), PERSON_MATCH_KINDS)
         person_scores = {k: _score(w, v, f"persons.scores.{k}") for k, v in scores.items()}
         fpath = _resolve(base, w, pm["file"], "persons.file")
@@ -545,27 +588,41 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         figures = PublicFigures((), {})
     for c in categories.values():
         if "persons" in c.signals and c.name != person_category:
-            raise w.fail(f"categories.{c.name}.signals.persons", "only the category named in persons.category can use it")
+            raise w.fail(
+                f"categories.{c.name}.signals.persons", "only the category named in persons.category can use it"
+            )
 
     unread_category = None
     coverage = Coverage(frozenset(lang for lang in files_raw if lang != COMMON_LANGUAGE))
     if "unread" in langs:
-        um = _mapping(w, langs["unread"], "languages.unread", ("category", "min_confidence", "max_covered", "min_letters"), ("category",))
+        um = _mapping(
+            w,
+            langs["unread"],
+            "languages.unread",
+            ("category", "min_confidence", "max_covered", "min_letters"),
+            ("category",),
+        )
         unread_category = _string(w, um["category"], "languages.unread.category")
         if unread_category not in categories or "language" not in categories[unread_category].signals:
-            raise w.fail("languages.unread.category", f"{unread_category!r} must be a category with 'language' thresholds")
+            raise w.fail(
+                "languages.unread.category", f"{unread_category!r} must be a category with 'language' thresholds"
+            )
         min_letters = um.get("min_letters", coverage.min_letters)
         if isinstance(min_letters, bool) or not isinstance(min_letters, int) or min_letters < 0:
             raise w.fail("languages.unread.min_letters", f"must be a non-negative integer, got {min_letters!r}")
         coverage = Coverage(
             coverage.languages,
-            min_confidence=_score(w, um.get("min_confidence", coverage.min_confidence), "languages.unread.min_confidence"),
+            min_confidence=_score(
+                w, um.get("min_confidence", coverage.min_confidence), "languages.unread.min_confidence"
+            ),
             max_covered=_score(w, um.get("max_covered", coverage.max_covered), "languages.unread.max_covered"),
             min_letters=min_letters,
         )
     unlisted = None
     if "persons" in m and "unlisted" in m["persons"]:
-        um = _mapping(w, m["persons"]["unlisted"], "persons.unlisted", ("act_groups", "scores"), ("act_groups", "scores"))
+        um = _mapping(
+            w, m["persons"]["unlisted"], "persons.unlisted", ("act_groups", "scores"), ("act_groups", "scores")
+        )
         sm = _mapping(w, um["scores"], "persons.unlisted.scores", ("with_act", "alone"), ("with_act", "alone"))
         act_groups = frozenset(_strings(w, um["act_groups"], "persons.unlisted.act_groups"))
         known = {g for tf in term_files for g in tf.groups}
@@ -574,8 +631,12 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
         assert person_category is not None  # persons.unlisted sits inside persons, which set it above
         if "names" not in categories[person_category].signals:
             raise w.fail(f"categories.{person_category}.signals", "needs 'names' thresholds (persons.unlisted is set)")
-        unlisted = UnlistedNames(person_category, act_groups, _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
-                                 _score(w, sm["alone"], "persons.unlisted.scores.alone"))
+        unlisted = UnlistedNames(
+            person_category,
+            act_groups,
+            _score(w, sm["with_act"], "persons.unlisted.scores.with_act"),
+            _score(w, sm["alone"], "persons.unlisted.scores.alone"),
+        )
 
     text_model_codes: dict[str, str] = {}
     if "text_model" in m:
@@ -585,7 +646,9 @@ def load_policy(path: str | os.PathLike[str]) -> Policy:
             raise w.fail("text_model.categories", "must map the model's hazard codes (S1...) to category names")
         for code, cat in codes.items():
             if cat not in categories or "text_model" not in categories[cat].signals:
-                raise w.fail(f"text_model.categories.{code}", f"{cat!r} must be a category with 'text_model' thresholds")
+                raise w.fail(
+                    f"text_model.categories.{code}", f"{cat!r} must be a category with 'text_model' thresholds"
+                )
         text_model_codes = dict(codes)
 
     _check_groups(term_files, categories, required, path)

@@ -89,7 +89,9 @@ class Screener:
             raise ScreeningInputError(f"{what} is {len(text)} characters; the limit is {MAX_PROMPT_CHARS}")
         return text
 
-    def _prompt_outputs(self, policy: Policy, text: str, negative_prompt: str | None) -> tuple[list[SignalOutput], frozenset[str]]:
+    def _prompt_outputs(
+        self, policy: Policy, text: str, negative_prompt: str | None
+    ) -> tuple[list[SignalOutput], frozenset[str]]:
         prompt = prepare_text(policy, text)
         negative = prepare_text(policy, negative_prompt) if negative_prompt else None
         outputs = [run_lexical(policy, prompt, negative), run_persons(policy, prompt)]
@@ -101,13 +103,27 @@ class Screener:
             outputs.append(learned)
             learned_reads_all = learned.report.active and self.text_model.config.multilingual
         if policy.unread_category is not None and not learned_reads_all:
-            outputs.append(run_language(self.languages, text, policy.coverage, [policy.unread_category],
-                                        stopword_hits=policy.stopword_hits(prompt.normalized.tokens)))
+            outputs.append(
+                run_language(
+                    self.languages,
+                    text,
+                    policy.coverage,
+                    [policy.unread_category],
+                    stopword_hits=policy.stopword_hits(prompt.normalized.tokens),
+                )
+            )
         outputs.append(self.clip.run_text(policy, prompt.normalized.text or text))
         return outputs, prompt.normalized.tricks
 
-    def _image_outputs(self, policy: Policy, images: Sequence[np.ndarray], *, stage: str,
-                       signals: Sequence[str], frames: Sequence[int] | None = None) -> list[SignalOutput]:
+    def _image_outputs(
+        self,
+        policy: Policy,
+        images: Sequence[np.ndarray],
+        *,
+        stage: str,
+        signals: Sequence[str],
+        frames: Sequence[int] | None = None,
+    ) -> list[SignalOutput]:
         def users(signal: str) -> list[str]:
             return [n for n, c in policy.categories.items() if c.enabled and signal in c.signals]
 
@@ -115,8 +131,11 @@ class Screener:
         if "nsfw" in signals:
             outputs.append(run_nsfw(self.nsfw, images, categories=users("nsfw"), stage=stage, frames=frames))
         if "nudity_parts" in signals:
-            outputs.append(run_nudity_parts(self.nudity_parts, images, categories=users("nudity_parts"), stage=stage,
-                                            frames=frames))
+            outputs.append(
+                run_nudity_parts(
+                    self.nudity_parts, images, categories=users("nudity_parts"), stage=stage, frames=frames
+                )
+            )
         if "face" in signals:
             outputs.append(run_faces(self.faces, images, categories=users("face"), stage=stage, frames=frames))
         if "clip_image" in signals:
@@ -133,18 +152,23 @@ class Screener:
             negative_prompt = self._check_text(negative_prompt, "negative_prompt")
         policy = self.policy
         outputs, tricks = self._prompt_outputs(policy, text, negative_prompt)
-        return decide(policy, outputs, stage="prompt", obfuscations=tricks,
-                      elapsed_ms=(time.perf_counter() - started) * 1000)
+        return decide(
+            policy, outputs, stage="prompt", obfuscations=tricks, elapsed_ms=(time.perf_counter() - started) * 1000
+        )
 
     def screen_image(self, image: Any) -> Screening:
         """Screen an input image (HxWx3 uint8 RGB array, PIL image or encoded bytes)."""
         started = time.perf_counter()
         rgb = to_rgb(image)
         policy = self.policy
-        outputs = self._image_outputs(policy, [rgb], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image"))
+        outputs = self._image_outputs(
+            policy, [rgb], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image")
+        )
         return decide(policy, outputs, stage="image", elapsed_ms=(time.perf_counter() - started) * 1000)
 
-    def screen_request(self, prompt: str | None = None, image: Any = None, negative_prompt: str | None = None) -> Screening:
+    def screen_request(
+        self, prompt: str | None = None, image: Any = None, negative_prompt: str | None = None
+    ) -> Screening:
         """Screen everything a generation request brings: prompt, negative prompt and input image."""
         started = time.perf_counter()
         if prompt is None and image is None:
@@ -159,9 +183,12 @@ class Screener:
             prompt_outputs, tricks = self._prompt_outputs(policy, prompt, negative_prompt)
             outputs += prompt_outputs
         if image is not None:
-            outputs += self._image_outputs(policy, [to_rgb(image)], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image"))
-        return decide(policy, outputs, stage="request", obfuscations=tricks,
-                      elapsed_ms=(time.perf_counter() - started) * 1000)
+            outputs += self._image_outputs(
+                policy, [to_rgb(image)], stage="image", signals=("nsfw", "nudity_parts", "face", "clip_image")
+            )
+        return decide(
+            policy, outputs, stage="request", obfuscations=tricks, elapsed_ms=(time.perf_counter() - started) * 1000
+        )
 
     def sample_indices(self, count: int, sample: int | None = None) -> list[int]:
         """Evenly spaced frame indices, first and last included."""
@@ -187,7 +214,9 @@ class Screener:
             try:
                 frames = list(frames)
             except TypeError as exc:
-                raise ScreeningInputError(f"frames must be an array or a sequence, not {type(frames).__name__}") from exc
+                raise ScreeningInputError(
+                    f"frames must be an array or a sequence, not {type(frames).__name__}"
+                ) from exc
             count = len(frames)
         if count == 0:
             raise ScreeningInputError("no frames to screen")
@@ -197,8 +226,9 @@ class Screener:
         indices = self.sample_indices(count, sample)
         images = [to_rgb(frames[i]) for i in indices]
         outputs = self._image_outputs(policy, images, stage="output", signals=policy.output_signals, frames=indices)
-        return decide(policy, outputs, stage="output", frames_screened=indices,
-                      elapsed_ms=(time.perf_counter() - started) * 1000)
+        return decide(
+            policy, outputs, stage="output", frames_screened=indices, elapsed_ms=(time.perf_counter() - started) * 1000
+        )
 
     # --- operations --------------------------------------------------------------------
 
@@ -222,32 +252,70 @@ class Screener:
         policy = self.policy
         reports = [
             SignalReport(name="lexical", active=True, version=f"policy-{policy.version}", stage="prompt"),
-            SignalReport(name="persons", active=bool(len(policy.figures)), stage="prompt",
-                         version=f"{len(policy.figures)}-figures",
-                         reason_if_inactive="" if len(policy.figures) else "the policy has no public-figures list"),
+            SignalReport(
+                name="persons",
+                active=bool(len(policy.figures)),
+                stage="prompt",
+                version=f"{len(policy.figures)}-figures",
+                reason_if_inactive="" if len(policy.figures) else "the policy has no public-figures list",
+            ),
         ]
         if policy.unlisted is not None:
             ok, reason = self.names.status()
-            reports.append(SignalReport(name="names", active=ok, stage="prompt", reason_if_inactive=reason,
-                                        version=self.names.version if ok else ""))
+            reports.append(
+                SignalReport(
+                    name="names",
+                    active=ok,
+                    stage="prompt",
+                    reason_if_inactive=reason,
+                    version=self.names.version if ok else "",
+                )
+            )
         if policy.unread_category is not None:
             ok, reason = self.languages.status()
             # The script check always runs; without lingua the language check does not.
-            reports.append(SignalReport(name="language", active=True, stage="prompt",
-                                        version="language-1+" + ("lingua" if ok else "scripts-only"),
-                                        reason_if_inactive="" if ok else reason))
+            reports.append(
+                SignalReport(
+                    name="language",
+                    active=True,
+                    stage="prompt",
+                    version="language-1+" + ("lingua" if ok else "scripts-only"),
+                    reason_if_inactive="" if ok else reason,
+                )
+            )
         if policy.text_model_codes:
             ok, reason = self.text_model.status()
-            reports.append(SignalReport(name="text_model", active=ok, stage="prompt", reason_if_inactive=reason,
-                                        version=self.text_model.version if ok else ""))
+            reports.append(
+                SignalReport(
+                    name="text_model",
+                    active=ok,
+                    stage="prompt",
+                    reason_if_inactive=reason,
+                    version=self.text_model.version if ok else "",
+                )
+            )
         for name, component in (("nsfw", self.nsfw), ("nudity_parts", self.nudity_parts), ("face", self.faces)):
             ok, reason = component.status()
-            reports.append(SignalReport(name=name, active=ok, stage="image", reason_if_inactive=reason,
-                                        version=component.version if ok else ""))
+            reports.append(
+                SignalReport(
+                    name=name,
+                    active=ok,
+                    stage="image",
+                    reason_if_inactive=reason,
+                    version=component.version if ok else "",
+                )
+            )
         ok, reason = self.clip.status()
         for name in ("clip_text", "clip_image"):
-            reports.append(SignalReport(name=name, active=ok, stage="prompt" if name == "clip_text" else "image",
-                                        version=self.clip.version, reason_if_inactive=reason))
+            reports.append(
+                SignalReport(
+                    name=name,
+                    active=ok,
+                    stage="prompt" if name == "clip_text" else "image",
+                    version=self.clip.version,
+                    reason_if_inactive=reason,
+                )
+            )
         return reports
 
     def health(self) -> dict[str, Any]:

@@ -101,16 +101,22 @@ class TextModel:
             ids = ids["input_ids"]
         ids = ids.to(self.config.device)
         with torch.inference_mode():
-            out = self._model.generate(ids, max_new_tokens=self.config.max_new_tokens, do_sample=False,
-                                       pad_token_id=self._tokenizer.pad_token_id or 0)
-        return self._tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+            out = self._model.generate(
+                ids,
+                max_new_tokens=self.config.max_new_tokens,
+                do_sample=False,
+                pad_token_id=self._tokenizer.pad_token_id or 0,
+            )
+        return self._tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
 
     def run(self, prompt: str, code_categories: Mapping[str, str]) -> SignalOutput:
         started = time.perf_counter()
         ok, reason = self.status()
         if not ok or not self.load():
             ok, reason = self.status()
-            return SignalOutput(SignalReport(name="text_model", active=False, stage="prompt", reason_if_inactive=reason))
+            return SignalOutput(
+                SignalReport(name="text_model", active=False, stage="prompt", reason_if_inactive=reason)
+            )
         verdict = parse_verdict(self.generate(prompt))
         hits: dict[str, SignalHit] = {}
         if verdict.unsafe:
@@ -118,10 +124,16 @@ class TextModel:
                 category = code_categories.get(code)
                 if category:
                     hits.setdefault(category, SignalHit(score=1.0, evidence=[]))
-                    hits[category].evidence.append(Evidence(signal="text_model", kind="model_score", value=code,
-                                                            detail=f"hazard {code}", score=1.0))
+                    hits[category].evidence.append(
+                        Evidence(
+                            signal="text_model", kind="model_score", value=code, detail=f"hazard {code}", score=1.0
+                        )
+                    )
         report = SignalReport(
-            name="text_model", active=True, stage="prompt", version=self.version,
+            name="text_model",
+            active=True,
+            stage="prompt",
+            version=self.version,
             scores={c: h.score for c, h in hits.items()},
             reason_if_inactive="" if verdict.parsed else f"answer not understood: {verdict.raw[:80]!r}",
             elapsed_ms=round((time.perf_counter() - started) * 1000, 3),

@@ -61,13 +61,16 @@ def _evidence(rule: Rule, groups: dict[str, list[TermMatch]], field: str, tricks
     wanted = frozenset().union(*rule.when)
     for g in sorted(wanted):
         for m in groups.get(g, ()):
-            out.append(Evidence(
-                signal="lexical",
-                kind="pattern" if m.term.lstrip("!").startswith("re:") else "term",
-                value=m.surface,
-                detail=f"{rule.name}: {g} '{m.term}'" + (" (negative prompt)" if field == "negative_prompt" else ""),
-                language=m.language,
-            ))
+            out.append(
+                Evidence(
+                    signal="lexical",
+                    kind="pattern" if m.term.lstrip("!").startswith("re:") else "term",
+                    value=m.surface,
+                    detail=f"{rule.name}: {g} '{m.term}'"
+                    + (" (negative prompt)" if field == "negative_prompt" else ""),
+                    language=m.language,
+                )
+            )
     if tricks and out:
         out.append(Evidence(signal="lexical", kind="obfuscation", value=", ".join(sorted(tricks))))
     return out
@@ -90,8 +93,9 @@ def run_lexical(policy: Policy, prompt: PreparedText, negative: PreparedText | N
                 continue
             # The rule that asks for the most once thresholds apply, not simply the highest
             # score: a review-band rule outranks a higher-scoring label-only rule.
-            action = effective_action(rule.score, threshold.trigger, threshold.review,
-                                      rule.action or threshold.action or category.action)
+            action = effective_action(
+                rule.score, threshold.trigger, threshold.review, rule.action or threshold.action or category.action
+            )
             key = (severity(action), rule.score)
             if best is None or key > best[:2]:
                 best = (key[0], key[1], rule)
@@ -122,7 +126,9 @@ def run_persons(policy: Policy, prompt: PreparedText) -> SignalOutput:
     category = policy.person_category
     if category is None or not len(policy.figures):
         report = SignalReport(
-            name="persons", active=False, stage="prompt",
+            name="persons",
+            active=False,
+            stage="prompt",
             reason_if_inactive="the policy has no public-figures list",
         )
         return SignalOutput(report=report)
@@ -140,7 +146,9 @@ def run_persons(policy: Policy, prompt: PreparedText) -> SignalOutput:
     if found:
         evidence = [
             Evidence(
-                signal="persons", kind="name", value=p.surface,
+                signal="persons",
+                kind="name",
+                value=p.surface,
                 detail=f"{p.name} ({p.role.replace('_', ' ')}, {p.country}; matched by {p.how.replace('_', ' ')})",
                 score=policy.person_scores[p.how],
             )

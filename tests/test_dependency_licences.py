@@ -19,7 +19,9 @@ import pytest
 from packaging.requirements import Requirement
 
 COPYLEFT = re.compile(r"\b(A?GPL|LGPL|GNU|SSPL|EUPL|OSL|CDDL|EPL|MPL|Mozilla|CC-BY-SA|GFDL|Affero)", re.IGNORECASE)
-PERMISSIVE = re.compile(r"\b(MIT|BSD|Apache|ISC|PSF|Python Software Foundation|Unlicense|Zlib|HPND|0BSD|CC0)", re.IGNORECASE)
+PERMISSIVE = re.compile(
+    r"\b(MIT|BSD|Apache|ISC|PSF|Python Software Foundation|Unlicense|Zlib|HPND|0BSD|CC0)", re.IGNORECASE
+)
 
 # Reviewed exceptions: (package, why it is acceptable as a default dependency).
 REVIEWED = {
@@ -66,8 +68,13 @@ def default_dependency_closure(distribution: str = "originframe") -> set[str]:
 
 
 def licences(packages: set[str]) -> dict[str, str]:
-    command = [str(Path(sys.executable).with_name("pip-licenses")), "--from=mixed", "--format=json",
-               "--packages", *sorted(packages)]
+    command = [
+        str(Path(sys.executable).with_name("pip-licenses")),
+        "--from=mixed",
+        "--format=json",
+        "--packages",
+        *sorted(packages),
+    ]
     found = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return {_name(entry["Name"]): entry["License"] for entry in found}
 
@@ -83,8 +90,10 @@ def test_default_dependencies_are_permissive_or_reviewed() -> None:
             continue
         if COPYLEFT.search(licence) or not PERMISSIVE.search(licence):
             problems.append(f"{package}: {licence.splitlines()[0] if licence else 'no licence'}")
-    assert not problems, ("default dependencies that are copyleft or of unknown licence (make them an optional "
-                          "extra, or review them in REVIEWED with the reason): " + "; ".join(problems))
+    assert not problems, (
+        "default dependencies that are copyleft or of unknown licence (make them an optional "
+        "extra, or review them in REVIEWED with the reason): " + "; ".join(problems)
+    )
 
 
 def test_postgresql_driver_is_only_an_extra() -> None:
@@ -95,7 +104,14 @@ def test_postgresql_driver_is_only_an_extra() -> None:
     assert "postgresql" in extras
 
 
-@pytest.mark.parametrize("licence, copyleft", [("LGPL-3.0-only", True), ("GNU Affero General Public License v3", True),
-                                                 ("MIT License", False), ("Apache-2.0", False)])
+@pytest.mark.parametrize(
+    "licence, copyleft",
+    [
+        ("LGPL-3.0-only", True),
+        ("GNU Affero General Public License v3", True),
+        ("MIT License", False),
+        ("Apache-2.0", False),
+    ],
+)
 def test_classifier_tells_copyleft_from_permissive(licence: str, copyleft: bool) -> None:
     assert bool(COPYLEFT.search(licence)) is copyleft

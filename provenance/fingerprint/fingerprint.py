@@ -57,9 +57,13 @@ class Fingerprint:
         if self.hashes.dtype != np.uint64 or self.strong.dtype != np.uint64:
             raise FingerprintError("fingerprint arrays must be uint64")
         if self.hashes.ndim != 2 or self.hashes.shape != self.strong.shape:
-            raise FingerprintError(f"hashes {self.hashes.shape} and strong {self.strong.shape} must be (variants, frames)")
+            raise FingerprintError(
+                f"hashes {self.hashes.shape} and strong {self.strong.shape} must be (variants, frames)"
+            )
         if self.hashes.shape[0] not in _VARIANT_COUNTS:
-            raise FingerprintError(f"expected {' or '.join(map(str, _VARIANT_COUNTS))} variants, got {self.hashes.shape[0]}")
+            raise FingerprintError(
+                f"expected {' or '.join(map(str, _VARIANT_COUNTS))} variants, got {self.hashes.shape[0]}"
+            )
         if self.frame_indices.shape != (self.hashes.shape[1],):
             raise FingerprintError("one frame index per hashed frame")
 
@@ -95,7 +99,9 @@ class Fingerprint:
         if magic != _MAGIC:
             raise FingerprintError("stored bytes are not an Originframe fingerprint")
         if version not in (1, FORMAT_VERSION):
-            raise FingerprintError(f"fingerprint format {version} is not readable by this version (expects {FORMAT_VERSION})")
+            raise FingerprintError(
+                f"fingerprint format {version} is not readable by this version (expects {FORMAT_VERSION})"
+            )
         expected = _HEADER.size + frames * 4 + 2 * variants * frames * 8
         with_image = version >= 2 and len(data) == expected + 16
         if len(data) != expected and not with_image:
@@ -109,8 +115,14 @@ class Fingerprint:
         input_hash = input_strong = None
         if with_image:
             input_hash, input_strong = np.frombuffer(data, "<u8", 2, expected).astype(np.uint64)
-        return cls(hashes=hashes.astype(np.uint64), strong=strong.astype(np.uint64), frame_indices=indices,
-                   fps=float(fps) or None, input_hash=input_hash, input_strong=input_strong)
+        return cls(
+            hashes=hashes.astype(np.uint64),
+            strong=strong.astype(np.uint64),
+            frame_indices=indices,
+            fps=float(fps) or None,
+            input_hash=input_hash,
+            input_strong=input_strong,
+        )
 
     def soft_binding_value(self) -> str:
         """The registered hashes, base64, for a ``c2pa.soft-binding`` assertion (alg ``FINGERPRINT_ALGORITHM``)."""
@@ -146,8 +158,9 @@ def compute_fingerprint(
         except ValueError as error:
             raise FingerprintError(f"input image: {error}") from error
         input_hash, input_strong = image_hashes[0, 0], image_strong[0, 0]
-    return Fingerprint(hashes=hashes, strong=strong, frame_indices=indices, fps=fps, input_hash=input_hash,
-                       input_strong=input_strong)
+    return Fingerprint(
+        hashes=hashes, strong=strong, frame_indices=indices, fps=fps, input_hash=input_hash, input_strong=input_strong
+    )
 
 
 def query_fingerprint(frames: np.ndarray | Sequence[np.ndarray], fps: float | None = None) -> Fingerprint:

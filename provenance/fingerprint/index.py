@@ -261,9 +261,7 @@ class FingerprintIndex:
             best = np.empty((query.variants, query.frames, len(occupied)), np.float32)
             for variant in range(query.variants):
                 for row in range(query.frames):
-                    distances = pair_distances(
-                        query.hashes[variant, row], query.strong[variant, row], hashes, strong
-                    )
+                    distances = pair_distances(query.hashes[variant, row], query.strong[variant, row], hashes, strong)
                     best[variant, row] = np.minimum.reduceat(distances, starts)
             alive = np.array([self._slot_keys[slot] is not None for slot in occupied])
             results = []
@@ -273,8 +271,12 @@ class FingerprintIndex:
                 matrix = None
                 start, length = int(self._slot_start[slot]), int(self._slot_length[slot])
                 if _worth_aligning(query, best[:, :, position], length):
-                    matrix = frame_distances(query.hashes.reshape(-1), query.strong.reshape(-1),
-                                             hashes[start : start + length], strong[start : start + length])
+                    matrix = frame_distances(
+                        query.hashes.reshape(-1),
+                        query.strong.reshape(-1),
+                        hashes[start : start + length],
+                        strong[start : start + length],
+                    )
                 results.append(self._result(query, int(slot), best[:, :, position], matrix))
         return _ranked(results, max_results, matches_only)
 
@@ -330,9 +332,7 @@ class FingerprintIndex:
         _, first = np.unique(slots, return_index=True)
         return slots[np.sort(first)][:_MAX_CANDIDATE_CLIPS]
 
-    def _score(
-        self, query: _Query, slots: np.ndarray, max_results: int, matches_only: bool
-    ) -> list[FingerprintMatch]:
+    def _score(self, query: _Query, slots: np.ndarray, max_results: int, matches_only: bool) -> list[FingerprintMatch]:
         if len(slots) == 0:
             return []
         lengths = self._slot_length[slots]
@@ -384,13 +384,21 @@ class FingerprintIndex:
         input_distance, matches_input = None, False
         if slot in self._inputs:
             image_hash, image_strong = self._inputs[slot]
-            to_image = np.sort(pair_distances(query.hashes[0], query.strong[0], np.full(query.frames, image_hash),
-                                              np.full(query.frames, image_strong)))
+            to_image = np.sort(
+                pair_distances(
+                    query.hashes[0],
+                    query.strong[0],
+                    np.full(query.frames, image_hash),
+                    np.full(query.frames, image_strong),
+                )
+            )
             # "some frames are this image": the k-th closest frame, k = MIN_QUERY_FRAMES (or every frame of a still)
             near = float(to_image[min(MIN_QUERY_FRAMES, query.frames) - 1])
             input_distance = round(near, 2) if np.isfinite(near) else None
             # explained by the image at least as well as by the motion the model added to it
-            matches_input = bool(near <= STILL_MATCH_THRESHOLD and (distance > threshold or np.median(to_image) <= distance))
+            matches_input = bool(
+                near <= STILL_MATCH_THRESHOLD and (distance > threshold or np.median(to_image) <= distance)
+            )
         is_match = bool(distance <= threshold) and not static
         registered = len(self._key_slot)
         return FingerprintMatch(
@@ -477,4 +485,3 @@ def _resized(array: np.ndarray, capacity: int) -> np.ndarray:
 
 def _grow(array: np.ndarray, size: int) -> np.ndarray:
     return array if size <= len(array) else _resized(array, max(size, 2 * len(array), 1024))
-

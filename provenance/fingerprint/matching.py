@@ -112,8 +112,14 @@ class Alignment:
 
     __slots__ = ("distance", "matched", "overlap", "query_range", "registered_range", "variant")
 
-    def __init__(self, distance: float, variant: int, overlap: np.ndarray | None,
-                 query_range: tuple[float, float] | None, registered_range: tuple[float, float] | None) -> None:
+    def __init__(
+        self,
+        distance: float,
+        variant: int,
+        overlap: np.ndarray | None,
+        query_range: tuple[float, float] | None,
+        registered_range: tuple[float, float] | None,
+    ) -> None:
         self.distance = distance
         self.variant = variant
         self.overlap = overlap  # per query frame: its aligned distance, inf where it is outside the overlap
@@ -128,8 +134,9 @@ class Alignment:
 ORDER_MARGIN = 3.0
 
 
-def order_verified(distances: np.ndarray, query_times: np.ndarray, registered_times: np.ndarray,
-                   forward: float, threshold: float) -> bool:
+def order_verified(
+    distances: np.ndarray, query_times: np.ndarray, registered_times: np.ndarray, forward: float, threshold: float
+) -> bool:
     """Does the match depend on the frames' order? The query played backwards must be clearly farther.
 
     A clip with little visible change over time (a locked-off shot, a still with a small moving
@@ -166,8 +173,9 @@ def align(distances: np.ndarray, query_times: np.ndarray, registered_times: np.n
         if r_count == 1:
             nearest = np.zeros_like(right)
         else:
-            nearest = np.where(np.abs(registered_times[left] - aligned) <= np.abs(registered_times[right] - aligned),
-                               left, right)
+            nearest = np.where(
+                np.abs(registered_times[left] - aligned) <= np.abs(registered_times[right] - aligned), left, right
+            )
         inside = np.abs(registered_times[nearest] - aligned) <= tolerance  # (H, Q)
         # the overlap must cover ALIGNED_SPAN of the shorter clip, measured on both time axes
         need_span = ALIGNED_SPAN * min(q_span, r_span)
@@ -193,7 +201,9 @@ def align(distances: np.ndarray, query_times: np.ndarray, registered_times: np.n
                 best_key = key
                 lo, hi = int(first[h]), int(last[h])
                 best = Alignment(
-                    float(medians[h]), variant, along[h],
+                    float(medians[h]),
+                    variant,
+                    along[h],
                     (float(query_times[lo]), float(query_times[hi])),
                     (float(aligned[h, lo]), float(aligned[h, hi])),
                 )

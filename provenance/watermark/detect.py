@@ -124,14 +124,18 @@ class WatermarkDetection(msgspec.Struct, kw_only=True):
     mirrored: bool | None
     sync_score: float  # pilot correlation of the best registration, in standard deviations
     rotation: float | None = None  # degrees, anticlockwise as displayed, when found by the lattice search
-    content_region: tuple[int, int, int, int] | None = None  # (top, bottom, left, right) pixels, when the clip filled only part of the frame
+    content_region: tuple[int, int, int, int] | None = (
+        None  # (top, bottom, left, right) pixels, when the clip filled only part of the frame
+    )
     segments: list[WatermarkSegment] = msgspec.field(default_factory=list)  # which time ranges carry which identifier
 
 
 def _as_clip(frames: np.ndarray) -> np.ndarray:
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}")
+        raise ValueError(
+            f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}"
+        )
     clip = frames[None] if frames.ndim == 3 else frames
     if clip.shape[0] == 0:
         raise ValueError("no frames to analyse")
@@ -253,7 +257,9 @@ def detect_watermark(frames: np.ndarray, keyring: Keyring, fps: float | None = N
     return result
 
 
-def _segments(result: WatermarkDetection, indices: list[int], fps: float | None, within: tuple[int, int] | None = None) -> list[WatermarkSegment]:
+def _segments(
+    result: WatermarkDetection, indices: list[int], fps: float | None, within: tuple[int, int] | None = None
+) -> list[WatermarkSegment]:
     """Runs of analysed frames whose score reaches SEGMENT_FRAME_SCORE (gaps of one frame
     bridged), as stretches of the video; `within` (analysed positions) limits where."""
     assert result.identifier is not None and result.key_id is not None
@@ -289,7 +295,12 @@ def _segments(result: WatermarkDetection, indices: list[int], fps: float | None,
 
 
 def _window_search(
-    array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring: Keyring, whole: WatermarkDetection, fps: float | None = None
+    array: np.ndarray,
+    indices: list[int],
+    clip: ClipResiduals,
+    keyring: Keyring,
+    whole: WatermarkDetection,
+    fps: float | None = None,
 ) -> WatermarkDetection:
     count = len(indices)
     if count < 2 * MIN_WINDOW_FRAMES:
@@ -389,7 +400,9 @@ def _search(array: np.ndarray, indices: list[int], clip: ClipResiduals, keyring:
     return finish(best, False)
 
 
-def _region_search(clip: ClipResiduals, region: Region, keys: list[WatermarkKey], tried: int) -> tuple[_Decode | None, int]:
+def _region_search(
+    clip: ClipResiduals, region: Region, keys: list[WatermarkKey], tried: int
+) -> tuple[_Decode | None, int]:
     """The part of the frame that holds the clip, decoded as a whole picture on the clip grid."""
     inner = ClipResiduals.from_luma([y[region.top : region.bottom, region.left : region.right] for y in clip.luma])
     if min(inner.height, inner.width) < analysis.MIN_SIDE:
@@ -471,7 +484,11 @@ def _perspective_search(
     linear = perspective.corrections(clip.height, clip.width)
     identity = np.eye(3)
     nominal = clip.exact_projective(identity, LATTICE_FRAMES)
-    nominal_blocks = [None] * len(keys) if nominal is None else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
+    nominal_blocks = (
+        [None] * len(keys)
+        if nominal is None
+        else perspective.block_search(nominal[0].mean(), nominal[0].mask, nominal[1], layouts, linear)
+    )
     for key, layout, blocks in zip(keys, layouts, nominal_blocks, strict=True):
         starts: list[tuple[np.ndarray, tuple[np.ndarray, np.ndarray] | None]] = [(identity, blocks)]
         for registration, owner, _ in lattice_registrations:
@@ -486,7 +503,9 @@ def _perspective_search(
                 continue
             tried += LIST_SIZE
             aligned = found[0].block_weighted(layout.pilot)
-            identifier, symbols, agreements = _decode_values(analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE)
+            identifier, symbols, agreements = _decode_values(
+                analysis.sample_values(aligned.tile()), key, layout, LIST_SIZE
+            )
             if identifier is not None:
                 return _Decode("clip", refined, key, identifier, symbols, agreements, aligned), tried
     return None, tried
@@ -517,7 +536,9 @@ def _refine_perspective(
             else:
                 z = perspective.pilot_z(mean, aligned.mask, layout)[0]
                 centres, shifts = perspective.block_shifts(mean, aligned.mask, low, layout)
-        fitted = perspective.fit(matrix, centres, shifts, perspective.FIRST_THRESHOLD if round_ == 0 else perspective.RANSAC_THRESHOLD)
+        fitted = perspective.fit(
+            matrix, centres, shifts, perspective.FIRST_THRESHOLD if round_ == 0 else perspective.RANSAC_THRESHOLD
+        )
         if fitted is None:
             break
         matrix, blocks = fitted
@@ -587,6 +608,8 @@ def channel_accuracy(frames: np.ndarray, identifier: int, key: WatermarkKey) -> 
     mean = np.mean(clip.picture_residuals(profile), axis=0)
     hypotheses = [*_registrations(mean, [key], "picture"), *_registrations(mean, [key], "search")]
     for _, _, registration, _ in hypotheses:
-        soft = analysis.soft_bits(analysis.sample_values(clip.exact(profile, registration).tile(registration.mirrored)), layout)
+        soft = analysis.soft_bits(
+            analysis.sample_values(clip.exact(profile, registration).tile(registration.mirrored)), layout
+        )
         best = max(best, float(np.mean(np.sign(soft) == truth)))
     return best

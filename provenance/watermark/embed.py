@@ -111,7 +111,6 @@ class _Frame:
         self.amplitude_grid = analysis.to_grid(full, height, width, grid)
 
 
-
 def _informed_tile(
     frames: list[_Frame], layout: TileLayout, symbols: np.ndarray, shape: tuple[int, int], grid: int, budget: float
 ) -> tuple[np.ndarray, float]:
@@ -170,11 +169,15 @@ def embed_watermark(frames: np.ndarray, identifier: int, key: WatermarkKey) -> n
     A clip of one frame is marked as a still (finer grid); the detector tries both."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}")
+        raise ValueError(
+            f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}"
+        )
     clip = frames[None] if frames.ndim == 3 else frames
     count, height, width = clip.shape[:3]
     if min(height, width) < analysis.MIN_SIDE:
-        raise ValueError(f"frames of {width}x{height} are too small to carry a watermark ({analysis.MIN_SIDE} px minimum)")
+        raise ValueError(
+            f"frames of {width}x{height} are too small to carry a watermark ({analysis.MIN_SIDE} px minimum)"
+        )
     if count == 0:
         raise ValueError("no frames to mark")
     layout = layout_for(key)

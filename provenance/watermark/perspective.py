@@ -118,12 +118,21 @@ def warp_to_tile(image: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.
     low = np.floor(uv.min(axis=0) / PERIOD) * PERIOD
     high = np.ceil(uv.max(axis=0)) + 1
     size = (int(high[0] - low[0]), int(high[1] - low[1]))
-    if size[0] <= 0 or size[1] <= 0 or size[0] * size[1] > MAX_GROWTH * height * width / max(abs(np.linalg.det(matrix[:2, :2])), 1e-6) + 4 * PERIOD * PERIOD:
+    if (
+        size[0] <= 0
+        or size[1] <= 0
+        or size[0] * size[1]
+        > MAX_GROWTH * height * width / max(abs(np.linalg.det(matrix[:2, :2])), 1e-6) + 4 * PERIOD * PERIOD
+    ):
         return None
     to_source = (matrix @ np.array([[1.0, 0.0, low[0]], [0.0, 1.0, low[1]], [0.0, 0.0, 1.0]])).astype(np.float64)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpPerspective(image.astype(np.float32, copy=False), to_source, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    inside = cv2.warpPerspective(np.ones_like(image, np.float32), to_source, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    warped = cv2.warpPerspective(
+        image.astype(np.float32, copy=False), to_source, size, flags=flags, borderMode=cv2.BORDER_CONSTANT
+    )
+    inside = cv2.warpPerspective(
+        np.ones_like(image, np.float32), to_source, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
     return warped, inside, low
 
 
@@ -147,7 +156,9 @@ def pilot_z(residual: np.ndarray, weights: np.ndarray, layout: TileLayout) -> tu
 def _peak_near_origin(folded: np.ndarray, layout: TileLayout) -> tuple[float, tuple[float, float]]:
     surface = np.fft.irfft2(np.fft.rfft2(folded) * _pilot_spectrum(layout), s=(PERIOD, PERIOD))
     spread = float(surface.std()) or 1.0
-    near = np.roll(surface, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(0, 1))[: 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1]
+    near = np.roll(surface, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(0, 1))[
+        : 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1
+    ]
     y, x = np.unravel_index(int(np.argmax(near)), near.shape)
     z = float((near[y, x] - surface.mean()) / spread)
     dx, dy = _vertex(near, y, x)
@@ -165,7 +176,9 @@ def _vertex(surface: np.ndarray, y: int | np.integer, x: int | np.integer) -> tu
     return dx, dy
 
 
-def block_shifts(residual: np.ndarray, mask: np.ndarray, low: np.ndarray, layout: TileLayout) -> tuple[np.ndarray, np.ndarray]:
+def block_shifts(
+    residual: np.ndarray, mask: np.ndarray, low: np.ndarray, layout: TileLayout
+) -> tuple[np.ndarray, np.ndarray]:
     """For each tile-sized block (half-tile stride) whose pilot stands out: its centre in tile
     coordinates and how far its tile sits from where the grid puts it, as ((n, 2), (n, 2))."""
     height, width = residual.shape
@@ -177,7 +190,9 @@ def block_shifts(residual: np.ndarray, mask: np.ndarray, low: np.ndarray, layout
             if inside.shape != (PERIOD, PERIOD) or float(inside.mean()) < BLOCK_MIN_INSIDE:
                 continue
             # the block in the tile's phase (the grid's origin is a whole number of tiles)
-            folded = np.roll(masked[top : top + PERIOD, left : left + PERIOD], (top % PERIOD, left % PERIOD), axis=(0, 1))
+            folded = np.roll(
+                masked[top : top + PERIOD, left : left + PERIOD], (top % PERIOD, left % PERIOD), axis=(0, 1)
+            )
             z, shift = _peak_near_origin(folded, layout)
             if z >= BLOCK_MIN_Z:
                 centres.append((low[0] + left + PERIOD / 2, low[1] + top + PERIOD / 2))
@@ -221,14 +236,20 @@ def block_search(
             patches = np.empty((len(linear), PERIOD, PERIOD), np.float32)
             for index, matrix in enumerate(linear):
                 to_source = np.hstack([matrix, (centre - matrix @ [half, half])[:, None]]).astype(np.float32)
-                patches[index] = cv2.warpAffine(masked, to_source, (PERIOD, PERIOD), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+                patches[index] = cv2.warpAffine(
+                    masked, to_source, (PERIOD, PERIOD), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+                )
             patches = np.roll(patches, (top % PERIOD, left % PERIOD), axis=(1, 2))
             transformed = scipy.fft.rfft2(patches, workers=1)
             for (centres, shifts), pilot in zip(found, spectra, strict=True):
                 surfaces = scipy.fft.irfft2(transformed * pilot.astype(np.complex64), s=(PERIOD, PERIOD), workers=1)
-                near = np.roll(surfaces, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(1, 2))[:, : 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1]
+                near = np.roll(surfaces, (SEARCH_RADIUS, SEARCH_RADIUS), axis=(1, 2))[
+                    :, : 2 * SEARCH_RADIUS + 1, : 2 * SEARCH_RADIUS + 1
+                ]
                 spread = surfaces.reshape(len(linear), -1).std(axis=1)
-                z = (near.reshape(len(linear), -1).max(axis=1) - surfaces.reshape(len(linear), -1).mean(axis=1)) / np.maximum(spread, 1e-12)
+                z = (
+                    near.reshape(len(linear), -1).max(axis=1) - surfaces.reshape(len(linear), -1).mean(axis=1)
+                ) / np.maximum(spread, 1e-12)
                 best = int(np.argmax(z))
                 if z[best] < BLOCK_SEARCH_MIN_Z:
                     continue
@@ -242,7 +263,11 @@ def block_search(
 
 
 def fit(
-    matrix: np.ndarray, centres: np.ndarray, shifts: np.ndarray, threshold: float = RANSAC_THRESHOLD, projective: bool = True
+    matrix: np.ndarray,
+    centres: np.ndarray,
+    shifts: np.ndarray,
+    threshold: float = RANSAC_THRESHOLD,
+    projective: bool = True,
 ) -> tuple[np.ndarray, int] | None:
     """The grid that puts each block's tile where its pilot says: tile coordinate
     centre - shift lies at picture point matrix(centre). The richest model the blocks

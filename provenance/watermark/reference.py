@@ -48,7 +48,9 @@ class ReferenceWatermarkDetection(msgspec.Struct, kw_only=True):
     threshold_p_value: float
     bit_accuracy: float  # clip-level bits matching 0xB3EC907BB19E, as a fraction of 48
     matching_bits: int
-    channel_order: str  # how the marking pipeline handed frames to invisible-watermark ("bgr" as in Stability's scripts)
+    channel_order: (
+        str  # how the marking pipeline handed frames to invisible-watermark ("bgr" as in Stability's scripts)
+    )
     frame_scores: list[float]  # per analysed frame: fraction of the 48 bits read correctly from that frame alone
     frame_indices: list[int]
     frames_total: int
@@ -87,7 +89,9 @@ def detect_reference_watermark(frames: np.ndarray) -> ReferenceWatermarkDetectio
     """Look for Stability's fixed dwtDct mark in a clip (T, H, W, 3) or image (H, W, 3), uint8 RGB."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim not in (3, 4) or frames.shape[-1] != 3:
-        raise ValueError(f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}")
+        raise ValueError(
+            f"frames must be uint8 RGB of shape (T, H, W, 3) or (H, W, 3), got {frames.dtype} {frames.shape}"
+        )
     clip = frames[None] if frames.ndim == 3 else frames
     if clip.shape[0] == 0 or min(clip.shape[1:3]) < 64:
         raise ValueError("need at least one frame of 64x64 pixels or more")

@@ -61,7 +61,10 @@ def content_region(lumas: list[np.ndarray]) -> Region | None:
     if len(lumas) > MAX_FRAMES:
         lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, MAX_FRAMES).round()]
     full_height, full_width = lumas[0].shape
-    small = [cv2.resize(y, (full_width // DECIMATION, full_height // DECIMATION), interpolation=cv2.INTER_AREA) for y in lumas]
+    small = [
+        cv2.resize(y, (full_width // DECIMATION, full_height // DECIMATION), interpolation=cv2.INTER_AREA)
+        for y in lumas
+    ]
     active = _active(small)
     height, width = active.shape
     top, bottom = _span(active.mean(axis=1))
@@ -151,9 +154,18 @@ def inset_regions(lumas: list[np.ndarray], count: int = 2) -> list[Region]:
             continue
         rows_profile = mean[:, left:right].mean(axis=1)
         columns_profile = mean[top:bottom].mean(axis=0)
-        region = Region(_snap(rows_profile, top), _snap(rows_profile, bottom), _snap(columns_profile, left), _snap(columns_profile, right))
+        region = Region(
+            _snap(rows_profile, top),
+            _snap(rows_profile, bottom),
+            _snap(columns_profile, left),
+            _snap(columns_profile, right),
+        )
         # rectangles that share three sides are one inset measured twice
-        if all(sum(abs(a - b) > 2 * SNAP for a, b in zip(region.__dict__.values(), other.__dict__.values(), strict=True)) > 1 for other in found):
+        if all(
+            sum(abs(a - b) > 2 * SNAP for a, b in zip(region.__dict__.values(), other.__dict__.values(), strict=True))
+            > 1
+            for other in found
+        ):
             found.append(region)
         if len(found) == count:
             break

@@ -51,7 +51,9 @@ class AffineAligned:
     residuals: list[np.ndarray]
     mask: np.ndarray
 
-    def tile(self, mirrored: bool = False, frames: slice = slice(None), weights: np.ndarray | None = None) -> np.ndarray:
+    def tile(
+        self, mirrored: bool = False, frames: slice = slice(None), weights: np.ndarray | None = None
+    ) -> np.ndarray:
         # `mirrored` is part of the registration's matrix already
         chosen = self.residuals[frames]
         if weights is not None:
@@ -77,7 +79,10 @@ class AffineAligned:
         norm = float(np.sum(pilot * pilot))
         for row in range(rows):
             for col in range(cols):
-                cell = (slice(row * analysis.PERIOD, (row + 1) * analysis.PERIOD), slice(col * analysis.PERIOD, (col + 1) * analysis.PERIOD))
+                cell = (
+                    slice(row * analysis.PERIOD, (row + 1) * analysis.PERIOD),
+                    slice(col * analysis.PERIOD, (col + 1) * analysis.PERIOD),
+                )
                 inside = float(self.mask[cell].mean())
                 if inside > 0.25:
                     gains[row, col] = float(np.sum(analysis.sample_values(mean[cell] / inside) * pilot)) / norm
@@ -86,7 +91,9 @@ class AffineAligned:
             return self
         keep = (smooth >= REGION_GAIN * smooth.max()).astype(np.float32)
         weights = np.zeros_like(self.mask)
-        weights[: rows * analysis.PERIOD, : cols * analysis.PERIOD] = np.kron(keep, np.ones((analysis.PERIOD, analysis.PERIOD), np.float32))
+        weights[: rows * analysis.PERIOD, : cols * analysis.PERIOD] = np.kron(
+            keep, np.ones((analysis.PERIOD, analysis.PERIOD), np.float32)
+        )
         return AffineAligned(self.residuals, self.mask * weights)
 
 
@@ -122,7 +129,9 @@ class ClipResiduals:
                 lumas = [np.asarray(np.mean(self.luma, axis=0, dtype=np.float32))]
             else:
                 lumas = self.luma
-            self._picture[profile] = [analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas]
+            self._picture[profile] = [
+                analysis.whiten(analysis.to_grid(y, self.height, self.width, grid)) for y in lumas
+            ]
         return self._picture[profile]
 
     def window(self, start: int, stop: int) -> ClipResiduals:
@@ -131,7 +140,9 @@ class ClipResiduals:
         sub._picture["clip"] = self.picture_residuals("clip")[start:stop]
         return sub
 
-    def interpolated(self, profile: str, registration: sync.Registration, residuals: list[np.ndarray] | None = None) -> AlignedResiduals:
+    def interpolated(
+        self, profile: str, registration: sync.Registration, residuals: list[np.ndarray] | None = None
+    ) -> AlignedResiduals:
         """Picture-grid residuals moved onto the registration's grid by interpolation (cheap)."""
         roll, (fx, fy) = _split(registration.shift)
         scale = registration.scale
@@ -171,13 +182,19 @@ class ClipResiduals:
                 lumas = [lumas[int(i)] for i in np.linspace(0, len(lumas) - 1, frames).round()]
             if factor > 1:
                 lumas = [
-                    cv2.resize(y[: y.shape[0] // factor * factor, : y.shape[1] // factor * factor], (y.shape[1] // factor, y.shape[0] // factor), interpolation=cv2.INTER_AREA)
+                    cv2.resize(
+                        y[: y.shape[0] // factor * factor, : y.shape[1] // factor * factor],
+                        (y.shape[1] // factor, y.shape[0] // factor),
+                        interpolation=cv2.INTER_AREA,
+                    )
                     for y in lumas
                 ]
             cache[(factor, frames)] = lumas
         return cache[(factor, frames)]
 
-    def exact_projective(self, matrix: np.ndarray, frames: int | None = None) -> tuple[AffineAligned, np.ndarray] | None:
+    def exact_projective(
+        self, matrix: np.ndarray, frames: int | None = None
+    ) -> tuple[AffineAligned, np.ndarray] | None:
         """Residuals re-sampled from the frames on a homography's tile grid (clip profile), and
         the grid's origin in tile coordinates; None when the homography is degenerate."""
         step = analysis.picture_step(self.height, self.width, analysis.CLIP_GRID)
@@ -190,7 +207,16 @@ class ClipResiduals:
         jacobian = perspective.jacobian(to_pixels, centre[:2] / centre[2])
         factor = max(int(np.sqrt(abs(np.linalg.det(jacobian))) + 1e-6), 1)
         if factor > 1:
-            to_pixels = np.array([[1 / factor, 0.0, -(factor - 1) / (2 * factor)], [0.0, 1 / factor, -(factor - 1) / (2 * factor)], [0.0, 0.0, 1.0]]) @ to_pixels
+            to_pixels = (
+                np.array(
+                    [
+                        [1 / factor, 0.0, -(factor - 1) / (2 * factor)],
+                        [0.0, 1 / factor, -(factor - 1) / (2 * factor)],
+                        [0.0, 0.0, 1.0],
+                    ]
+                )
+                @ to_pixels
+            )
         out, inside, low = [], None, None
         for y in self._decimated(factor, frames):
             warped = perspective.warp_to_tile(y, to_pixels)
@@ -205,7 +231,9 @@ class ClipResiduals:
         """Residuals re-sampled from the frames on the registration's grid, rather than
         interpolated from the picture grid: what a crop needs."""
         whole = (round(registration.shift[1]), round(registration.shift[0]))
-        if registration.scale == 1.0 and all(abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole, strict=True)):
+        if registration.scale == 1.0 and all(
+            abs(d - w) < 0.15 for d, w in zip(registration.shift[::-1], whole, strict=True)
+        ):
             return AlignedResiduals(self.picture_residuals(profile), whole)  # on the picture grid already
         roll, (fx, fy) = _split(registration.shift)
         base = analysis.picture_step(self.height, self.width, PROFILES[profile])

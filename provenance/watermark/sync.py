@@ -170,7 +170,9 @@ def same_peak(a: Registration, b: Registration) -> bool:
 _QUARTER = np.array([[0.0, -1.0], [1.0, 0.0]])
 _MIRROR = np.array([[-1.0, 0.0], [0.0, 1.0]])
 ORIENTATIONS = tuple(
-    np.linalg.matrix_power(_QUARTER, turns) @ (_MIRROR if mirrored else np.eye(2)) for mirrored in (False, True) for turns in range(4)
+    np.linalg.matrix_power(_QUARTER, turns) @ (_MIRROR if mirrored else np.eye(2))
+    for mirrored in (False, True)
+    for turns in range(4)
 )
 MASK_MARGIN = 2  # samples next to the frame's edge, where the whitening sees the edge itself
 
@@ -216,8 +218,12 @@ def warp_to_tile(image: np.ndarray, matrix: np.ndarray) -> tuple[np.ndarray, np.
     size = (int(high[0] - low[0]), int(high[1] - low[1]))
     to_source = np.hstack([linear, (offset + linear @ low)[:, None]]).astype(np.float32)
     flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    warped = cv2.warpAffine(image.astype(np.float32, copy=False), to_source, size, flags=flags, borderMode=cv2.BORDER_CONSTANT)
-    inside = cv2.warpAffine(np.ones_like(image, np.float32), to_source, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+    warped = cv2.warpAffine(
+        image.astype(np.float32, copy=False), to_source, size, flags=flags, borderMode=cv2.BORDER_CONSTANT
+    )
+    inside = cv2.warpAffine(
+        np.ones_like(image, np.float32), to_source, size, flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    )
     return warped, inside
 
 
@@ -247,7 +253,9 @@ def affine_rows(matrix: np.ndarray) -> tuple[tuple[float, float, float], tuple[f
 def lattice_registration(lattice) -> AffineRegistration:
     """The lattice's tile grid, unturned, unmirrored, unshifted: where the clip is sampled
     before the pilot decides orientation and shift."""
-    rotation = np.array([[np.cos(lattice.angle), -np.sin(lattice.angle)], [np.sin(lattice.angle), np.cos(lattice.angle)]])
+    rotation = np.array(
+        [[np.cos(lattice.angle), -np.sin(lattice.angle)], [np.sin(lattice.angle), np.cos(lattice.angle)]]
+    )
     matrix = np.hstack([lattice.scale * rotation, np.zeros((2, 1))])
     return AffineRegistration(affine_rows(matrix), 0.0, lattice.score)
 

@@ -47,22 +47,42 @@ ess_cert_id_alg = sha256
 
 def _certificate(subject: str, key, issuer: x509.Name | None, issuer_key, *, ca: bool, days: float) -> x509.Certificate:
     now = dt.datetime.now(dt.UTC)
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Timestamp Authority"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test Timestamp Authority"),
+            x509.NameAttribute(NameOID.COMMON_NAME, subject),
+        ]
+    )
     builder = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(issuer or name).public_key(key.public_key())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer or name)
+        .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=days))
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
         .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                                     encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=not ca,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=ca,
+                crl_sign=ca,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
     )
     if not ca:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
+        )
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -81,8 +101,9 @@ class LocalTsa:
         self.root_pem = root.public_bytes(pem).decode()
         (self.directory / "tsa-root.pem").write_text(self.root_pem)
         (self.directory / "tsa.pem").write_bytes(signer.public_bytes(pem))
-        (self.directory / "tsa.key").write_bytes(key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (self.directory / "tsa.key").write_bytes(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
         (self.directory / "serial").write_text("01\n")
         (self.directory / "openssl.cnf").write_text(_OPENSSL_CONFIG.format(directory=self.directory))
         self.requests = 0
@@ -103,9 +124,21 @@ class LocalTsa:
             query_file = self.directory / f"query-{self.requests}.tsq"
             query_file.write_bytes(query)
             completed = subprocess.run(
-                ["openssl", "ts", "-reply", "-config", str(self.directory / "openssl.cnf"), "-section", "tsa_config",
-                 "-queryfile", str(query_file)],
-                capture_output=True, timeout=30, check=False)
+                [
+                    "openssl",
+                    "ts",
+                    "-reply",
+                    "-config",
+                    str(self.directory / "openssl.cnf"),
+                    "-section",
+                    "tsa_config",
+                    "-queryfile",
+                    str(query_file),
+                ],
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
         if completed.returncode != 0:
             raise RuntimeError(f"openssl ts -reply failed: {completed.stderr.decode(errors='replace')}")
         return completed.stdout

@@ -32,36 +32,120 @@ from provenance.media import encode_mp4_bytes
 
 # C2PA 2.2 §18.14: the standard actions, and those deprecated since (App. C.1)
 STANDARD_ACTIONS = {
-    "c2pa.addedText", "c2pa.adjustedColor", "c2pa.changedSpeed", "c2pa.converted", "c2pa.created", "c2pa.cropped",
-    "c2pa.deleted", "c2pa.drawing", "c2pa.dubbed", "c2pa.edited", "c2pa.edited.metadata", "c2pa.enhanced",
-    "c2pa.filtered", "c2pa.mastered", "c2pa.mixed", "c2pa.opened", "c2pa.orientation", "c2pa.placed",
-    "c2pa.published", "c2pa.redacted", "c2pa.remixed", "c2pa.removed", "c2pa.repackaged", "c2pa.resized",
-    "c2pa.resized.proportional", "c2pa.transcoded", "c2pa.translated", "c2pa.trimmed", "c2pa.unknown",
-    "c2pa.watermarked.bound", "c2pa.watermarked.unbound",
+    "c2pa.addedText",
+    "c2pa.adjustedColor",
+    "c2pa.changedSpeed",
+    "c2pa.converted",
+    "c2pa.created",
+    "c2pa.cropped",
+    "c2pa.deleted",
+    "c2pa.drawing",
+    "c2pa.dubbed",
+    "c2pa.edited",
+    "c2pa.edited.metadata",
+    "c2pa.enhanced",
+    "c2pa.filtered",
+    "c2pa.mastered",
+    "c2pa.mixed",
+    "c2pa.opened",
+    "c2pa.orientation",
+    "c2pa.placed",
+    "c2pa.published",
+    "c2pa.redacted",
+    "c2pa.remixed",
+    "c2pa.removed",
+    "c2pa.repackaged",
+    "c2pa.resized",
+    "c2pa.resized.proportional",
+    "c2pa.transcoded",
+    "c2pa.translated",
+    "c2pa.trimmed",
+    "c2pa.unknown",
+    "c2pa.watermarked.bound",
+    "c2pa.watermarked.unbound",
 }
-DEPRECATED_ACTIONS = {"c2pa.copied", "c2pa.formatted", "c2pa.version_updated", "c2pa.printed", "c2pa.managed",
-                      "c2pa.produced", "c2pa.saved", "c2pa.color_adjustments", "c2pa.watermarked"}
+DEPRECATED_ACTIONS = {
+    "c2pa.copied",
+    "c2pa.formatted",
+    "c2pa.version_updated",
+    "c2pa.printed",
+    "c2pa.managed",
+    "c2pa.produced",
+    "c2pa.saved",
+    "c2pa.color_adjustments",
+    "c2pa.watermarked",
+}
 INCEPTION_ACTIONS = ("c2pa.created", "c2pa.opened")
 # actions that change nothing a viewer perceives, so need no digitalSourceType
-NON_EDITORIAL_ACTIONS = {"c2pa.converted", "c2pa.published", "c2pa.repackaged", "c2pa.transcoded",
-                         "c2pa.resized.proportional", "c2pa.enhanced", "c2pa.edited.metadata",
-                         "c2pa.watermarked.bound", "c2pa.watermarked.unbound", "c2pa.redacted", "c2pa.placed"}
-# the action parameters the spec itself defines (§18.14.4); anything else needs a namespace
-STANDARD_PARAMETERS = {"redacted", "ingredients", "ingredient", "description", "relatedAssertions", "sourceLanguage",
-                       "targetLanguage", "multipleInstances", "ranges", "weight", "width", "italic", "slant",
-                       "optical-size"}
-STANDARD_ASSERTIONS = {
-    "c2pa.hash.data", "c2pa.hash.data.part", "c2pa.actions.v2", "c2pa.ingredient.v3", "c2pa.hash.boxes",
-    "c2pa.hash.bmff.v3", "c2pa.hash.collection.data", "c2pa.soft-binding", "c2pa.cloud-data", "c2pa.embedded-data",
-    "c2pa.metadata", "c2pa.certificate-status", "c2pa.asset-ref", "c2pa.asset-type.v2", "c2pa.hash.multi-asset",
-    "c2pa.thumbnail.claim", "c2pa.thumbnail.ingredient", "c2pa.icon", "c2pa.time-stamp", "c2pa.ai-disclosure",
+NON_EDITORIAL_ACTIONS = {
+    "c2pa.converted",
+    "c2pa.published",
+    "c2pa.repackaged",
+    "c2pa.transcoded",
+    "c2pa.resized.proportional",
+    "c2pa.enhanced",
+    "c2pa.edited.metadata",
+    "c2pa.watermarked.bound",
+    "c2pa.watermarked.unbound",
+    "c2pa.redacted",
+    "c2pa.placed",
 }
-DEPRECATED_ASSERTIONS = {"c2pa.claim", "c2pa.hash.bmff.v2", "c2pa.asset-type", "c2pa.ingredient", "c2pa.ingredient.v2",
-                         "c2pa.actions"}
+# the action parameters the spec itself defines (§18.14.4); anything else needs a namespace
+STANDARD_PARAMETERS = {
+    "redacted",
+    "ingredients",
+    "ingredient",
+    "description",
+    "relatedAssertions",
+    "sourceLanguage",
+    "targetLanguage",
+    "multipleInstances",
+    "ranges",
+    "weight",
+    "width",
+    "italic",
+    "slant",
+    "optical-size",
+}
+STANDARD_ASSERTIONS = {
+    "c2pa.hash.data",
+    "c2pa.hash.data.part",
+    "c2pa.actions.v2",
+    "c2pa.ingredient.v3",
+    "c2pa.hash.boxes",
+    "c2pa.hash.bmff.v3",
+    "c2pa.hash.collection.data",
+    "c2pa.soft-binding",
+    "c2pa.cloud-data",
+    "c2pa.embedded-data",
+    "c2pa.metadata",
+    "c2pa.certificate-status",
+    "c2pa.asset-ref",
+    "c2pa.asset-type.v2",
+    "c2pa.hash.multi-asset",
+    "c2pa.thumbnail.claim",
+    "c2pa.thumbnail.ingredient",
+    "c2pa.icon",
+    "c2pa.time-stamp",
+    "c2pa.ai-disclosure",
+}
+DEPRECATED_ASSERTIONS = {
+    "c2pa.claim",
+    "c2pa.hash.bmff.v2",
+    "c2pa.asset-type",
+    "c2pa.ingredient",
+    "c2pa.ingredient.v2",
+    "c2pa.actions",
+}
 # failure codes that make an asset malformed or no longer match (the integrity rubric's lists, in part)
 INTEGRITY_FAILURES = re.compile(r"\.(malformed|mismatch|missing|invalid|multiple\w*|unknownBox)$|^claim\.|^manifest\.")
-TRUST_FAILURES = {"claimSignature.mismatch", "claimSignature.outsideValidity", "signingCredential.invalid",
-                  "signingCredential.ocsp.revoked", "signingCredential.untrusted"}
+TRUST_FAILURES = {
+    "claimSignature.mismatch",
+    "claimSignature.outsideValidity",
+    "signingCredential.invalid",
+    "signingCredential.ocsp.revoked",
+    "signingCredential.untrusted",
+}
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +159,18 @@ def upstream(tmp_path_factory) -> SigningCredentials:
 
 
 def _info(**changes: Any) -> ManifestInfo:
-    info = ManifestInfo(generation_id="gen_rubric", model_id="Lightricks/LTX-Video", model_version="0.9.1",
-                        parameters_digest="sha256:00", policy_version="policy-1", decision_id="dec_1",
-                        watermark_algorithm="originframe.wm.v1", watermark_value="1:00000000deadbeef",
-                        fingerprint_algorithm="originframe.fp.v1", fingerprint_value="gen_rubric")
+    info = ManifestInfo(
+        generation_id="gen_rubric",
+        model_id="Lightricks/LTX-Video",
+        model_version="0.9.1",
+        parameters_digest="sha256:00",
+        policy_version="policy-1",
+        decision_id="dec_1",
+        watermark_algorithm="originframe.wm.v1",
+        watermark_value="1:00000000deadbeef",
+        fingerprint_algorithm="originframe.fp.v1",
+        fingerprint_value="gen_rubric",
+    )
     return msgspec.structs.replace(info, **changes)
 
 
@@ -102,14 +194,19 @@ def _crjson(data: bytes, mime: str, anchors: str) -> dict[str, Any]:
             return json.loads(reader.crjson())
 
 
-@pytest.fixture(scope="module", params=["text-to-video", "image-to-video", "image-to-video-with-credentials", "png-still",
-                                        "jpeg-still"])
+@pytest.fixture(
+    scope="module",
+    params=["text-to-video", "image-to-video", "image-to-video-with-credentials", "png-still", "jpeg-still"],
+)
 def output(request, ours, upstream) -> dict[str, Any]:
     kind = request.param
     if kind == "text-to-video":
         signed, mime = sign_mp4(_clip(), _info(), ours), "video/mp4"
     elif kind == "image-to-video":
-        signed, mime = sign_mp4(_clip(), _info(input_image=InputImage(data=_png(1), mime="image/png")), ours), "video/mp4"
+        signed, mime = (
+            sign_mp4(_clip(), _info(input_image=InputImage(data=_png(1), mime="image/png")), ours),
+            "video/mp4",
+        )
     elif kind == "image-to-video-with-credentials":
         credentialed = sign_image(_png(2), "image/png", _info(generation_id="upstream"), upstream)
         signed = sign_mp4(_clip(), _info(input_image=InputImage(data=credentialed, mime="image/png")), ours)
@@ -128,8 +225,12 @@ def _active(crjson: dict[str, Any]) -> dict[str, Any]:
 
 
 def _actions(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    return [action for value in manifest["assertions"].values() if isinstance(value, dict)
-            for action in value.get("actions", [])]
+    return [
+        action
+        for value in manifest["assertions"].values()
+        if isinstance(value, dict)
+        for action in value.get("actions", [])
+    ]
 
 
 def _base(label: str) -> str:
@@ -148,8 +249,9 @@ def test_the_inception_action_opens_the_first_created_actions_assertion(output):
 
 
 def test_every_actions_assertion_says_whether_all_actions_are_included(output):
-    assertions = [value for value in _active(output)["assertions"].values()
-                  if isinstance(value, dict) and "actions" in value]
+    assertions = [
+        value for value in _active(output)["assertions"].values() if isinstance(value, dict) and "actions" in value
+    ]
     assert assertions and all("allActionsIncluded" in value for value in assertions)
 
 
@@ -243,7 +345,10 @@ def test_no_server_path_anywhere_in_the_manifest(output):
         elif isinstance(value, str):
             yield value
 
-    ours_only = {label: value for label, value in _active(output)["assertions"].items()
-                 if not _base(label).startswith("c2pa.hash.")}  # the hash's box paths (/uuid, /ftyp) are no files
+    ours_only = {
+        label: value
+        for label, value in _active(output)["assertions"].items()
+        if not _base(label).startswith("c2pa.hash.")
+    }  # the hash's box paths (/uuid, /ftyp) are no files
     for text in strings(ours_only):
         assert not re.match(r"^(/|~|[A-Za-z]:\\|\./)", text), text

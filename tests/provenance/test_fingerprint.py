@@ -264,7 +264,9 @@ def test_a_clip_without_change_over_time_is_not_claimed():
 
 def test_the_input_image_is_stored_and_a_match_of_it_is_told_from_the_motion(shot):
     still = shot[40]
-    zoom = np.stack([cv2.resize(still[i : HEIGHT - i, 2 * i : WIDTH - 2 * i], (WIDTH, HEIGHT)) for i in range(0, 50, 2)])
+    zoom = np.stack(
+        [cv2.resize(still[i : HEIGHT - i, 2 * i : WIDTH - 2 * i], (WIDTH, HEIGHT)) for i in range(0, 50, 2)]
+    )
     generated = compute_fingerprint(zoom, fps=25, input_image=still)
     restored = Fingerprint.from_bytes(generated.to_bytes())
     assert restored.input_hash == generated.input_hash and restored.input_strong == generated.input_strong

@@ -68,9 +68,9 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 def _store_box(data: bytes) -> bytes:
     offset = 0
     while offset < len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
-        if kind == b"uuid" and data[offset + 8:offset + 24] == C2PA_BMFF_UUID:
-            return data[offset:offset + size]
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        if kind == b"uuid" and data[offset + 8 : offset + 24] == C2PA_BMFF_UUID:
+            return data[offset : offset + size]
         offset += size
     raise AssertionError("no C2PA store")
 
@@ -96,7 +96,9 @@ def test_opened_image_with_an_ai_parent_ingredient_is_ai(lab, keyring):
 @pytest.mark.parametrize("source_type", ["compositeWithTrainedAlgorithmicMedia", "trainedAlgorithmicMedia"])
 def test_a_capture_followed_by_an_ai_edit_is_ai(camera, lab, keyring, source_type):
     capture = created(_png(2), "image/png", camera, "digitalCapture", "Foreign Camera")
-    edited = opened_with_parent(capture, "image/png", lab, generator="Foreign Photo Editor", edits=[ai_edit(source_type)])
+    edited = opened_with_parent(
+        capture, "image/png", lab, generator="Foreign Photo Editor", edits=[ai_edit(source_type)]
+    )
     report = _verify(edited, keyring)
 
     assert report.verdict == GENERATED_ELSEWHERE_AI
@@ -123,9 +125,19 @@ def test_an_ai_image_that_was_only_an_input_does_not_make_the_output_ai(lab, cli
     """inputTo is what a model was conditioned on, not part of the asset; our own clip says AI anyway,
     so check the rule on the history walk directly."""
     ai_image = created(_png(5), "image/png", lab)
-    signed = sign_mp4(clip, ManifestInfo(generation_id="g", model_id="tiny", model_version="1", parameters_digest="d",
-                                         policy_version="p", decision_id="d",
-                                         input_image=InputImage(data=ai_image, mime="image/png")), ours)
+    signed = sign_mp4(
+        clip,
+        ManifestInfo(
+            generation_id="g",
+            model_id="tiny",
+            model_version="1",
+            parameters_digest="d",
+            policy_version="p",
+            decision_id="d",
+            input_image=InputImage(data=ai_image, mime="image/png"),
+        ),
+        ours,
+    )
     report = read_manifest(signed, None, ours.trust_anchors_pem())
     assert [e.relationship for e in report.ai_evidence] == ["active"]  # only our own c2pa.created
 
@@ -134,7 +146,10 @@ def test_a_configured_trust_list_makes_the_foreign_signer_trusted(lab, keyring, 
     parent = created(_png(6), "image/png", lab)
     chat = opened_with_parent(parent, "image/png", lab)
     untrusted = _verify(chat, keyring)
-    assert untrusted.manifest.validation_state == "Valid" and "signingCredential.untrusted" in untrusted.manifest.failure_codes
+    assert (
+        untrusted.manifest.validation_state == "Valid"
+        and "signingCredential.untrusted" in untrusted.manifest.failure_codes
+    )
     (tmp_path / "trust.pem").write_text(lab.root_pem)
     trusted = _verify(chat, keyring, trust=TrustConfiguration.from_files(tmp_path / "trust.pem"))
     assert trusted.manifest.validation_state == "Trusted" and trusted.verdict == GENERATED_ELSEWHERE_AI
@@ -192,23 +207,39 @@ def test_a_free_box_of_attacker_data_is_shown_where_the_signer_left_free_boxes_u
 
 @pytest.mark.parametrize("kind", [b"free", b"skip"])
 def test_a_free_or_skip_box_added_to_our_clip_is_tampering(clip, keyring, ours, kind):
-    info = ManifestInfo(generation_id="gen_free", model_id="tiny", model_version="1", parameters_digest="d",
-                        policy_version="p", decision_id="d")
+    info = ManifestInfo(
+        generation_id="gen_free",
+        model_id="tiny",
+        model_version="1",
+        parameters_digest="d",
+        policy_version="p",
+        decision_id="d",
+    )
     signed = sign_mp4(clip, info, ours)
     clean = _verify(signed, keyring, ours.trust_anchors_pem(), own_roots_pem=ours.own_roots_pem)
     assert clean.verdict == GENERATED_HERE
     assert "assertion.bmffHash.additionalExclusionsPresent" not in clean.manifest.informational_codes
-    padded = _verify(signed + _box(kind, b"A" * 1024), keyring, ours.trust_anchors_pem(), own_roots_pem=ours.own_roots_pem)
+    padded = _verify(
+        signed + _box(kind, b"A" * 1024), keyring, ours.trust_anchors_pem(), own_roots_pem=ours.own_roots_pem
+    )
     assert padded.verdict == TAMPERED and "assertion.bmffHash.mismatch" in padded.manifest.failure_codes
 
 
 def test_our_clip_cut_short_still_decodes_and_reads_tampered(keyring, ours):
     base = np.random.default_rng(8).integers(0, 255, (96, 96, 3), dtype=np.uint8)
     clip = encode_mp4_bytes(np.stack([np.roll(base, 3 * i, axis=0) for i in range(24)]), fps=8)
-    info = ManifestInfo(generation_id="gen_cut", model_id="tiny", model_version="1", parameters_digest="d",
-                        policy_version="p", decision_id="d")
+    info = ManifestInfo(
+        generation_id="gen_cut",
+        model_id="tiny",
+        model_version="1",
+        parameters_digest="d",
+        policy_version="p",
+        decision_id="d",
+    )
     signed = sign_mp4(clip, info, ours)
-    report = _verify(signed[: int(len(signed) * 0.8)], keyring, ours.trust_anchors_pem(), own_roots_pem=ours.own_roots_pem)
+    report = _verify(
+        signed[: int(len(signed) * 0.8)], keyring, ours.trust_anchors_pem(), own_roots_pem=ours.own_roots_pem
+    )
     assert report.media.frames_analysed > 0
     assert report.verdict == TAMPERED and report.manifest.generation.generation_id == "gen_cut"
     assert any(problem.startswith("truncated") for problem in report.manifest.structure_problems)
@@ -243,24 +274,48 @@ def test_a_component_that_declares_ai_makes_the_composite_ai(lab, camera, keyrin
     from tests.provenance.foreign_signer import IPTC, sign
 
     capture = created(_png(10), "image/png", camera, "digitalCapture")
-    actions = [{"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
-               {"action": "c2pa.placed", "parameters": {"ingredientIds": ["sticker", "badge"]}}]
-    definition = {"claim_generator_info": [{"name": "Compositor", "version": "1"}],
-                  "assertions": [{"label": "c2pa.actions.v2", "created": True,
-                                  "data": {"allActionsIncluded": True, "actions": actions}}]}
-    composite = sign(capture, "image/png", definition, lab, [
-        ({"title": "parent", "relationship": "parentOf", "label": "parent"}, "image/png", capture),
-        # an element with its own AI credentials, and one that only declares its source type
-        ({"title": "sticker", "relationship": "componentOf", "label": "sticker"}, "image/png",
-         created(_png(11), "image/png", lab, generator="Sticker Model")),
-        ({"title": "badge", "relationship": "componentOf", "label": "badge",
-          "digital_source_type": IPTC + "compositeWithTrainedAlgorithmicMedia"}, "image/png", _png(12)),
-    ])
+    actions = [
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["parent"]}},
+        {"action": "c2pa.placed", "parameters": {"ingredientIds": ["sticker", "badge"]}},
+    ]
+    definition = {
+        "claim_generator_info": [{"name": "Compositor", "version": "1"}],
+        "assertions": [
+            {"label": "c2pa.actions.v2", "created": True, "data": {"allActionsIncluded": True, "actions": actions}}
+        ],
+    }
+    composite = sign(
+        capture,
+        "image/png",
+        definition,
+        lab,
+        [
+            ({"title": "parent", "relationship": "parentOf", "label": "parent"}, "image/png", capture),
+            # an element with its own AI credentials, and one that only declares its source type
+            (
+                {"title": "sticker", "relationship": "componentOf", "label": "sticker"},
+                "image/png",
+                created(_png(11), "image/png", lab, generator="Sticker Model"),
+            ),
+            (
+                {
+                    "title": "badge",
+                    "relationship": "componentOf",
+                    "label": "badge",
+                    "digital_source_type": IPTC + "compositeWithTrainedAlgorithmicMedia",
+                },
+                "image/png",
+                _png(12),
+            ),
+        ],
+    )
     report = _verify(composite, keyring)
     assert report.verdict == GENERATED_ELSEWHERE_AI
     found = {(e.relationship, e.action, e.kind) for e in report.manifest.ai_evidence}
-    assert found == {("componentOf", "c2pa.created", AiSourceKind.TRAINED_ALGORITHMIC_MEDIA),
-                     ("componentOf", None, AiSourceKind.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA)}
+    assert found == {
+        ("componentOf", "c2pa.created", AiSourceKind.TRAINED_ALGORITHMIC_MEDIA),
+        ("componentOf", None, AiSourceKind.COMPOSITE_WITH_TRAINED_ALGORITHMIC_MEDIA),
+    }
 
 
 def test_a_picture_below_the_size_limit_is_refused_even_with_altered_credentials(lab, keyring):

@@ -151,7 +151,9 @@ def test_flipping_bytes_in_the_video_data_is_tampering(signed, ours):
 
 def test_input_image_ingredient_carries_its_manifest_forward(clip, info, ours, elsewhere):
     upstream = sign_image(_png(), "image/png", msgspec.structs.replace(info, generation_id="upstream"), elsewhere)
-    with_input = msgspec.structs.replace(info, input_image=InputImage(data=upstream, mime="image/png", title="input.png"))
+    with_input = msgspec.structs.replace(
+        info, input_image=InputImage(data=upstream, mime="image/png", title="input.png")
+    )
     report = read_manifest(sign_mp4(clip, with_input, ours), "video/mp4", ours.trust_anchors_pem())
 
     assert report.validation_state == "Trusted" and not report.tampered
@@ -260,7 +262,9 @@ def test_editing_an_assertion_inside_the_manifest_is_tampering(signed, ours):
     assert "assertion.hashedURI.mismatch" in report.failure_codes
 
 
-@pytest.mark.parametrize("model_id", ["/srv/models/ltx", "./weights", "~/models/svd", "C:\\models\\svd", "data/models/tiny/v1"])
+@pytest.mark.parametrize(
+    "model_id", ["/srv/models/ltx", "./weights", "~/models/svd", "C:\\models\\svd", "data/models/tiny/v1"]
+)
 def test_a_server_path_never_goes_into_a_manifest(clip, info, ours, model_id):
     with pytest.raises(SigningError, match="filesystem path"):
         sign_mp4(clip, msgspec.structs.replace(info, model_id=model_id), ours)

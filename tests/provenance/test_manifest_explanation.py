@@ -45,7 +45,9 @@ def _failure_causes(explanation) -> set[ManifestCause]:
 def test_an_untrusted_signer_is_named_as_the_only_problem_with_the_trust_lists(clip, elsewhere):
     report, explanation = _explain(sign_foreign(clip, "video/mp4", elsewhere))
     assert report.failure_codes == ["signingCredential.untrusted"]
-    assert explanation.state is ManifestState.UNTRUSTED and _failure_causes(explanation) == {ManifestCause.SIGNER_UNTRUSTED}
+    assert explanation.state is ManifestState.UNTRUSTED and _failure_causes(explanation) == {
+        ManifestCause.SIGNER_UNTRUSTED
+    }
     sentence = next(c.sentence for c in explanation.causes if c.cause is ManifestCause.SIGNER_UNTRUSTED)
     assert "no trust list is configured here" in sentence
     assert "changed" not in explanation.headline and "tamper" not in explanation.headline.lower()
@@ -92,7 +94,11 @@ def test_a_changed_claim_is_said_to_be_the_manifest(clip, elsewhere):
 
 
 def test_every_reported_code_gets_exactly_one_sentence(clip, elsewhere, expired_file):
-    for data in (sign_foreign(clip, "video/mp4", elsewhere), expired_file, change_content(sign_foreign(clip, "video/mp4", elsewhere))):
+    for data in (
+        sign_foreign(clip, "video/mp4", elsewhere),
+        expired_file,
+        change_content(sign_foreign(clip, "video/mp4", elsewhere)),
+    ):
         report, explanation = _explain(data)
         codes = [c.code for c in explanation.causes]
         assert sorted(codes) == sorted(set(report.failure_codes) | set(report.informational_codes))
@@ -107,8 +113,13 @@ def test_no_manifest_is_absent():
 def _report(failures: list[str], **fields):
     from provenance.manifest import ManifestReport, ValidationEntry
 
-    return ManifestReport(present=True, validation_state="Invalid", failures=[ValidationEntry(code=c) for c in failures],
-                          failure_codes=failures, **fields)
+    return ManifestReport(
+        present=True,
+        validation_state="Invalid",
+        failures=[ValidationEntry(code=c) for c in failures],
+        failure_codes=failures,
+        **fields,
+    )
 
 
 def test_signing_outside_the_certificate_validity_is_a_credential_problem():
@@ -128,8 +139,13 @@ def test_a_second_manifest_store_is_a_change_of_the_file_structure():
 def test_an_altered_ingredient_is_its_own_cause_beside_an_intact_manifest():
     from provenance.history import HistoryFailure
 
-    failure = HistoryFailure(ingredient="parent.jpg", manifest="urn:x", relationship="parentOf",
-                             codes=["assertion.dataHash.mismatch"], tampered=True)
+    failure = HistoryFailure(
+        ingredient="parent.jpg",
+        manifest="urn:x",
+        relationship="parentOf",
+        codes=["assertion.dataHash.mismatch"],
+        tampered=True,
+    )
     report = _report(["signingCredential.untrusted"], history_failures=[failure], history_tampered=True)
     explanation = explain_manifest(report, trust_list(None, None))
     assert explanation.state is ManifestState.UNTRUSTED  # the file's own manifest is intact

@@ -38,8 +38,14 @@ def clip() -> bytes:
     return encode_mp4_bytes(np.stack([np.roll(base, i, axis=1) for i in range(6)]), fps=6)
 
 
-INFO = ManifestInfo(generation_id="gen_ts", model_id="tiny", model_version="1", parameters_digest="d",
-                    policy_version="p", decision_id="d")
+INFO = ManifestInfo(
+    generation_id="gen_ts",
+    model_id="tiny",
+    model_version="1",
+    parameters_digest="d",
+    policy_version="p",
+    decision_id="d",
+)
 
 
 def test_a_timestamped_signature_reads_its_time_and_a_trusted_timestamp(tsa, clip, tmp_path):
@@ -104,6 +110,8 @@ def test_an_unreachable_tsa_fails_signing_with_the_reason(clip, tmp_path):
     with socket.socket() as probe:  # a loopback port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed_port = probe.getsockname()[1]
-    ours = SigningCredentials.load_or_create_development(tmp_path / "keys", tsa_url=f"http://127.0.0.1:{closed_port}/tsa")
+    ours = SigningCredentials.load_or_create_development(
+        tmp_path / "keys", tsa_url=f"http://127.0.0.1:{closed_port}/tsa"
+    )
     with pytest.raises(SigningError, match="C2PA signing failed"):
         sign_mp4(clip, INFO, ours)

@@ -26,15 +26,33 @@ WITHDRAWN = "http://c2pa.org/conformance/trust-list/withdrawn"
 
 def _json_list(entries: list[tuple[bytes, str]]) -> str:
     """A trust list shaped like the C2PA Conformance Program's (ETSI TS 119 602 LoTE)."""
-    return json.dumps({"LoTE": {
-        "ListAndSchemeInformation": {"LoTEVersionIdentifier": 1, "SchemeName": [{"lang": "en", "value": "test list"}]},
-        "TrustedEntitiesList": [
-            {"TrustedEntityInformation": {"TEName": [{"lang": "en", "value": f"entity {i}"}]},
-             "TrustedEntityServices": [{"ServiceInformation": {
-                 "ServiceName": [{"lang": "en", "value": f"issuing CA {i}"}],
-                 "ServiceDigitalIdentity": {"X509Certificates": [{"val": base64.b64encode(der).decode()}]},
-                 "ServiceStatus": status}}]}
-            for i, (der, status) in enumerate(entries)]}})
+    return json.dumps(
+        {
+            "LoTE": {
+                "ListAndSchemeInformation": {
+                    "LoTEVersionIdentifier": 1,
+                    "SchemeName": [{"lang": "en", "value": "test list"}],
+                },
+                "TrustedEntitiesList": [
+                    {
+                        "TrustedEntityInformation": {"TEName": [{"lang": "en", "value": f"entity {i}"}]},
+                        "TrustedEntityServices": [
+                            {
+                                "ServiceInformation": {
+                                    "ServiceName": [{"lang": "en", "value": f"issuing CA {i}"}],
+                                    "ServiceDigitalIdentity": {
+                                        "X509Certificates": [{"val": base64.b64encode(der).decode()}]
+                                    },
+                                    "ServiceStatus": status,
+                                }
+                            }
+                        ],
+                    }
+                    for i, (der, status) in enumerate(entries)
+                ],
+            }
+        }
+    )
 
 
 def _png() -> bytes:
@@ -65,12 +83,15 @@ def test_pem_bundle_trust_list_adds_to_the_anchors_given_directly(tmp_path):
     assert read_manifest(created(_png(), "image/png", lab), trust=trust).trusted
 
 
-@pytest.mark.parametrize("content, message", [
-    ("", "neither a PEM bundle"),
-    ('{"not": "a list"}', "not a C2PA trust list"),
-    ("{broken", "not valid JSON"),
-    (json.dumps({"LoTE": {"TrustedEntitiesList": []}}), "holds no trusted certificate"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "neither a PEM bundle"),
+        ('{"not": "a list"}', "not a C2PA trust list"),
+        ("{broken", "not valid JSON"),
+        (json.dumps({"LoTE": {"TrustedEntitiesList": []}}), "holds no trusted certificate"),
+    ],
+)
 def test_a_bad_trust_list_is_refused_with_the_reason(tmp_path, content, message):
     (tmp_path / "list").write_text(content)
     with pytest.raises(CredentialsError, match=message):
@@ -86,8 +107,12 @@ def test_the_service_reads_both_lists_from_its_settings(tmp_path):
     lab = foreign_ca("Settings Lab")
     (tmp_path / "c2pa.json").write_text(_json_list([(lab.intermediate_der, TRUSTED)]))
     (tmp_path / "tsa.pem").write_text(foreign_ca("Settings TSA").root_pem)
-    settings = load_settings(environ={"ORIGINFRAME_C2PA_TRUST_LIST": str(tmp_path / "c2pa.json"),
-                                      "ORIGINFRAME_C2PA_TSA_TRUST_LIST": str(tmp_path / "tsa.pem")})
+    settings = load_settings(
+        environ={
+            "ORIGINFRAME_C2PA_TRUST_LIST": str(tmp_path / "c2pa.json"),
+            "ORIGINFRAME_C2PA_TSA_TRUST_LIST": str(tmp_path / "tsa.pem"),
+        }
+    )
     trust = load_trust(settings)
     assert count_certificates(trust.signer_anchors_pem) == 1 and count_certificates(trust.tsa_anchors_pem) == 1
     assert (trust.summary().signer_anchors, trust.summary().tsa_anchors) == (1, 1)  # what /health reports
@@ -97,16 +122,30 @@ def test_the_service_reads_both_lists_from_its_settings(tmp_path):
 # -- soft binding under strict algorithm checking ------------------------------------------------------
 
 REGISTERED_LIST = ["com.digimarc.validate.1", "com.adobe.trustmark.P", "io.iscc.v0", "com.aiwatermark.videoseal.1"]
-INFO = ManifestInfo(generation_id="gen_sb", model_id="tiny", model_version="1", parameters_digest="d", policy_version="p",
-                    decision_id="d", watermark_algorithm="originframe.wm.v1", watermark_value="1:00000000000000ff",
-                    fingerprint_algorithm="originframe.fp.v1", fingerprint_value="gen_sb")
+INFO = ManifestInfo(
+    generation_id="gen_sb",
+    model_id="tiny",
+    model_version="1",
+    parameters_digest="d",
+    policy_version="p",
+    decision_id="d",
+    watermark_algorithm="originframe.wm.v1",
+    watermark_value="1:00000000000000ff",
+    fingerprint_algorithm="originframe.fp.v1",
+    fingerprint_value="gen_sb",
+)
 
 
 def _strict_state(data: bytes, anchors: str) -> tuple[str, list[str]]:
-    settings = {"verify": {"remote_manifest_fetch": False}, "trust": {"user_anchors": anchors},
-                "soft_binding": {"soft_binding_algorithms": REGISTERED_LIST}}
-    with c2pa.Context.from_dict(settings) as context, c2pa.Reader.try_create(
-            "video/mp4", io.BytesIO(data), context=context) as reader:
+    settings = {
+        "verify": {"remote_manifest_fetch": False},
+        "trust": {"user_anchors": anchors},
+        "soft_binding": {"soft_binding_algorithms": REGISTERED_LIST},
+    }
+    with (
+        c2pa.Context.from_dict(settings) as context,
+        c2pa.Reader.try_create("video/mp4", io.BytesIO(data), context=context) as reader,
+    ):
         results = json.loads(reader.json())["validation_results"]["activeManifest"]
         return reader.get_validation_state(), [item["code"] for item in results.get("failure", [])]
 
@@ -130,8 +169,13 @@ def test_our_clip_stays_trusted_with_strict_soft_binding_algorithms(clip, tmp_pa
 def test_a_registered_algorithm_is_written_as_a_bound_soft_binding(clip, tmp_path, monkeypatch):
     monkeypatch.setattr(manifest_module, "REGISTERED_SOFT_BINDING_ALGORITHMS", frozenset({"com.adobe.trustmark.P"}))
     ours = SigningCredentials.load_or_create_development(tmp_path)
-    info = ManifestInfo(**{**{f: getattr(INFO, f) for f in INFO.__struct_fields__},
-                           "watermark_algorithm": "com.adobe.trustmark.P", "watermark_value": "AAECAw=="})
+    info = ManifestInfo(
+        **{
+            **{f: getattr(INFO, f) for f in INFO.__struct_fields__},
+            "watermark_algorithm": "com.adobe.trustmark.P",
+            "watermark_value": "AAECAw==",
+        }
+    )
     signed = sign_mp4(clip, info, ours)
     state, failures = _strict_state(signed, ours.trust_anchors_pem())
     assert state == "Trusted" and failures == []  # no assertion.action.softBindingMissing

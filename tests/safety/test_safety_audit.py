@@ -10,8 +10,13 @@ from safety import GENESIS_HASH, canonical_json, chain_hash, seal_record, verify
 def build_chain(n=6):
     records, prev = [], GENESIS_HASH
     for i in range(n):
-        body = {"decision": "block" if i % 2 else "allow", "categories": ["sexual"] if i % 2 else [],
-                "policy_version": "abc123", "score": 0.1 * i, "created_at": f"2026-01-0{i + 1}T00:00:00Z"}
+        body = {
+            "decision": "block" if i % 2 else "allow",
+            "categories": ["sexual"] if i % 2 else [],
+            "policy_version": "abc123",
+            "score": 0.1 * i,
+            "created_at": f"2026-01-0{i + 1}T00:00:00Z",
+        }
         record = seal_record(body, sequence=i, previous_hash=prev)
         records.append(record)
         prev = record["record_hash"]
@@ -125,6 +130,7 @@ def test_screening_records_chain(screener):
 
 # signed checkpoints of the head -------------------------------------------------------------
 
+
 def _checkpointed(n=6):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -132,8 +138,10 @@ def _checkpointed(n=6):
 
     key = Ed25519PrivateKey.generate()
     chain = build_chain(n)
-    checkpoints = [sign_checkpoint(key, sequence=r["sequence"], record_hash=r["record_hash"], created_at=r["created_at"])
-                   for r in chain]
+    checkpoints = [
+        sign_checkpoint(key, sequence=r["sequence"], record_hash=r["record_hash"], created_at=r["created_at"])
+        for r in chain
+    ]
     return key, chain, checkpoints
 
 
@@ -182,7 +190,9 @@ def test_checkpoints_signed_by_another_key_or_edited_are_forgeries():
     assert all(verify_signature(c, key.public_key()) for c in checkpoints)
     moved = replace(checkpoints[-1], sequence=2)  # an old signature reused for another position
     assert not verify_signature(moved, key.public_key())
-    other = sign_checkpoint(Ed25519PrivateKey.generate(), sequence=2, record_hash=chain[2]["record_hash"], created_at="x")
+    other = sign_checkpoint(
+        Ed25519PrivateKey.generate(), sequence=2, record_hash=chain[2]["record_hash"], created_at="x"
+    )
     for bad in (moved, other):
         report = check_against_checkpoints(_hashes(chain), [*checkpoints, bad], key.public_key())
         assert not report.ok and report.problem == "forged_checkpoint"
@@ -199,7 +209,9 @@ def test_checkpoint_file_is_append_only_lines_and_the_key_file_is_private(tmp_pa
     assert again.public_key().public_bytes_raw() == key.public_key().public_bytes_raw()
     store = CheckpointFile(tmp_path / "audit" / "checkpoints.jsonl")
     for sequence in range(3):
-        store.append(sign_checkpoint(key, sequence=sequence, record_hash="ab" * 32, created_at="2026-12-01T00:00:00+00:00"))
+        store.append(
+            sign_checkpoint(key, sequence=sequence, record_hash="ab" * 32, created_at="2026-12-01T00:00:00+00:00")
+        )
     with (tmp_path / "audit" / "checkpoints.jsonl").open("a") as file:
         file.write('{"torn": \n')
     checkpoints, malformed = store.read()

@@ -46,7 +46,9 @@ def test_tiny_model_scores_images_and_frames(policy, tiny_clip):
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 255, (80 + 10 * i, 120, 3), dtype=np.uint8) for i in range(3)]
     rows = clf.score_images(policy, images)
-    assert len(rows) == 3 and all(len(r) == sum(bool(c.clip_descriptions) for c in policy.categories.values()) for r in rows)
+    assert len(rows) == 3 and all(
+        len(r) == sum(bool(c.clip_descriptions) for c in policy.categories.values()) for r in rows
+    )
     assert all(0.0 <= v <= 1.0 for r in rows for v in r.values())
     # Deterministic: same weights, same input, same scores.
     assert rows == ClipClassifier(tiny_clip).score_images(policy, images)
@@ -59,13 +61,18 @@ def test_frames_go_through_clip_when_active(policy, tiny_clip):
     screener = Screener(policy, clip=tiny_clip)
     result = screener.screen_frames(np.zeros((5, 64, 64, 3), np.uint8), sample=3)
     clip = next(s for s in result.signals if s.name == "clip_image")
-    assert clip.active and clip.stage == "output" and set(clip.scores) == {n for n, c in policy.categories.items() if c.clip_descriptions}
+    assert (
+        clip.active
+        and clip.stage == "output"
+        and set(clip.scores) == {n for n, c in policy.categories.items() if c.clip_descriptions}
+    )
 
 
 def test_linear_heads_replace_zero_shot_scores(policy, tiny_clip, tmp_path):
     heads = tmp_path / "heads.npz"
-    np.savez(heads, categories=np.array(["sexual"]), weight=np.zeros((1, 32), np.float32),
-             bias=np.array([3.0], np.float32))
+    np.savez(
+        heads, categories=np.array(["sexual"]), weight=np.zeros((1, 32), np.float32), bias=np.array([3.0], np.float32)
+    )
     clf = ClipClassifier(ClipConfig(tiny_clip.model_name, tiny_clip.weights_path, heads_path=str(heads)))
     row = clf.score_images(policy, [np.zeros((64, 64, 3), np.uint8)])[0]
     assert row["sexual"] == pytest.approx(1 / (1 + np.exp(-3.0)))

@@ -30,7 +30,10 @@ def test_unread_languages_are_held_with_the_reason(screener, prompt):
     assert result.decision == "review"
     held = _flagged(result, "unscreened_language")
     assert held is not None and held.signals == ["language"]
-    assert any((e.kind in ("script", "language") and "not read" in e.detail) or "no term list" in e.detail for e in held.evidence)
+    assert any(
+        (e.kind in ("script", "language") and "not read" in e.detail) or "no term list" in e.detail
+        for e in held.evidence
+    )
 
 
 @pytest.mark.parametrize(

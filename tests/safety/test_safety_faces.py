@@ -62,7 +62,9 @@ def test_both_splits_hold_tight_and_compressed_faces_without_false_holds(detecto
     # A few LFW crops of each split (tilted in 720p, small in 1080p, JPEG 15-40 in 512x512):
     # the bench runs all 50 per split; here a floor that the upright CenterFace pass alone misses.
     for split in ("dev", "heldout"):
-        rows = evaluate_faces(detector, (c for c in face_cases(split, lfw=4) if c.group.startswith(("lfw", "no_face lfw"))))
+        rows = evaluate_faces(
+            detector, (c for c in face_cases(split, lfw=4) if c.group.startswith(("lfw", "no_face lfw")))
+        )
         faces = [r for r in rows if r.has_face]
         assert sum(r.held for r in faces) >= 8, (split, [r.name for r in faces if not r.held])
         assert not [r.name for r in rows if r.held and not r.has_face]

@@ -95,8 +95,15 @@ def test_letterbox_keeps_aspect_ratio():
 
 @pytest.mark.parametrize(
     "value",
-    [np.zeros((8, 8, 3), np.uint8), np.zeros((32, 32, 5), np.uint8), np.zeros((32, 32, 3), np.int64),
-     np.full((32, 32, 3), 2.0), b"not an image", "path.png", np.zeros((32,), np.uint8)],
+    [
+        np.zeros((8, 8, 3), np.uint8),
+        np.zeros((32, 32, 5), np.uint8),
+        np.zeros((32, 32, 3), np.int64),
+        np.full((32, 32, 3), 2.0),
+        b"not an image",
+        "path.png",
+        np.zeros((32,), np.uint8),
+    ],
 )
 def test_bad_images_are_refused(screener, value):
     with pytest.raises(ScreeningInputError):

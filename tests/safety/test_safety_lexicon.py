@@ -29,13 +29,15 @@ def test_inflections(word, language, form):
 
 
 def test_term_syntax():
-    lex = Lexicon([
-        parse_term("pornograph*", "g", "en"),
-        parse_term("*porno*", "g2", "de"),
-        parse_term("kill himself|herself", "g3", "en"),
-        parse_term("se|s ... suicide", "g4", "fr"),
-        parse_term("=shot dead", "g5", "en"),
-    ])
+    lex = Lexicon(
+        [
+            parse_term("pornograph*", "g", "en"),
+            parse_term("*porno*", "g2", "de"),
+            parse_term("kill himself|herself", "g3", "en"),
+            parse_term("se|s ... suicide", "g4", "fr"),
+            parse_term("=shot dead", "g5", "en"),
+        ]
+    )
 
     def found(text):
         return {m.group for m in lex.find(normalize_text(text).tokens)}
@@ -94,8 +96,16 @@ def test_language_gating(policy):
 
 @pytest.mark.parametrize(
     "text",
-    ["a 12 year old girl", "a 14yo boy", "un garçon de 9 ans", "niña de 10 años", "ein 13-jähriges Mädchen",
-     "menina de 13 anos", "twelve-year-old", "bambina di 8 anni"],
+    [
+        "a 12 year old girl",
+        "a 14yo boy",
+        "un garçon de 9 ans",
+        "niña de 10 años",
+        "ein 13-jähriges Mädchen",
+        "menina de 13 anos",
+        "twelve-year-old",
+        "bambina di 8 anni",
+    ],
 )
 def test_ages_under_18_are_minors(policy, text):
     assert "minor" in groups(policy, text, "sexual_minors")

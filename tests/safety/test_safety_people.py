@@ -40,7 +40,11 @@ COMMON_WORD_SENTENCES = [
 ]
 
 
-@pytest.mark.parametrize("lang, prompt", COMMON_WORD_SENTENCES, ids=[f"{language}-{i}" for i, (language, _) in enumerate(COMMON_WORD_SENTENCES)])
+@pytest.mark.parametrize(
+    "lang, prompt",
+    COMMON_WORD_SENTENCES,
+    ids=[f"{language}-{i}" for i, (language, _) in enumerate(COMMON_WORD_SENTENCES)],
+)
 def test_ordinary_words_equal_to_names_do_not_block(screener, lang, prompt):
     result = screener.screen_prompt(prompt)
     assert result.decision != "block", result.categories
@@ -48,7 +52,24 @@ def test_ordinary_words_equal_to_names_do_not_block(screener, lang, prompt):
 
 
 def test_covered_languages_have_a_common_word_case():
-    assert {lang for lang, _ in COMMON_WORD_SENTENCES} >= {"en", "fr", "es", "de", "it", "pt", "ru", "uk", "pl", "nl", "tr", "ar", "hi", "zh", "ja", "ko"}
+    assert {lang for lang, _ in COMMON_WORD_SENTENCES} >= {
+        "en",
+        "fr",
+        "es",
+        "de",
+        "it",
+        "pt",
+        "ru",
+        "uk",
+        "pl",
+        "nl",
+        "tr",
+        "ar",
+        "hi",
+        "zh",
+        "ja",
+        "ko",
+    }
 
 
 def test_the_same_surname_still_counts_as_a_name(screener):
@@ -89,8 +110,11 @@ def test_unlisted_names_fabricated_speech_blocks_neutral_scene_holds(screener):
     assert speech.decision == "block" and "names" in _likeness(speech).signals
     neutral = screener.screen_prompt("Priya Raman walking through a park")
     assert neutral.decision == "review" and "names" in _likeness(neutral).signals
-    for benign in ("John and Mary having a picnic under an oak tree", "A barista named Jake making latte art",
-                   "Ellis Island in the morning fog"):
+    for benign in (
+        "John and Mary having a picnic under an oak tree",
+        "A barista named Jake making latte art",
+        "Ellis Island in the morning fog",
+    ):
         assert screener.screen_prompt(benign).decision == "allow", benign
 
 

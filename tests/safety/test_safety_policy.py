@@ -11,7 +11,13 @@ from policies import DEFAULT_POLICY_PATH, POLICY_DIR
 from safety import PolicyError, PolicyStore, Screener, load_policy
 
 REQUIRED_CATEGORIES = {
-    "sexual", "sexual_minors", "real_person_likeness", "violence_gore", "self_harm", "hate_extremism", "misinformation",
+    "sexual",
+    "sexual_minors",
+    "real_person_likeness",
+    "violence_gore",
+    "self_harm",
+    "hate_extremism",
+    "misinformation",
 }
 
 
@@ -20,8 +26,10 @@ def write_small_policy(root: Path, **overrides) -> Path:
     main = {
         "schema_version": 1,
         "name": "small",
-        "languages": {"required": ["en", "fr", "es", "de"],
-                      "files": {lang: f"terms_{lang}.yaml" for lang in ("en", "fr", "es", "de")}},
+        "languages": {
+            "required": ["en", "fr", "es", "de"],
+            "files": {lang: f"terms_{lang}.yaml" for lang in ("en", "fr", "es", "de")},
+        },
         "categories": {
             "sexual": {
                 "description": "Sexual content.",
@@ -84,20 +92,86 @@ def test_version_is_a_content_hash(tmp_path):
         ({"schema_version": 2}, "schema_version"),
         ({"colour": "red"}, "unknown key"),
         ({"default_decision": "block"}, "default_decision"),
-        ({"categories": {"sexual": {"description": "x", "action": "ban", "clip": {"descriptions": ["x"]},
-                                     "signals": {"lexical": {"trigger": 0.8}}}}}, "action must be one of"),
-        ({"categories": {"sexual": {"description": "x", "action": "block", "clip": {"descriptions": ["x"]},
-                                     "signals": {"lexical": {"trigger": 0.5, "review": 0.7}}}}}, "above the trigger"),
-        ({"categories": {"sexual": {"description": "x", "action": "block", "clip": {"descriptions": ["x"]},
-                                     "signals": {"lexical": {"trigger": 1.5}}}}}, "between 0 and 1"),
-        ({"categories": {"sexual": {"description": "x", "action": "block", "clip": {"descriptions": ["x"]},
-                                     "signals": {"sonar": {"trigger": 0.5}}}}}, "unknown key"),
-        ({"categories": {"sexual": {"description": "x", "action": "block", "clip": {"descriptions": ["x"]},
-                                     "rules": [{"when": ["nudity"], "score": 0.9}],
-                                     "signals": {"nsfw": {"trigger": 0.5}}}}}, "no 'lexical' thresholds"),
-        ({"categories": {"sexual": {"description": "x", "action": "block", "clip": {"descriptions": ["x"]},
-                                     "rules": [{"when": ["nudity", "art"], "score": 0.9}],
-                                     "signals": {"lexical": {"trigger": 0.5}}}}}, "which no term file defines"),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "ban",
+                        "clip": {"descriptions": ["x"]},
+                        "signals": {"lexical": {"trigger": 0.8}},
+                    }
+                }
+            },
+            "action must be one of",
+        ),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "block",
+                        "clip": {"descriptions": ["x"]},
+                        "signals": {"lexical": {"trigger": 0.5, "review": 0.7}},
+                    }
+                }
+            },
+            "above the trigger",
+        ),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "block",
+                        "clip": {"descriptions": ["x"]},
+                        "signals": {"lexical": {"trigger": 1.5}},
+                    }
+                }
+            },
+            "between 0 and 1",
+        ),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "block",
+                        "clip": {"descriptions": ["x"]},
+                        "signals": {"sonar": {"trigger": 0.5}},
+                    }
+                }
+            },
+            "unknown key",
+        ),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "block",
+                        "clip": {"descriptions": ["x"]},
+                        "rules": [{"when": ["nudity"], "score": 0.9}],
+                        "signals": {"nsfw": {"trigger": 0.5}},
+                    }
+                }
+            },
+            "no 'lexical' thresholds",
+        ),
+        (
+            {
+                "categories": {
+                    "sexual": {
+                        "description": "x",
+                        "action": "block",
+                        "clip": {"descriptions": ["x"]},
+                        "rules": [{"when": ["nudity", "art"], "score": 0.9}],
+                        "signals": {"lexical": {"trigger": 0.5}},
+                    }
+                }
+            },
+            "which no term file defines",
+        ),
         ({"languages": {"required": ["en", "it"], "files": {"en": "terms_en.yaml"}}}, "required language"),
         ({"output_screening": {"sample_frames": 0}}, "sample_frames"),
         ({"output_screening": {"signals": ["lexical"]}}, "not image signals"),

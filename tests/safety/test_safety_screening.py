@@ -111,7 +111,9 @@ def test_request_needs_something(screener):
 
 def _output(name, category, score, action=None):
     report = SignalReport(name=name, active=True, version="v")
-    return SignalOutput(report, {category: SignalHit(score=score, action=action, evidence=[Evidence(name, "model_score", "x")])})
+    return SignalOutput(
+        report, {category: SignalHit(score=score, action=action, evidence=[Evidence(name, "model_score", "x")])}
+    )
 
 
 def test_a_review_rule_outranks_a_higher_scoring_label_rule(screener):
@@ -132,11 +134,14 @@ def test_thresholds_and_actions(policy):
     labelled = decide(policy, [_output("lexical", "misinformation", 0.8, "allow_with_label")], stage="prompt")
     assert labelled.decision == "allow_with_label" and labelled.requires_label
     # The most severe category wins.
-    both = decide(policy, [_output("face", "real_person_likeness", 0.9), _output("nsfw", "sexual", 0.99)], stage="image")
+    both = decide(
+        policy, [_output("face", "real_person_likeness", 0.9), _output("nsfw", "sexual", 0.99)], stage="image"
+    )
     assert both.decision == "block" and both.flagged_categories == ["sexual", "real_person_likeness"]
     # Inactive signals never decide anything.
-    inactive = SignalOutput(SignalReport(name="nsfw", active=False, reason_if_inactive="x"),
-                            {"sexual": SignalHit(score=1.0)})
+    inactive = SignalOutput(
+        SignalReport(name="nsfw", active=False, reason_if_inactive="x"), {"sexual": SignalHit(score=1.0)}
+    )
     assert decide(policy, [inactive], stage="image").decision == "allow"
 
 

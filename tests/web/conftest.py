@@ -32,9 +32,13 @@ def chromium_available() -> None:
     if CHROMIUM.exists():
         return
     if os.environ.get("ORIGINFRAME_REQUIRE_BROWSER_TESTS") == "1":
-        pytest.fail(f"ORIGINFRAME_REQUIRE_BROWSER_TESTS=1 but {CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver); "
-                "set ORIGINFRAME_REQUIRE_BROWSER_TESTS=1 to make its absence an error")
+        pytest.fail(
+            f"ORIGINFRAME_REQUIRE_BROWSER_TESTS=1 but {CHROMIUM} is missing: apt-get install -y chromium chromium-driver"
+        )
+    pytest.skip(
+        f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install -y chromium chromium-driver); "
+        "set ORIGINFRAME_REQUIRE_BROWSER_TESTS=1 to make its absence an error"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -68,8 +72,14 @@ def open_page(browser, web_app) -> Callable:
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
         # a resource the Content-Security-Policy refused would be a page that half works
-        page.on("console", lambda message: errors.append(f"{page.url}: {message.text}")
-                if message.type == "error" and "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: (
+                errors.append(f"{page.url}: {message.text}")
+                if message.type == "error" and "Content Security Policy" in message.text
+                else None
+            ),
+        )
         page.goto(path)
         return page
 

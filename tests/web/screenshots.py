@@ -33,7 +33,8 @@ def save_small_png(png: bytes, path: Path) -> int:
         for colours in (256, 128, 64):
             buffer = io.BytesIO()
             image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-                buffer, format="PNG", optimize=True)
+                buffer, format="PNG", optimize=True
+            )
             png = buffer.getvalue()
             if len(png) <= MAX_BYTES:
                 break
@@ -47,9 +48,15 @@ def make_data(base_url: str, key: str, clip_path: Path) -> bool:
         for prompt in ("a paper boat on a pond", "hardcore porn scene"):
             client.post("/v1/screenings", json={"prompt": prompt}, headers=bearer(key))
         client.post("/v1/generations", json={"prompt": "nude woman posing on a sofa"}, headers=bearer(key))
-        client.post("/v1/generations", headers=bearer(key), files={"image": ("face.jpg", astronaut_jpeg(), "image/jpeg")},
-                    data={"prompt": "the astronaut waves at the camera", "num_frames": "8"})
-        created = client.post("/v1/generations", json={"prompt": "a red fox walking through fresh snow"}, headers=bearer(key))
+        client.post(
+            "/v1/generations",
+            headers=bearer(key),
+            files={"image": ("face.jpg", astronaut_jpeg(), "image/jpeg")},
+            data={"prompt": "the astronaut waves at the camera", "num_frames": "8"},
+        )
+        created = client.post(
+            "/v1/generations", json={"prompt": "a red fox walking through fresh snow"}, headers=bearer(key)
+        )
         generation = wait_for_generation(client, created.json()["id"], key)
         clip_path.write_bytes(client.get(generation["links"]["video"], headers=bearer(key)).content)
         return client.post("/v1/verify", headers=bearer(key)).status_code not in (404, 405)
@@ -84,8 +91,12 @@ def shoot(out: Path) -> list[tuple[Path, int]]:
                 page.goto("/generate")
                 page.fill("#prompt", "a lighthouse in a storm, waves breaking over the rocks")
                 page.click("#generate-submit")
-                page.wait_for_function("() => { const v = document.getElementById('generation-video'); return v && v.readyState >= 2; }")
-                page.evaluate("() => { const v = document.getElementById('generation-video'); v.pause(); v.currentTime = 0.5; }")
+                page.wait_for_function(
+                    "() => { const v = document.getElementById('generation-video'); return v && v.readyState >= 2; }"
+                )
+                page.evaluate(
+                    "() => { const v = document.getElementById('generation-video'); v.pause(); v.currentTime = 0.5; }"
+                )
                 if size == "phone":
                     page.locator("#generation").evaluate("node => node.scrollIntoView({block: 'start'})")
                 written.append(_take(page, out / f"generate-{size}.png"))

@@ -21,8 +21,15 @@ from tests.service.conftest import make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 # no sandbox: CI containers run as root; the rest keeps Chromium from phoning home or stalling
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @dataclass
@@ -41,7 +48,9 @@ class RunningApp:
 @contextlib.contextmanager
 def running_app(data_dir: Path, models_dir: Path, start_timeout: float = 120.0, **overrides) -> Iterator[RunningApp]:
     app = create_app(make_settings(data_dir, models_dir, **overrides))
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="uvicorn-web-tests", daemon=True)
     thread.start()

@@ -19,8 +19,10 @@ def test_filter_the_decision_log_check_the_chain_and_export(open_page, web_app, 
     page = open_page("/audit", key=web_app.key("audit", name="auditor"))
     page.locator("#chain-status .chain-ok").wait_for()
     assert "Intact." in page.locator("#chain-status").inner_text()
-    assert page.locator("#chain-status code.hash").inner_text() == api.get(
-        "/v1/audit/verify", headers=bearer(web_app.key("audit"))).json()["head_hash"]
+    assert (
+        page.locator("#chain-status code.hash").inner_text()
+        == api.get("/v1/audit/verify", headers=bearer(web_app.key("audit"))).json()["head_hash"]
+    )
     page.locator("#audit-table[data-loaded]").wait_for()
     assert page.locator("#audit-table tbody tr:not(.record-detail)").count() >= 3
 

@@ -28,8 +28,10 @@ def test_a_clip_is_generated_with_live_progress_and_plays_in_the_page(open_page,
     video = page.locator("#generation-video")
     video.wait_for()
     assert video.get_attribute("src").startswith("blob:")  # fetched with the key, played from memory
-    page.wait_for_function("() => { const v = document.getElementById('generation-video'); "
-                           "return v.readyState >= 2 && v.duration > 0 && v.currentTime > 0.2; }")
+    page.wait_for_function(
+        "() => { const v = document.getElementById('generation-video'); "
+        "return v.readyState >= 2 && v.duration > 0 && v.currentTime > 0.2; }"
+    )
     assert page.evaluate("document.getElementById('generation-video').duration") > 0.5  # 8 frames at 8 fps
 
     stored = api.get(f"/v1/generations/{generation_id}", headers=bearer(key)).json()

@@ -14,11 +14,15 @@ def test_each_page_is_served_with_its_assets_and_navigation(open_page, api, path
     response = api.get(path)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     assert "default-src 'self'" in response.headers["content-security-policy"]
-    assert "http://" not in response.text.replace("http://www.w3.org", "") and "https://" not in response.text  # nothing external
+    assert (
+        "http://" not in response.text.replace("http://www.w3.org", "") and "https://" not in response.text
+    )  # nothing external
 
     page = open_page(path)
     statuses = {}
-    page.on("response", lambda reply: statuses.update({reply.url: reply.status}) if "/web/static/" in reply.url else None)
+    page.on(
+        "response", lambda reply: statuses.update({reply.url: reply.status}) if "/web/static/" in reply.url else None
+    )
     page.reload()
     page.wait_for_load_state("networkidle")
     assert any(url.split("?")[0].endswith("/app.css") for url in statuses) and set(statuses.values()) <= {200, 304}

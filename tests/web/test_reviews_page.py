@@ -7,8 +7,12 @@ from tests.web.conftest import astronaut_jpeg, bearer
 
 def hold_for_review(api, key: str) -> dict:
     """A real face as the input image: the policy holds it for a person (real_person_likeness)."""
-    held = api.post("/v1/generations", headers=bearer(key), files={"image": ("face.jpg", astronaut_jpeg(), "image/jpeg")},
-                    data={"num_frames": "4", "prompt": "the astronaut waves"})
+    held = api.post(
+        "/v1/generations",
+        headers=bearer(key),
+        files={"image": ("face.jpg", astronaut_jpeg(), "image/jpeg")},
+        data={"num_frames": "4", "prompt": "the astronaut waves"},
+    )
     assert held.status_code == 202 and held.json()["status"] == "review", held.text
     return held.json()
 
@@ -50,11 +54,15 @@ def test_a_reviewer_sees_the_held_input_and_approves_it_with_a_reason(open_page,
     generation = api.get(f"/v1/generations/{held['id']}", headers=bearer(app_key)).json()
     assert generation["status"] != "review"
     auditor = web_app.key("audit", name="check")
-    reviews = api.get("/v1/audit/decisions", params={"kind": "review", "generation_id": held["id"]}, headers=bearer(auditor)).json()
+    reviews = api.get(
+        "/v1/audit/decisions", params={"kind": "review", "generation_id": held["id"]}, headers=bearer(auditor)
+    ).json()
     [record] = reviews["items"]
     assert record["decision"] == "allow" and record["details"]["reason"] == "model release on file for this photograph"
     assert record["details"]["reviewer"] == "ana"
     # the queue no longer lists it
     page.reload()
-    page.locator("#reviews-status", has_text="waiting").or_(page.locator("#reviews-status", has_text="Nothing")).wait_for()
+    page.locator("#reviews-status", has_text="waiting").or_(
+        page.locator("#reviews-status", has_text="Nothing")
+    ).wait_for()
     assert page.locator(f"article.review:has(code:text-is('{held['id']}'))").count() == 0

@@ -36,8 +36,11 @@ def verify_endpoint(web_app, verify_key) -> None:
 def generated_clip(web_app, tmp_path_factory) -> tuple[Path, dict]:
     key = web_app.key("generate", name="maker")
     with httpx.Client(base_url=web_app.base_url, timeout=60.0) as client:
-        created = client.post("/v1/generations", json={"prompt": "a red fox walking through fresh snow", "num_frames": 16},
-                              headers=bearer(key))
+        created = client.post(
+            "/v1/generations",
+            json={"prompt": "a red fox walking through fresh snow", "num_frames": 16},
+            headers=bearer(key),
+        )
         assert created.status_code == 202, created.text
         generation = wait_for_generation(client, created.json()["id"], key)
         assert generation["status"] == "succeeded", generation
@@ -59,7 +62,9 @@ def verdict_of(page, path: Path) -> dict:
 def test_a_file_the_service_cannot_verify_shows_the_api_reason(open_page, web_app, api, verify_key, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("this is not a video\n")
-    answer = api.post("/v1/verify", headers=bearer(verify_key), files={"file": ("notes.txt", notes.read_bytes(), "text/plain")})
+    answer = api.post(
+        "/v1/verify", headers=bearer(verify_key), files={"file": ("notes.txt", notes.read_bytes(), "text/plain")}
+    )
     assert 400 <= answer.status_code < 500
 
     page = open_page("/", key=verify_key)
@@ -72,7 +77,9 @@ def test_a_file_the_service_cannot_verify_shows_the_api_reason(open_page, web_ap
     assert page.locator("#verify-progress").is_hidden() and page.locator("#verify-file").is_enabled()
 
 
-def test_a_generated_clip_is_generated_here_with_the_watermark_chart(open_page, verify_key, verify_endpoint, generated_clip):
+def test_a_generated_clip_is_generated_here_with_the_watermark_chart(
+    open_page, verify_key, verify_endpoint, generated_clip
+):
     path, generation = generated_clip
     page = open_page("/", key=verify_key)
     report = verdict_of(page, path)
@@ -107,13 +114,15 @@ def test_a_reencoded_clip_is_still_recognised(open_page, verify_key, verify_endp
     assert page.locator("#watermark-chart svg").is_visible()
 
 
-def test_a_clip_inside_longer_footage_shows_where_it_is(open_page, verify_key, verify_endpoint, generated_clip, tmp_path):
+def test_a_clip_inside_longer_footage_shows_where_it_is(
+    open_page, verify_key, verify_endpoint, generated_clip, tmp_path
+):
     """Issue 13: the page lists the marked time range and shades it on the chart, at its place in the file."""
     path, _ = generated_clip
     clip = decode_video(path.read_bytes())
     height, width = clip.frames.shape[1:3]
     photo = np.asarray(Image.fromarray(photos.coffee()).resize((width + 64, height)))
-    other = np.stack([photo[:, shift:shift + width] for shift in range(0, 64, 4)])  # 16 frames of a pan
+    other = np.stack([photo[:, shift : shift + width] for shift in range(0, 64, 4)])  # 16 frames of a pan
     longer = np.concatenate([other, clip.frames, other[::-1]])  # 2 s, then the 2 s clip, then 2 s
     suspect = tmp_path / "compilation.mp4"
     suspect.write_bytes(encode_mp4_bytes(longer, fps=clip.fps, crf=23, preset="veryfast"))
@@ -149,6 +158,7 @@ def test_an_unrelated_clip_has_no_evidence(open_page, verify_key, verify_endpoin
 
 
 # -- manifests from a second, foreign CA (issue 17) -------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def foreign_files(tmp_path_factory) -> dict[str, Path]:
@@ -202,21 +212,32 @@ def test_an_untrusted_signer_says_so_and_names_the_trust_list(open_page, verify_
 def test_an_expired_certificate_is_never_described_as_tampering(open_page, verify_key, verify_endpoint, foreign_files):
     page = open_page("/", key=verify_key)
     report = verdict_of(page, foreign_files["expired"])
-    assert report["manifest"]["validation_state"] == "Invalid" and "signingCredential.expired" in report["manifest"]["failure_codes"]
+    assert (
+        report["manifest"]["validation_state"] == "Invalid"
+        and "signingCredential.expired" in report["manifest"]["failure_codes"]
+    )
     assert report["verdict"] == "generated_elsewhere_ai"
     card = _manifest_card(page)
     assert card.locator("p.trust").get_attribute("data-state") == "credential_problem"
     causes = _causes(page)
     assert set(causes) == set(report["manifest"]["failure_codes"])
-    assert "expired" in causes["signingCredential.expired"] and "no trusted timestamp" in causes["signingCredential.expired"]
+    assert (
+        "expired" in causes["signingCredential.expired"]
+        and "no trusted timestamp" in causes["signingCredential.expired"]
+    )
     assert _content_changed_row(page).startswith("no")
     text = page.locator("#verify-result").inner_text().lower()
     assert "tamper" not in text and "the content or the manifest changed" not in text
     assert "tamper" not in report["summary"].lower()
 
 
-@pytest.mark.parametrize("name, cause, code", [("content", "content_changed", "assertion.bmffHash.mismatch"),
-                                               ("claim", "claim_changed", "claimSignature.mismatch")])
+@pytest.mark.parametrize(
+    "name, cause, code",
+    [
+        ("content", "content_changed", "assertion.bmffHash.mismatch"),
+        ("claim", "claim_changed", "claimSignature.mismatch"),
+    ],
+)
 def test_a_changed_file_names_what_changed(open_page, verify_key, verify_endpoint, foreign_files, name, cause, code):
     page = open_page("/", key=verify_key)
     report = verdict_of(page, foreign_files[name])
@@ -245,8 +266,9 @@ def test_an_unmarked_clip_shows_no_detections_on_its_chart(open_page, verify_key
     assert decision.get_attribute("data-detected") == "false" and "not detected" in decision.inner_text()
 
 
-def test_a_resemblance_alone_reads_as_resemblance_and_never_outranks_a_foreign_manifest(open_page, web_app, verify_key,
-                                                                                        verify_endpoint, tmp_path):
+def test_a_resemblance_alone_reads_as_resemblance_and_never_outranks_a_foreign_manifest(
+    open_page, web_app, verify_key, verify_endpoint, tmp_path
+):
     from tests.foreign_ca import foreign_signer, sign_foreign
 
     photo = np.asarray(Image.fromarray(photos.coffee()).resize((384, 256)))

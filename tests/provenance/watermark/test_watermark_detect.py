@@ -47,7 +47,13 @@ def test_mark_is_invisible_by_the_numbers(marked, photo_clip):
     from skimage.metrics import structural_similarity
 
     assert min(_psnr(a, b) for a, b in zip(marked, photo_clip, strict=True)) >= 40.0
-    assert min(structural_similarity(a, b, channel_axis=-1, data_range=255) for a, b in zip(marked, photo_clip, strict=True)) >= 0.98
+    assert (
+        min(
+            structural_similarity(a, b, channel_axis=-1, data_range=255)
+            for a, b in zip(marked, photo_clip, strict=True)
+        )
+        >= 0.98
+    )
 
 
 def test_result_is_typed_json(marked, keyring):

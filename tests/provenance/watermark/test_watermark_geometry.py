@@ -110,7 +110,12 @@ def test_content_region_finds_bars_and_borders_and_leaves_full_frames(photo_clip
     region = content_region([luma(f) for f in padded])
     top = (padded.shape[1] - photo_clip.shape[1]) // 2
     assert region is not None
-    assert (region.top, region.bottom, region.left, region.right) == (top, top + photo_clip.shape[1], 0, padded.shape[2])
+    assert (region.top, region.bottom, region.left, region.right) == (
+        top,
+        top + photo_clip.shape[1],
+        0,
+        padded.shape[2],
+    )
     assert content_region([luma(f) for f in photo_clip]) is None
 
 

@@ -41,7 +41,10 @@ def test_random_messages_do_not_verify():
     # the false-alarm bound rests on this: a message not made with the key passes w.p. 2**-32
     key = WatermarkKey(1, b"k" * 32)
     rng = np.random.default_rng(0)
-    passed = sum(decipher_message(int(rng.integers(0, 2**62)) << 34 | int(rng.integers(0, 2**34)), key) is not None for _ in range(5000))
+    passed = sum(
+        decipher_message(int(rng.integers(0, 2**62)) << 34 | int(rng.integers(0, 2**34)), key) is not None
+        for _ in range(5000)
+    )
     assert passed == 0
 
 
@@ -52,7 +55,7 @@ def test_viterbi_corrects_noisy_soft_bits():
     assert coded.size == CODED_BITS == ecc.coded_length(MESSAGE_BITS)
     soft = (2.0 * coded - 1.0) + rng.normal(0, 0.6, coded.size)
     assert np.array_equal(ecc.decode(soft, MESSAGE_BITS), bits)
-    flipped = (2.0 * coded - 1.0)
+    flipped = 2.0 * coded - 1.0
     flipped[rng.choice(coded.size, 20, replace=False)] *= -1  # 20 hard errors, spread out
     assert np.array_equal(ecc.decode(flipped, MESSAGE_BITS), bits)
 

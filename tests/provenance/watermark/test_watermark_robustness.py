@@ -40,7 +40,10 @@ def lut(frames, function):
 
 
 def gif(frames):
-    images = [Image.fromarray(f).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG) for f in frames]
+    images = [
+        Image.fromarray(f).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG)
+        for f in frames
+    ]
     buffer = io.BytesIO()
     images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=125)
     out = []
@@ -59,7 +62,9 @@ TRANSFORMATIONS = {
     "centre crop 95%": lambda f: h264(crop(f, 0.95)),
     "brightness +15%": lambda f: h264(lut(f, lambda v: 1.15 * v)),
     "contrast x0.8 and gamma 1.2": lambda f: h264(lut(f, lambda v: 255 * ((0.8 * (v - 128) + 128) / 255) ** 1.2)),
-    "Gaussian noise sigma 2": lambda f: h264(np.clip(f + np.random.default_rng(0).normal(0, 2, f.shape), 0, 255).round().astype(np.uint8)),
+    "Gaussian noise sigma 2": lambda f: h264(
+        np.clip(f + np.random.default_rng(0).normal(0, 2, f.shape), 0, 255).round().astype(np.uint8)
+    ),
     "frame rate halved": lambda f: h264(f[::2], fps=FPS / 2),
     "trimmed to 4 frames": lambda f: h264(f[2:6]),
     "horizontal flip": lambda f: h264(np.ascontiguousarray(f[:, :, ::-1])),
@@ -99,5 +104,7 @@ def test_short_busy_clip_survives_the_service_encode(seed, key, keyring):
     marked = embed_watermark(clip, IDENTIFIER, key)
     error = np.mean((marked.astype(np.float64) - clip) ** 2)
     assert 10 * np.log10(255**2 / error) >= 38.2  # the budget rises by 2 dB at most
-    result = detect_watermark(decode_video(encode_mp4_bytes(marked, fps=FPS, crf=18, preset="ultrafast")).frames, keyring)
+    result = detect_watermark(
+        decode_video(encode_mp4_bytes(marked, fps=FPS, crf=18, preset="ultrafast")).frames, keyring
+    )
     assert result.detected and result.identifier == IDENTIFIER
