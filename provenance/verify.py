@@ -118,7 +118,7 @@ class FingerprintEvidence(msgspec.Struct, kw_only=True):
     matched_frames: int
     query_frames: int
     false_match_probability: float | None
-    registered_clips: int
+    registered_clips: int | None  # None where the caller may not know how many clips are registered
     # the matched generation's input image (image-to-video) rather than its motion
     matched_input_image: bool = False
     input_image_distance: float | None = None

@@ -256,9 +256,8 @@ class VerificationResult(VerificationReport, kw_only=True):
     generation (in full for its owner or an auditor, else only that it exists), and the Content
     Credentials stored with it when the evidence binds to it (recovered for a stripped copy)."""
 
-    # registered_clips is null unless the caller is an auditor (how many clips this service made
-    # is not every caller's business)
-    fingerprint: dict[str, Any] | None  # type: ignore[assignment]  # msgspec lets a subclass retype a field
+    # fingerprint.registered_clips is null unless the caller is an auditor (how many clips this
+    # service made is not every caller's business)
     verification_id: str
     generation: dict[str, Any] | None
     stored_manifest: ManifestReport | None

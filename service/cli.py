@@ -381,18 +381,18 @@ def _print_verification(report: VerificationResult, path: Path | None) -> None:
         click.echo(f"  SD mark:     {'detected' if reference.detected else 'not detected'}  p={reference.p_value:.2e}")
     fingerprint = report.fingerprint
     if fingerprint:
-        if fingerprint["matched"]:
-            what = "resembles the input image of " if fingerprint.get("matched_input_image") else "resembles "
+        if fingerprint.matched:
+            what = "resembles the input image of " if fingerprint.matched_input_image else "resembles "
             ranges = ""
-            if fingerprint.get("query_range_s") and fingerprint.get("generation_range_s"):
-                (a, b), (c, d) = fingerprint["query_range_s"], fingerprint["generation_range_s"]
+            if fingerprint.query_range_s and fingerprint.generation_range_s:
+                (a, b), (c, d) = fingerprint.query_range_s, fingerprint.generation_range_s
                 ranges = f"  frames {a:.1f}-{b:.1f} s of the file ~ {c:.1f}-{d:.1f} s of the generation"
-            found = what + str(fingerprint["generation_id"])
+            found = what + str(fingerprint.generation_id)
         else:
             found, ranges = "no resemblance", ""
         click.echo(
-            f"  fingerprint: {found}  distance={fingerprint['distance']}  threshold={fingerprint['threshold']}  "
-            f"registered={fingerprint['registered_clips']}{ranges}"
+            f"  fingerprint: {found}  distance={fingerprint.distance}  threshold={fingerprint.threshold}  "
+            f"registered={fingerprint.registered_clips}{ranges}"
         )
     if report.generation:
         click.echo(f"  generation:  {report.generation['id']}")
