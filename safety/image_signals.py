@@ -451,10 +451,11 @@ def run_nudity_parts(
                 reason_if_inactive="no policy category uses the nudity_parts signal",
             )
         )
-    scores = detector.scores(images)
-    if scores is None:
+    found = detector.image_parts(images)
+    if found is None:
         _ok, reason = detector.status()
         return SignalOutput(SignalReport(name="nudity_parts", active=False, stage=stage, reason_if_inactive=reason))
+    scores = [max((score for _, score in parts), default=0.0) for parts in found]
     best = int(np.argmax(scores)) if scores else 0
     evidence = [
         Evidence(
@@ -464,7 +465,7 @@ def run_nudity_parts(
             score=round(score, 4),
             frame=frames[i] if frames is not None else -1,
         )
-        for i, parts in enumerate(detector.last_parts)
+        for i, parts in enumerate(found)
         for part, score in parts
     ]
     top = round(scores[best], 4) if scores else 0.0

@@ -43,7 +43,6 @@ class NudityPartsDetector:
         self._model: Any = None
         self._error = ""
         self._lock = threading.Lock()
-        self.last_parts: list[list[tuple[str, float]]] = []
 
     def status(self) -> tuple[bool, str]:
         if not self.config.nudity_parts:
@@ -83,9 +82,9 @@ class NudityPartsDetector:
         detections = model.detect(np.ascontiguousarray(rgb[..., ::-1]))  # NudeNet reads BGR like OpenCV
         return [(d["class"], float(d["score"])) for d in detections if d.get("class") in EXPOSED_PARTS]
 
-    def scores(self, images: Sequence[np.ndarray]) -> list[float] | None:
+    def image_parts(self, images: Sequence[np.ndarray]) -> list[list[tuple[str, float]]] | None:
+        """The exposed parts of each image (returned, not kept: screenings run side by side), or None if unavailable."""
         found = [self.parts(img) for img in images]
         if any(f is None for f in found):
             return None
-        self.last_parts = [f for f in found if f is not None]
-        return [max((s for _, s in f), default=0.0) for f in self.last_parts]
+        return [f for f in found if f is not None]
