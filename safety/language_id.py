@@ -84,6 +84,7 @@ _SCRIPT_PREFIXES = (
     ("HIRAGANA", "hiragana"),
     ("KATAKANA", "katakana"),
     ("CJK", "han"),
+    ("IDEOGRAPHIC", "han"),  # 々 (iteration mark), 〆, 〇: written inside Japanese and Chinese words
     ("MONGOLIAN", "mongolian"),
 )
 
@@ -98,6 +99,8 @@ def script_of(ch: str) -> str:
     for prefix, script in _SCRIPT_PREFIXES:
         if name.startswith(prefix):
             return script
+    if name.startswith("MODIFIER LETTER"):
+        return ""  # ʼ (the Ukrainian apostrophe), ˈ, ʰ: marks that any script's text may carry
     if name.startswith("HALFWIDTH KATAKANA"):
         return "katakana"
     if name.startswith("FULLWIDTH LATIN"):

@@ -423,6 +423,18 @@ def _join_fragments(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str
     return out
 
 
+def _written_with_diacritics(surface: str) -> bool:
+    """A Latin-script word carrying a letter beyond ASCII ("kılan", "kanapén") was written in a
+    language that has that letter: it is a word of that language, not a typo of a term (its
+    exact folded form is still looked up). Other scripts are not affected."""
+    return any(not ch.isascii() and ch.isalpha() and "LATIN" in unicodedata.name(ch, "") for ch in surface)
+
+
+def _is_given_name(vocabulary: Vocabulary, word: str) -> bool:
+    check = getattr(vocabulary, "is_given_name", None)
+    return bool(check is not None and check(word))
+
+
 def _correct_misspellings(tokens: list[Token], vocabulary: Vocabulary, tricks: set[str]) -> list[Token]:
     """ "Zuckerburg" -> "zuckerberg": words as written (not already de-obfuscated) that the
     vocabulary does not know but lie one or two edits from exactly one word it does."""
@@ -431,7 +443,12 @@ def _correct_misspellings(tokens: list[Token], vocabulary: Vocabulary, tricks: s
         return tokens
     out = []
     for tok in tokens:
-        if tok.text == fold_word(tok.surface) and not vocabulary.knows(tok.text):
+        if (
+            tok.text == fold_word(tok.surface)
+            and not vocabulary.knows(tok.text)
+            and not _written_with_diacritics(tok.surface)
+            and not (tok.capitalized and _is_given_name(vocabulary, tok.text))
+        ):
             word = correct(tok.text)
             if word is not None:
                 tricks.add("misspelling")

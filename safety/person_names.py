@@ -30,10 +30,14 @@ if TYPE_CHECKING:
     from .policy import Policy
     from .text_signals import PreparedText
 
-__all__ = ["NAMES_VERSION", "NameIndex", "NameMatch", "run_names"]
+__all__ = ["NAMES_VERSION", "NameIndex", "NameMatch", "run_names", "shared_name_index"]
 
 NAMES_VERSION = "names-1"
 _MIN_LEN = 2
+# Pairs too weak to mean a person alone: they count only next to a depicted act, and the
+# ones in HELD_PAIRS then only ask for review.
+HELD_PAIRS = frozenset({"given+surname, both ordinary words", "given+capitalised"})
+WEAK_PAIRS = HELD_PAIRS | {"uncommon+uncommon"}
 # "son/daughter of" between two names: "Mohammed bin Salman", "محمد بن سلمان", "Ibn Saud".
 _PATRONYMIC = frozenset({"bin", "ibn", "bint", "بن", "ابن", "بنت"})
 # Arabic writes "for/and/with/the" into the next word ("لمحمد" = "for Mohammed"): one-letter
@@ -112,6 +116,10 @@ class NameIndex:
             self._surnames = frozenset(s for s in surnames if len(s) >= _MIN_LEN)
             return True
 
+    def is_given_name(self, word: str) -> bool:
+        """A given name of some locale (folded), loading the lists on first use."""
+        return self.load() and word in (self._given or frozenset())
+
     def find(self, tokens: Sequence[Token]) -> list[NameMatch]:
         if not self.load():
             return []
@@ -155,6 +163,12 @@ class NameIndex:
                 how = "given+surname"
             elif cased and ta in given and not common(tb) and len(tb) >= 3:
                 how = "given+uncommon"
+            elif cased and ta in given and tb in surnames:
+                how = "given+surname, both ordinary words"  # "Mary Barra" (barra = bar): only with an act
+            elif cased and ta in given and not common(ta) and len(tb) >= 3:
+                # "Сергей Лавров": a given name that is no ordinary word, then a capitalised word
+                # that is one (a famous surname is a frequent word too): only with an act.
+                how = "given+capitalised"
             elif cased and tb in surnames and not common(ta) and not common(tb) and len(ta) >= 3:
                 how = "uncommon+surname"
             elif cased and len(ta) >= 3 and len(tb) >= 3 and rare(ta) and rare(tb):
@@ -165,6 +179,19 @@ class NameIndex:
             else:
                 i += 1
         return out
+
+
+_shared: NameIndex | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_name_index() -> NameIndex:
+    """The process's one name index (the lists are large; screeners and policies share them)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = NameIndex()
+        return _shared
 
 
 def run_names(index: NameIndex, policy: Policy, prompt: PreparedText) -> SignalOutput:
@@ -181,12 +208,20 @@ def run_names(index: NameIndex, policy: Policy, prompt: PreparedText) -> SignalO
         if found:
             acts = [m for g in sorted(unlisted.act_groups) for m in groups.get(g, ())]
             if not acts:
-                found = [m for m in found if m.how != "uncommon+uncommon"]
-            score = unlisted.with_act if acts else unlisted.alone
+                found = [m for m in found if m.how not in WEAK_PAIRS]
+
+            def score_of(m: NameMatch) -> float:
+                # A weak pair shown speaking or acting is held for a human, not blocked: it may
+                # be a place or a thing ("Victoria Station announcing delays").
+                return unlisted.alone if not acts or m.how in HELD_PAIRS else unlisted.with_act
+
             evidence = [
-                Evidence(signal="names", kind="name", value=m.surface, detail=f"not on the list; {m.how}", score=score)
+                Evidence(
+                    signal="names", kind="name", value=m.surface, detail=f"not on the list; {m.how}", score=score_of(m)
+                )
                 for m in found
             ]
+            score = max((score_of(m) for m in found), default=0.0)
             evidence += [
                 Evidence(
                     signal="names",

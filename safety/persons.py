@@ -173,13 +173,14 @@ class PublicFigures:
                 continue
             common_start = False
             how_override = ""
-            # Only Latin-script words collide with ordinary words this way; a name in its own
-            # script (Путин, मोदी) has no capital letters to tell it apart, and needs none.
+            # Words of a cased script (Latin, Cyrillic, Greek) collide with ordinary words this
+            # way ("store", "путина" = the fishing season) and capitals tell them apart; a name
+            # in an uncased script (मोदी, 普京) has none, and needs none.
             if (
                 kind in ("surname", "surname_capitalized", "alias")
                 and m.end - m.start == 1
                 and not after_title
-                and tokens[m.start].text.isascii()
+                and _cased(tokens[m.start].surface)
                 and self.common_word is not None
                 and self.common_word(tokens[m.start].text)
             ):
@@ -222,6 +223,11 @@ class PublicFigures:
             if not covered:
                 result.append(pm)
         return sorted(result, key=lambda p: (p.start, p.name))
+
+
+def _cased(word: str) -> bool:
+    """Written in a script with capital letters."""
+    return bool(word) and word[:1].lower() != word[:1].upper()
 
 
 def parse_public_figures(data: Any, where: str, common_word: Callable[[str], bool] | None = None) -> PublicFigures:

@@ -132,6 +132,13 @@ class PolicyVocabulary:
     def correct(self, word: str) -> str | None:
         return self.fuzzy.correct(word)
 
+    @staticmethod
+    def is_given_name(word: str) -> bool:
+        """A capitalised given name ("Katalin") is a name, not a misspelt term ("katil")."""
+        from .person_names import shared_name_index
+
+        return shared_name_index().is_given_name(word)
+
     def knows_exact(self, word: str) -> bool:
         return word in self._forms
 

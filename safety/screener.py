@@ -21,7 +21,7 @@ from .face_centerface import CenterFaceDetector
 from .image_signals import FaceDetector, ImageSignalConfig, NsfwDetector, run_faces, run_nsfw, run_nudity_parts, to_rgb
 from .language_id import LanguageIdentifier, run_language
 from .nudity_parts import NudityPartsDetector
-from .person_names import NameIndex, run_names
+from .person_names import run_names, shared_name_index
 from .policy import Policy, PolicyStore
 from .text_model import TextModel, TextModelConfig
 from .text_signals import prepare_text, run_lexical, run_persons
@@ -69,7 +69,7 @@ class Screener:
         self.nudity_parts = NudityPartsDetector(image_config)
         self.languages = LanguageIdentifier()
         self.text_model = TextModel(text_model)
-        self.names = NameIndex()
+        self.names = shared_name_index()
 
     @property
     def policy(self) -> Policy:
