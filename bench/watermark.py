@@ -624,7 +624,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the repost rows, the small-clip rows and VideoSeal's attacks, in one sweep",
     )
-    parser.add_argument("--transforms", default=None, help="comma-separated subset (exact names)")
+    parser.add_argument(
+        "--transforms", default=None, help="subset (exact names), separated by commas, or by ';' when names hold commas"
+    )
     parser.add_argument("--no-baselines", action="store_true", help="only Originframe's mark")
     parser.add_argument("--baseline-motions", default="pan", help="clips the invisible-watermark baselines run on")
     parser.add_argument("--no-stills", action="store_true", help="skip the still-image table")
@@ -640,7 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     ).split(",")
     if args.sources == "none":
         sources = []
-    transforms = args.transforms.split(",") if args.transforms else list(TRANSFORMS) + list(SOURCE_SIZES)
+    separator = ";" if args.transforms and ";" in args.transforms else ","
+    transforms = args.transforms.split(separator) if args.transforms else list(TRANSFORMS) + list(SOURCE_SIZES)
     if args.reposts:
         transforms = ["none", *REPOST_TRANSFORMS, *SOURCE_SIZES]
     if args.videoseal:

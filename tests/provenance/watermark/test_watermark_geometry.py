@@ -38,6 +38,8 @@ REPOSTS = {
     "rotated 2, zoomed": lambda f: attacks.rotate(f, 2.0, zoom=True),
     "rotated 5": lambda f: attacks.rotate(f, 5.0),
     "rotated -10": lambda f: attacks.rotate(f, -10.0),
+    # VideoSeal's resized crop to 55 % of each side: a zoom of 1.82, past the scale sweep's old 1.8.
+    "VideoSeal resized crop 0.55": lambda f: attacks.resized_crop(f, 0.55),
 }
 
 
