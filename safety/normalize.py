@@ -26,8 +26,14 @@ __all__ = [
     "Vocabulary",
     "fold_text",
     "fold_word",
+    "is_cased",
     "normalize_text",
 ]
+
+
+def is_cased(word: str) -> bool:
+    """Written in a script with capital letters (Latin, Cyrillic, Greek...), judged by its first letter."""
+    return bool(word) and word[:1].lower() != word[:1].upper()
 
 
 class Vocabulary(Protocol):
@@ -447,10 +453,10 @@ def _correct_misspellings(tokens: list[Token], vocabulary: Vocabulary, tricks: s
             tok.text == fold_word(tok.surface)
             and not vocabulary.knows(tok.text)
             and not _written_with_diacritics(tok.surface)
-            and not (tok.capitalized and _is_given_name(vocabulary, tok.text))
         ):
             word = correct(tok.text)
-            if word is not None:
+            # Asked only of a word that would be corrected: the name lists load on first use.
+            if word is not None and not (tok.capitalized and _is_given_name(vocabulary, tok.text)):
                 tricks.add("misspelling")
                 tok = Token(word, tok.surface, tok.capitalized, tok.spaced, corrected=True)
         out.append(tok)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from .common_words import common_words
 from .decision import Evidence, SignalHit, SignalOutput, SignalReport
-from .normalize import Token, fold_word
+from .normalize import Token, fold_word, is_cased
 
 if TYPE_CHECKING:
     from .policy import Policy
@@ -143,7 +143,7 @@ class NameIndex:
                 b.text in _PATRONYMIC
                 and not b.surface[:1].isupper()
                 and i + 2 < len(tokens)
-                and (a.surface[:1].isupper() or a.surface[:1].lower() == a.surface[:1].upper())
+                and (a.surface[:1].isupper() or not is_cased(a.surface))
                 and _bare(a.text, names) in given
                 and _bare(tokens[i + 2].text, names) in names
             ):
@@ -151,7 +151,7 @@ class NameIndex:
                 out.append(NameMatch(f"{a.surface} {b.surface} {tokens[i + 2].surface}", i, i + 3, "given+patronymic"))
                 i += 3
                 continue
-            cased = a.surface[:1].lower() != a.surface[:1].upper()
+            cased = is_cased(a.surface)
             if cased and not (a.surface[:1].isupper() and b.surface[:1].isupper()):
                 i += 1
                 continue

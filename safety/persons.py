@@ -18,7 +18,7 @@ from typing import Any
 import regex
 
 from .lexicon import _TERM_SPLIT, Lexicon, Term, WordSlot
-from .normalize import Token, fold_word
+from .normalize import Token, fold_word, is_cased
 
 __all__ = ["ROLES", "PersonMatch", "PublicFigure", "PublicFigures", "parse_public_figures"]
 
@@ -180,7 +180,7 @@ class PublicFigures:
                 kind in ("surname", "surname_capitalized", "alias")
                 and m.end - m.start == 1
                 and not after_title
-                and _cased(tokens[m.start].surface)
+                and is_cased(tokens[m.start].surface)
                 and self.common_word is not None
                 and self.common_word(tokens[m.start].text)
             ):
@@ -223,11 +223,6 @@ class PublicFigures:
             if not covered:
                 result.append(pm)
         return sorted(result, key=lambda p: (p.start, p.name))
-
-
-def _cased(word: str) -> bool:
-    """Written in a script with capital letters."""
-    return bool(word) and word[:1].lower() != word[:1].upper()
 
 
 def parse_public_figures(data: Any, where: str, common_word: Callable[[str], bool] | None = None) -> PublicFigures:
